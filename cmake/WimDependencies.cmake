@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: Apache-2.0
+# Every dependency comes from a Debian 12 package (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json program_options)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: Apache-2.0
+# wim_add_test(<name> SOURCES <files...> LIBS <targets...>)
+# Builds one Catch2 (v2) executable from several test files and registers each
+# TEST_CASE with ctest, so every case shows by name in ctest's output.
+find_package(Catch2 2 REQUIRED)
+include(Catch)
+
+if(NOT TARGET wim_catch_main)
+  add_library(wim_catch_main STATIC ${PROJECT_SOURCE_DIR}/tests/catch_main.cpp)
+  target_link_libraries(wim_catch_main PUBLIC Catch2::Catch2)
+endif()
+
+function(wim_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE wim_catch_main ${ARG_LIBS})
+  target_compile_definitions(${name} PRIVATE
+    WIM_SOURCE_DIR="${PROJECT_SOURCE_DIR}" WIM_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES TIMEOUT 600
+    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+endfunction()

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// Logging to stderr in a form journald understands ("<N>" syslog priority prefix).
+// Thread-safe: one line is written at a time.
+#pragma once
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace wim::log {
+
+enum class Level { debug = 7, info = 6, notice = 5, warning = 4, error = 3 };
+
+void set_min_level(Level level);
+/// Replaces the output (tests capture lines); nullptr restores stderr.
+void set_sink(std::function<void(Level, std::string_view line)> sink);
+void write(Level level, std::string_view component, std::string_view message);
+
+inline void debug(std::string_view c, std::string_view m) { write(Level::debug, c, m); }
+inline void info(std::string_view c, std::string_view m) { write(Level::info, c, m); }
+inline void notice(std::string_view c, std::string_view m) { write(Level::notice, c, m); }
+inline void warning(std::string_view c, std::string_view m) { write(Level::warning, c, m); }
+inline void error(std::string_view c, std::string_view m) { write(Level::error, c, m); }
+
+}  // namespace wim::log

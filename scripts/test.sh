@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds and runs every test twice: a normal build (build/) and an ASan+UBSan build
+# (build-asan/), both through ctest; then a short libFuzzer run of each fuzz target.
+# Exits non-zero when anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="${WIM_JOBS:-2}"
+
+run_suite() {
+  local dir="$1"; shift
+  echo "=== configure $dir ($*)"
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  echo "=== build $dir"
+  cmake --build "$dir" -j "$jobs"
+  echo "=== test $dir"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIM_SANITIZE=ON -DWIM_BENCH=OFF
+scripts/fuzz.sh 20
+echo "=== all tests passed"
