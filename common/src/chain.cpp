@@ -333,7 +333,9 @@ std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const Key
                            short_hex(checked[prev->second.front()].sha256) + ")"});
         linked = &checked[prev->second.front()];
       }
-      if (m.time_unix_us < linked->manifest->time_unix_us)
+      // A clock_step event records the very moment the clock was set back.
+      const bool clock_step = m.event && m.event->type == "clock_step";
+      if (m.time_unix_us < linked->manifest->time_unix_us && !clock_step)
         out.push_back({station, seq, Problem::time_out_of_order,
                        "time " + time::format_utc_us(m.time_unix_us) + " is before seq " +
                            std::to_string(seq - 1) + "'s " +
