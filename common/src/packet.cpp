@@ -58,6 +58,7 @@ std::string read_file_bounded(const fs::path& p, std::uint64_t max_bytes) {
   Fd f{::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
   if (f.fd < 0) {
     if (errno == ENOENT) throw InputError(p.string() + ": missing");
+    if (errno == ELOOP) throw InputError(p.string() + ": a symbolic link, not a file");
     sys_fail(p.string() + ": open");
   }
   struct stat st {};

@@ -134,6 +134,10 @@ TEST_CASE("Directory round trip is atomic and never overwrites other evidence") 
     fs::remove(dir / "G017-0000000042" / "manifest.sig");
     CHECK_THROWS_WITH(read_dir(dir / "G017-0000000042"), Catch::Contains("manifest.sig"));
   }
+  SECTION("a symbolic link inside a packet is refused") {
+    fs::create_symlink("/etc/passwd", dir / "G017-0000000042" / "extra.txt");
+    CHECK_THROWS_WITH(read_dir(dir / "G017-0000000042"), Catch::Contains("symbolic link"));
+  }
   SECTION("a subdirectory inside a packet is refused") {
     fs::create_directory(dir / "G017-0000000042" / "sub");
     CHECK_THROWS_AS(read_dir(dir / "G017-0000000042"), InputError);

@@ -150,6 +150,30 @@ TEST_CASE("wim-verify names each tampering with its seq and exits 1") {
   CHECK_THAT(r.out, !Catch::Contains("OK:"));
 }
 
+TEST_CASE("wim-verify names duplicates, forks and time going backwards") {
+  Fixture fx;
+  std::string expect;
+  SECTION("a duplicate: seq 3 again in a tar beside the dirs") {
+    spit(fx.chain / "resend.tar", packet::to_tar({fx.packets[2]}));
+    expect = "G017 seq 3: duplicate";
+  }
+  SECTION("a fork: the station key signed another record 5") {
+    chain::ChainWriter again("G017", fx.key, 4, crypto::sha256_hex(fx.packets[3].manifest_json));
+    auto other = again.append(test::pass_record(test::kT0_us + 4500000), {});
+    spit(fx.chain / "other.tar", packet::to_tar({other}));
+    expect = "G017 seq 5: fork";
+  }
+  SECTION("time going backwards at seq 7") {
+    chain::ChainWriter w("G017", fx.key, 6, crypto::sha256_hex(fx.packets[5].manifest_json));
+    packet::write_dir(w.append(test::pass_record(test::kT0_us - 1000000), {}), fx.chain);
+    expect = "G017 seq 7: time_out_of_order";
+  }
+  auto r = run(fx.key_arg() + fx.chain.string());
+  INFO(r.out);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.out, Catch::Contains(expect));
+}
+
 TEST_CASE("wim-verify --json lists findings for machines") {
   Fixture fx;
   fs::remove_all(fx.packet_dir(2));
