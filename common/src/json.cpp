@@ -2,6 +2,7 @@
 #include "wim/common/json.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -41,6 +42,15 @@ void write_canonical(const bj::value& v, std::string& out) {
         write_canonical(e, out);
       }
       out.push_back(']');
+      break;
+    }
+    case bj::kind::double_: {
+      // Shortest round-trip decimal ("46230.5"), locale-independent; Boost's own
+      // formatter would print "4.62305E4", which is valid but hard for a court to read.
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
+      if (ec != std::errc()) throw InputError("canonical JSON: unprintable number");
+      out.append(buf, end);
       break;
     }
     default:

@@ -5,11 +5,15 @@
 #include "wim/common/json.hpp"
 
 using namespace wim;
+using bj_value = boost::json::value;
 
 TEST_CASE("Canonical JSON sorts keys at every level and is stable") {
   auto v = json::parse(R"({"b":1,"a":{"z":[3,{"y":1,"x":2}],"c":"é"},"n":0.5})", "t");
-  CHECK(json::canonical(v) == R"({"a":{"c":"é","z":[3,{"x":2,"y":1}]},"b":1,"n":5E-1})");
+  CHECK(json::canonical(v) == R"({"a":{"c":"é","z":[3,{"x":2,"y":1}]},"b":1,"n":0.5})");
   CHECK(json::canonical(json::parse(json::canonical(v), "t")) == json::canonical(v));
+  CHECK(json::canonical(bj_value(46230.5)) == "46230.5");
+  CHECK(json::canonical(bj_value(1e-7)) == "1e-07");
+  CHECK(json::canonical(bj_value(-0.25)) == "-0.25");
 }
 
 TEST_CASE("Parse errors name the document, line and column") {

@@ -61,8 +61,7 @@ TEST_CASE("The serialised form does not depend on the global locale") {
     CHECK(serialize(m) == before);
   }
   std::setlocale(LC_NUMERIC, saved.c_str());
-  CHECK(before.find("\"gross_kg\":" + boost::json::serialize(boost::json::value(46230.5))) !=
-        std::string::npos);
+  CHECK(before.find("\"gross_kg\":46230.5,") != std::string::npos);
   CHECK(before.find("\"text\":\"京A12345\"") != std::string::npos);
 }
 
@@ -110,9 +109,8 @@ TEST_CASE("Malformed manifests give errors naming the field") {
   struct Case {
     std::string from, to, expect;
   };
-  // Boost.JSON's own number text, whatever form it takes ("4.62305E4").
-  auto num = [](double d) { return boost::json::serialize(boost::json::value(d)); };
-  const std::string gross = "\"gross_kg\":" + num(46230.5);
+  // Canonical number text: shortest round-trip decimal.
+  const std::string gross = "\"gross_kg\":46230.5";
   const std::vector<Case> cases = {
       Case{"\"seq\":7", "\"seq\":-7", "manifest.seq"},
       Case{"\"seq\":7", "\"seq\":\"7\"", "manifest.seq"},
@@ -129,9 +127,9 @@ TEST_CASE("Malformed manifests give errors naming the field") {
            "manifest.measurement.extra: unknown field"},
       Case{"\"prev_sha256\":\"1111", "\"prev_sha256\":\"X111", "manifest.prev_sha256"},
       Case{"\"lane\":1,\"legal\"", "\"legal\"", "manifest.lane: missing"},
-      Case{"\"confidence\":" + num(0.93), "\"confidence\":1.5",
+      Case{std::string("\"confidence\":0.93"), "\"confidence\":1.5",
            "manifest.measurement.plate.confidence"},
-      Case{"\"axle_spacings_m\":[" + num(3.2) + ",", "\"axle_spacings_m\":[", "axle_spacings_m"},
+      Case{std::string("\"axle_spacings_m\":[3.2,"), "\"axle_spacings_m\":[", "axle_spacings_m"},
       Case{"{", "[", "manifest.json"},
       Case{"\"time_utc\"", "\"time_utc\"\"", "manifest.json: line 1"}};
   for (const auto& c : cases) {
