@@ -34,6 +34,18 @@ void close_out(std::ofstream& f, const std::filesystem::path& p) {
 }
 }  // namespace
 
+std::unique_ptr<SignalSynth> make_synth(const SimOptions& opt) {
+  opt.site.validate();
+  opt.traffic.validate();
+  const auto channels = opt.site.channels(opt.seed);
+  auto traffic =
+      std::make_shared<TrafficModel>(opt.traffic, opt.site.lanes, opt.site.span_m(),
+                                     static_cast<std::int64_t>(opt.lead_in_s * 1e6), opt.seed);
+  return std::make_unique<SignalSynth>(
+      opt.site, channels, [traffic]() -> std::optional<Vehicle> { return traffic->next(); },
+      opt.resolve_faults(channels), opt.seed);
+}
+
 RecordResult record(const SimOptions& opt, std::size_t vehicles,
                     const std::filesystem::path& out_dir) {
   opt.site.validate();

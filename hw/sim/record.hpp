@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct RecordResult {
   std::size_t channels = 0;
   double duration_s = 0;
 };
+
+/// An endless synth for `serve`: the site's channels and an unbounded traffic stream.
+std::unique_ptr<SignalSynth> make_synth(const SimOptions& opt);
 
 /// Writes out_dir/rec.csv, out_dir/truth.jsonl, out_dir/station.json (creates out_dir).
 /// Throws InputError on bad options, SystemError when a file cannot be written.
