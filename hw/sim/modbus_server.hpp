@@ -47,7 +47,7 @@ struct ServerFaults {
 
 struct ServerOptions {
   double time_scale = 1.0;            ///< simulated seconds per wall-clock second
-  std::size_t fifo_capacity = 16384;  ///< [samples] older samples are overwritten
+  std::size_t fifo_capacity = 65536;  ///< [samples] older samples are overwritten
   ServerFaults faults;
   std::uint64_t seed = 1;
 };

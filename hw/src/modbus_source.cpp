@@ -176,7 +176,10 @@ void ModbusSource::failed_request(int err) {
     disconnect();
     next_connect_mono_us_ = 0;  // first retry at once, backoff from then on
   } else {
-    modbus_flush(ctx_);  // a late answer must not be taken for the next one
+    // A late answer must not be taken for the next one. After a mismatched answer (a
+    // late one arrived), give the answer to our own request time to arrive, then drop it.
+    if (err == EMBBADDATA) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    modbus_flush(ctx_);
   }
 }
 
@@ -259,6 +262,12 @@ bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
     }
     poll_status();
     if (!ctx_) continue;
+    if (now < next_poll_mono_us_) {
+      if (block.size() > 0) break;
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(std::min(next_poll_mono_us_, deadline) - now));
+      continue;
+    }
     const int rc = read_regs(map_.fifo_address, nregs, regs_.data());
     if (rc < 0) continue;
     const int n = regs_[static_cast<std::size_t>(map_.count_offset)];
@@ -272,14 +281,13 @@ bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
     pending_counter_ = map_.decode_counter(regs_.data() + map_.counter_offset);
     pending_n_ = n;
     if (!take_pending(block)) break;
-    if (n < map_.max_samples) {
-      // FIFO drained: return what we have, or wait about half a FIFO read's worth.
-      if (block.size() > 0) break;
-      const auto wait_us =
-          std::min<std::int64_t>(static_cast<std::int64_t>(period_us_ * map_.max_samples / 2),
-                                 deadline - time::monotonic_us());
-      if (wait_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait_us));
-    }
+    // FIFO drained: poll again when a full FIFO read has gathered, not before (a request
+    // costs more CPU than its samples); a full read means more may be waiting.
+    next_poll_mono_us_ =
+        n < map_.max_samples
+            ? time::monotonic_us() + static_cast<std::int64_t>(period_us_ * (map_.max_samples - n))
+            : 0;
+    if (n < map_.max_samples && block.size() > 0) break;
   }
   block.clock_sync = sync_;
   monitor_.feed(block);

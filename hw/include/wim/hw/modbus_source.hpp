@@ -79,6 +79,7 @@ class ModbusSource final : public SampleSource {
   int backoff_ms_ = 0;
   std::int64_t next_connect_mono_us_ = 0;
   std::int64_t next_status_mono_us_ = 0;
+  std::int64_t next_poll_mono_us_ = 0;  // earliest useful FIFO poll
   int consecutive_errors_ = 0;
   std::vector<std::uint16_t> regs_;
   bool pending_ = false;
