@@ -29,7 +29,7 @@ double thread_cpu_s() {
 
 struct Result {
   double rate_hz = 0;
-  std::uint64_t samples = 0, lost = 0, produced = 0, overflowed = 0, requests = 0;
+  std::uint64_t samples = 0, lost = 0, produced = 0, overflowed = 0, requests = 0, timeouts = 0;
   double driver_cpu_s = 0, server_cpu_s = 0, wall_s = 0;
   /// No loss, and the FIFO backlog stays under 8192 samples (of 65536).
   bool kept_up() const { return lost == 0 && overflowed == 0 && samples + lost + 8192 > produced; }
@@ -73,6 +73,7 @@ Result run(double time_scale, double wall_s) {
   r.produced = st.samples_produced;
   r.overflowed = st.samples_overflowed;
   r.requests = k.requests;
+  r.timeouts = k.timeouts;
   r.server_cpu_s = server_cpu;
   return r;
 }
@@ -82,13 +83,15 @@ void print(const char* what, const Result& r, const Result& base) {
   const double base_k =
       base.samples ? base.driver_cpu_s / static_cast<double>(base.samples) * 1000 * 1e6 : 0;
   std::printf(
-      "%-9s rate %8.0f Hz x 8 ch | delivered %9llu lost %6llu backlog %7lld | requests %7llu | "
+      "%-9s rate %8.0f Hz x 8 ch | delivered %9llu lost %6llu backlog %7lld | requests %7llu "
+      "timeouts %llu | "
       "driver CPU %6.1f us/1000 samples (x%.2f of baseline) | server CPU %5.1f %% | %s\n",
       what, r.rate_hz, static_cast<unsigned long long>(r.samples),
       static_cast<unsigned long long>(r.lost),
       static_cast<long long>(r.produced) - static_cast<long long>(r.samples + r.lost),
-      static_cast<unsigned long long>(r.requests), per_k, base_k > 0 ? per_k / base_k : 0,
-      100 * r.server_cpu_s / r.wall_s, r.kept_up() ? "no loss" : "LOSS/LAG");
+      static_cast<unsigned long long>(r.requests), static_cast<unsigned long long>(r.timeouts),
+      per_k, base_k > 0 ? per_k / base_k : 0, 100 * r.server_cpu_s / r.wall_s,
+      r.kept_up() ? "no loss" : "LOSS/LAG");
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ struct ModbusEndpoint {
 };
 
 struct ModbusOptions {
-  int response_timeout_ms = 200;         ///< [ms] per request
+  int response_timeout_ms = 500;         ///< [ms] per request
   int reconnect_min_ms = 50;             ///< [ms] first retry delay after a failed connect
   int reconnect_max_ms = 5000;           ///< [ms] backoff ceiling (doubles per failure)
   int errors_before_reconnect = 3;       ///< [-] consecutive timeouts/errors before reconnecting
