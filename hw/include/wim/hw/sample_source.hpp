@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// A multi-channel sample source (amplifier, replayed recording): blocks of raw counts with
+// their times, continuity and what was lost. Drivers do no filtering (PX4 style).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "wim/common/time.hpp"
+
+namespace wim::hw {
+
+/// Samples that never arrived: `count` samples from continuity index `first_index`,
+/// spanning [from_unix_us, to_unix_us] (times of the first and last missing sample).
+struct LostSpan {
+  std::uint64_t first_index = 0;  ///< [-] continuity index of the first missing sample
+  std::uint64_t count = 0;        ///< [samples] per channel
+  std::int64_t from_unix_us = 0;  ///< [us] UTC
+  std::int64_t to_unix_us = 0;    ///< [us] UTC
+};
+
+/// The driver's counters since it was created (status dump, health reporting).
+struct SourceCounters {
+  std::uint64_t samples = 0;            ///< [samples] per channel delivered
+  std::uint64_t lost_samples = 0;       ///< [samples] per channel reported lost
+  std::uint64_t gaps = 0;               ///< [-] continuity gaps (each a LostSpan)
+  std::uint64_t requests = 0;           ///< [-] Modbus requests sent
+  std::uint64_t timeouts = 0;           ///< [-] requests without a response in time
+  std::uint64_t errors = 0;             ///< [-] other failed requests (exception, CRC, bad frame)
+  std::uint64_t invalid_responses = 0;  ///< [-] responses that broke the register map's rules
+  std::uint64_t reconnects = 0;         ///< [-] successful connects after the first
+  std::uint64_t connect_failures = 0;   ///< [-]
+  std::uint64_t counter_resets = 0;     ///< [-] device counter jumped back (device restart)
+  std::uint64_t max_response_us = 0;    ///< [us] slowest response seen
+};
+
+enum class ChannelHealth { ok, stuck, dead };
+std::string_view to_string(ChannelHealth h);
+
+/// One block of consecutive samples (after any LostSpan in `lost`).
+struct SampleBlock {
+  std::vector<std::string> channels;              ///< names, as in the station config
+  std::vector<std::vector<std::int32_t>> counts;  ///< [counts] counts[c][i], raw
+  std::vector<std::int64_t> t_unix_us;            ///< [us] UTC of sample i
+  std::vector<std::int64_t> t_mono_us;            ///< [us] CLOCK_MONOTONIC (or recording time)
+  std::uint64_t first_index = 0;  ///< [-] continuity counter of sample 0 (+1 per sample)
+  time::ClockSync clock_sync = time::ClockSync::unknown;
+  std::vector<LostSpan> lost;         ///< gaps detected since the previous block
+  std::vector<ChannelHealth> health;  ///< per channel, as judged so far
+  SourceCounters counters;            ///< snapshot after this block
+
+  std::size_t size() const { return t_unix_us.size(); }
+  void clear();  ///< empties samples and `lost`, keeps channel names
+};
+
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual const std::vector<std::string>& channels() const = 0;
+  virtual double sample_rate_hz() const = 0;
+  /// Fills `block` (cleared first) with the samples available within `timeout`; never
+  /// blocks longer (an empty block is a valid answer). Returns false only when a finite
+  /// source has nothing more, ever (the block is then empty).
+  virtual bool read(SampleBlock& block, std::chrono::milliseconds timeout) = 0;
+  virtual SourceCounters counters() const = 0;
+  /// Human-readable state and counters, one `key: value` per line.
+  virtual std::string status() const = 0;
+};
+
+}  // namespace wim::hw

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "modbus_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <modbus/modbus.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "wim/common/error.hpp"
+#include "wim/common/log.hpp"
+#include "wim/common/time.hpp"
+
+namespace wim::sim {
+
+AmplifierServer::AmplifierServer(std::unique_ptr<SignalSynth> synth, ServerOptions opt)
+    : synth_(std::move(synth)),
+      opt_(opt),
+      channels_(static_cast<int>(synth_->channels().size())),
+      max_samples_((MODBUS_MAX_READ_REGISTERS - reg::fifo_header) / std::max(channels_, 1)),
+      rng_(opt.seed ^ 0xfa017ull),
+      ring_(opt.fifo_capacity * static_cast<std::size_t>(channels_)),
+      row_(static_cast<std::size_t>(channels_)) {
+  if (channels_ < 1 || channels_ > 16)
+    throw InputError("amplifier: " + std::to_string(channels_) + " channels, the map holds 1..16");
+  if (opt_.time_scale <= 0) throw InputError("amplifier: time_scale must be > 0");
+  map_ = modbus_mapping_new(0, 0, reg::fifo + MODBUS_MAX_READ_REGISTERS, 0);
+  if (!map_) throw SystemError("modbus_mapping_new failed");
+  auto* r = map_->tab_registers;
+  r[reg::magic] = reg::magic_value;
+  r[reg::map_version] = 1;
+  r[reg::channel_count] = static_cast<std::uint16_t>(channels_);
+  r[reg::sample_rate_hz] = static_cast<std::uint16_t>(
+      std::lround(1e6 / static_cast<double>(synth_->t_us_of(1000000) - synth_->t_us_of(999999))));
+  r[reg::fifo_max_samples] = static_cast<std::uint16_t>(max_samples_);
+}
+
+AmplifierServer::~AmplifierServer() {
+  if (tcp_) modbus_free(tcp_);
+  if (rtu_) modbus_free(rtu_);  // never connected: the pty fds are ours to close
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (pty_master_ >= 0) ::close(pty_master_);
+  if (pty_slave_ >= 0) ::close(pty_slave_);
+  if (!link_.empty()) std::filesystem::remove(link_);
+  if (map_) modbus_mapping_free(map_);
+}
+
+int AmplifierServer::listen_tcp(const std::string& host, int port) {
+  tcp_ = modbus_new_tcp(host.c_str(), port);
+  if (!tcp_) throw SystemError("modbus_new_tcp: " + std::string(modbus_strerror(errno)));
+  listen_fd_ = modbus_tcp_listen(tcp_, 8);
+  if (listen_fd_ < 0)
+    throw SystemError("listen on " + host + ":" + std::to_string(port) + ": " +
+                      modbus_strerror(errno));
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+std::string AmplifierServer::open_rtu_pty(const std::string& link) {
+  pty_master_ = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (pty_master_ < 0 || ::grantpt(pty_master_) != 0 || ::unlockpt(pty_master_) != 0)
+    throw SystemError("pseudo-terminal: " + std::string(std::strerror(errno)));
+  const std::string slave = ::ptsname(pty_master_);
+  // Keep the slave open (raw) so the master never sees EIO between masters' sessions.
+  pty_slave_ = ::open(slave.c_str(), O_RDWR | O_NOCTTY);
+  if (pty_slave_ < 0) throw SystemError("open " + slave + ": " + std::strerror(errno));
+  termios tio{};
+  ::tcgetattr(pty_slave_, &tio);
+  ::cfmakeraw(&tio);
+  ::tcsetattr(pty_slave_, TCSANOW, &tio);
+  rtu_ = modbus_new_rtu(slave.c_str(), 115200, 'N', 8, 1);
+  if (!rtu_) throw SystemError("modbus_new_rtu: " + std::string(modbus_strerror(errno)));
+  modbus_set_slave(rtu_, 1);
+  modbus_set_socket(rtu_, pty_master_);
+  if (!link.empty()) {
+    std::filesystem::remove(link);
+    std::filesystem::create_symlink(slave, link);
+    link_ = link;
+  }
+  return slave;
+}
+
+ServerStats AmplifierServer::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+void AmplifierServer::produce() {
+  const double elapsed_s = static_cast<double>(time::monotonic_us() - start_mono_us_) * 1e-6;
+  // The synth's own clock: sample k is at t_us_of(k).
+  const auto target = static_cast<std::uint64_t>(elapsed_s * opt_.time_scale * 1e6);
+  const auto cap = opt_.fifo_capacity;
+  const auto c = static_cast<std::size_t>(channels_);
+  std::uint64_t made = 0, overflow = 0;
+  while (static_cast<std::uint64_t>(synth_->t_us_of(produced_)) <= target) {
+    synth_->next(row_);
+    const std::size_t slot = (head_ + fill_) % cap;
+    for (std::size_t i = 0; i < c; ++i)
+      ring_[slot * c + i] = static_cast<std::int16_t>(std::clamp(row_[i], -32768, 32767));
+    if (fill_ == cap) {
+      head_ = (head_ + 1) % cap;  // overwrite the oldest: the master sees a counter gap
+      ++overflow;
+      overflowed_ = true;
+    } else {
+      ++fill_;
+    }
+    ++produced_;
+    ++made;
+  }
+  if (made) {
+    std::lock_guard lock(stats_mu_);
+    stats_.samples_produced = produced_;
+    stats_.samples_overflowed += overflow;
+  }
+}
+
+void AmplifierServer::refresh_registers() {
+  auto* r = map_->tab_registers;
+  std::uint16_t fault = 0, sat = 0;
+  for (int i = 0; i < channels_; ++i) {
+    if (synth_->dead()[static_cast<std::size_t>(i)]) fault |= static_cast<std::uint16_t>(1u << i);
+    if (synth_->saturated()[static_cast<std::size_t>(i)])
+      sat |= static_cast<std::uint16_t>(1u << i);
+  }
+  r[reg::status] =
+      static_cast<std::uint16_t>(1 | (fault ? 2 : 0) | (sat ? 4 : 0) | (overflowed_ ? 8 : 0));
+  const auto counter = static_cast<std::uint32_t>(produced_);
+  r[reg::counter_hi] = static_cast<std::uint16_t>(counter >> 16);
+  r[reg::counter_lo] = static_cast<std::uint16_t>(counter & 0xffff);
+  r[reg::fifo_fill] = static_cast<std::uint16_t>(std::min<std::size_t>(fill_, 65535));
+  r[reg::fault_bits] = fault;
+  r[reg::saturation_bits] = sat;
+  if (produced_ > 0) {
+    const std::size_t last = (head_ + fill_ + opt_.fifo_capacity - 1) % opt_.fifo_capacity;
+    for (int i = 0; i < channels_; ++i)
+      r[reg::latest + i] = static_cast<std::uint16_t>(
+          ring_[last * static_cast<std::size_t>(channels_) + static_cast<std::size_t>(i)]);
+  }
+}
+
+bool AmplifierServer::handle(modbus_t* ctx, const std::uint8_t* q, int len) {
+  produce();
+  refresh_registers();
+  const int hl = modbus_get_header_length(ctx);
+  const int fc = q[hl];
+  const int addr = (q[hl + 1] << 8) | q[hl + 2];
+  const int nb = (q[hl + 3] << 8) | q[hl + 4];
+  std::uint64_t requests;
+  {
+    std::lock_guard lock(stats_mu_);
+    requests = ++stats_.requests;
+  }
+  if (fc == MODBUS_FC_READ_HOLDING_REGISTERS && addr == reg::fifo) {
+    const auto c = static_cast<std::size_t>(channels_);
+    const std::size_t room =
+        nb > reg::fifo_header ? static_cast<std::size_t>(nb - reg::fifo_header) / c : 0;
+    const std::size_t n = std::min({fill_, static_cast<std::size_t>(max_samples_), room});
+    const auto first = static_cast<std::uint32_t>(produced_ - fill_);
+    auto* r = map_->tab_registers + reg::fifo;
+    r[0] = static_cast<std::uint16_t>(first >> 16);
+    r[1] = static_cast<std::uint16_t>(first & 0xffff);
+    r[2] = static_cast<std::uint16_t>(n);
+    for (std::size_t s = 0; s < n; ++s) {
+      const std::size_t slot = (head_ + s) % opt_.fifo_capacity;
+      for (std::size_t i = 0; i < c; ++i)
+        r[reg::fifo_header + s * c + i] = static_cast<std::uint16_t>(ring_[slot * c + i]);
+    }
+    head_ = (head_ + n) % opt_.fifo_capacity;
+    fill_ -= n;
+    overflowed_ = false;
+    const bool faults = faults_on_.load();
+    const bool drop = faults && opt_.faults.drop_prob > 0 && rng_.chance(opt_.faults.drop_prob);
+    const bool late =
+        faults && !drop && opt_.faults.late_prob > 0 && rng_.chance(opt_.faults.late_prob);
+    {
+      std::lock_guard lock(stats_mu_);
+      ++stats_.fifo_reads;
+      if (drop) {
+        ++stats_.dropped;
+        stats_.dropped_with_samples += n > 0;
+        stats_.samples_dropped += n;
+      } else {
+        stats_.samples_delivered += n;
+        if (late) ++stats_.late;
+      }
+    }
+    if (drop) return true;
+    if (late) std::this_thread::sleep_for(std::chrono::milliseconds(opt_.faults.late_ms));
+  }
+  modbus_reply(ctx, q, len, map_);
+  if (faults_on_.load() && opt_.faults.disconnect_every > 0 &&
+      requests % static_cast<std::uint64_t>(opt_.faults.disconnect_every) == 0) {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.disconnects;
+    return false;
+  }
+  return true;
+}
+
+void AmplifierServer::run(const std::atomic<bool>& stop) {
+  if (start_mono_us_ < 0) start_mono_us_ = time::monotonic_us();
+  std::vector<int> clients;
+  std::uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH > MODBUS_RTU_MAX_ADU_LENGTH
+                         ? MODBUS_TCP_MAX_ADU_LENGTH
+                         : MODBUS_RTU_MAX_ADU_LENGTH];
+  while (!stop.load()) {
+    fd_set rd;
+    FD_ZERO(&rd);
+    int maxfd = -1;
+    auto add = [&](int fd) {
+      if (fd < 0) return;
+      FD_SET(fd, &rd);
+      maxfd = std::max(maxfd, fd);
+    };
+    add(listen_fd_);
+    add(pty_master_);
+    for (int fd : clients) add(fd);
+    timeval tv{0, 20000};
+    const int n = ::select(maxfd + 1, &rd, nullptr, nullptr, &tv);
+    produce();
+    if (n <= 0) continue;
+    if (listen_fd_ >= 0 && FD_ISSET(listen_fd_, &rd)) {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd >= 0) {
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        clients.push_back(fd);
+        std::lock_guard lock(stats_mu_);
+        ++stats_.connections;
+      }
+    }
+    for (auto it = clients.begin(); it != clients.end();) {
+      bool keep = true;
+      if (FD_ISSET(*it, &rd)) {
+        modbus_set_socket(tcp_, *it);
+        const int len = modbus_receive(tcp_, query);
+        if (len < 0)
+          keep = false;
+        else if (len > 0)
+          keep = handle(tcp_, query, len);
+      }
+      if (keep) {
+        ++it;
+      } else {
+        ::close(*it);
+        it = clients.erase(it);
+      }
+    }
+    if (pty_master_ >= 0 && FD_ISSET(pty_master_, &rd)) {
+      const int len = modbus_receive(rtu_, query);
+      if (len > 0)
+        handle(rtu_, query, len);  // an RTU line is never "closed"
+      else if (len < 0)
+        modbus_flush(rtu_);  // a garbled frame: start afresh on the next one
+    }
+  }
+  for (int fd : clients) ::close(fd);
+}
+
+}  // namespace wim::sim

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// The simulated amplifier: a libmodbus server (TCP, or RTU over a pseudo-terminal) that
+// exposes the register map of hw/maps/wim-sim-amplifier.json (docs/register-map.md),
+// fed by a SignalSynth, with dropped, late and disconnected responses by configuration.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "physics.hpp"
+#include "rng.hpp"
+
+typedef struct _modbus modbus_t;
+typedef struct _modbus_mapping_t modbus_mapping_t;
+
+namespace wim::sim {
+
+/// Register addresses (0-based protocol addresses, holding registers, FC 03).
+namespace reg {
+inline constexpr int magic = 0;             ///< 0x5749 ("WI")
+inline constexpr int map_version = 1;       ///< 1
+inline constexpr int channel_count = 2;     ///< channels
+inline constexpr int sample_rate_hz = 3;    ///< [Hz]
+inline constexpr int fifo_max_samples = 4;  ///< samples per FIFO read
+inline constexpr int status =
+    5;  ///< bit0 running, bit1 channel fault, bit2 saturated, bit3 FIFO overflowed
+inline constexpr int counter_hi = 6;  ///< sample counter (uint32, high word first)
+inline constexpr int counter_lo = 7;
+inline constexpr int fifo_fill = 8;         ///< samples waiting in the FIFO (capped at 65535)
+inline constexpr int fault_bits = 9;        ///< bit c: channel c open circuit (dead)
+inline constexpr int saturation_bits = 10;  ///< bit c: channel c clamped at the last sample
+inline constexpr int latest = 16;           ///< latest value per channel (int16), 16..16+C-1
+inline constexpr int fifo = 100;            ///< FIFO block: counter hi, lo, n, then n × C int16
+inline constexpr int fifo_header = 3;
+inline constexpr std::uint16_t magic_value = 0x5749;
+}  // namespace reg
+
+struct ServerFaults {
+  double drop_prob = 0;      ///< [-] FIFO reads answered with nothing (samples lost)
+  double late_prob = 0;      ///< [-] FIFO reads answered after late_ms
+  int late_ms = 0;           ///< [ms]
+  int disconnect_every = 0;  ///< close the connection after every N-th request (0: never)
+};
+
+struct ServerOptions {
+  double time_scale = 1.0;            ///< simulated seconds per wall-clock second
+  std::size_t fifo_capacity = 65536;  ///< [samples] older samples are overwritten
+  ServerFaults faults;
+  std::uint64_t seed = 1;
+};
+
+/// What the server did (for tests to compare with the driver's counters).
+struct ServerStats {
+  std::uint64_t requests = 0, fifo_reads = 0, dropped = 0, late = 0, disconnects = 0;
+  std::uint64_t dropped_with_samples = 0;  ///< dropped FIFO reads that held samples
+  std::uint64_t samples_produced = 0;      ///< [samples] per channel
+  std::uint64_t samples_delivered = 0;     ///< in FIFO replies actually sent
+  std::uint64_t samples_dropped = 0;       ///< popped for a reply that was never sent
+  std::uint64_t samples_overflowed = 0;    ///< overwritten in a full FIFO
+  std::uint64_t connections = 0;
+};
+
+class AmplifierServer {
+ public:
+  AmplifierServer(std::unique_ptr<SignalSynth> synth, ServerOptions opt);
+  ~AmplifierServer();
+  AmplifierServer(const AmplifierServer&) = delete;
+  AmplifierServer& operator=(const AmplifierServer&) = delete;
+
+  /// Listens on host:port (port 0: the OS picks); returns the bound port.
+  int listen_tcp(const std::string& host, int port);
+  /// Opens a pseudo-terminal pair and serves Modbus RTU (slave id 1) on it. Returns the
+  /// device a master opens; `link`, when not empty, is made a symlink to it.
+  std::string open_rtu_pty(const std::string& link);
+  /// Serves until `stop` is set (checked every 20 ms). Call from one thread.
+  void run(const std::atomic<bool>& stop);
+  ServerStats stats() const;
+  /// Switches the configured Modbus faults on or off (thread-safe; on at start).
+  void set_faults_enabled(bool on) { faults_on_ = on; }
+  int channels() const { return channels_; }
+  int fifo_max_samples() const { return max_samples_; }
+
+ private:
+  void produce();
+  void refresh_registers();
+  bool handle(modbus_t* ctx, const std::uint8_t* query, int len);  // false: close client
+
+  std::unique_ptr<SignalSynth> synth_;
+  ServerOptions opt_;
+  int channels_;
+  int max_samples_;
+  Rng rng_;
+  modbus_mapping_t* map_ = nullptr;
+  modbus_t* tcp_ = nullptr;
+  int listen_fd_ = -1;
+  modbus_t* rtu_ = nullptr;
+  int pty_master_ = -1, pty_slave_ = -1;
+  std::string link_;
+  std::int64_t start_mono_us_ = -1;
+  // FIFO: ring of samples × channels, and the counter of its oldest sample
+  std::vector<std::int16_t> ring_;
+  std::size_t head_ = 0, fill_ = 0;
+  std::uint64_t produced_ = 0;
+  bool overflowed_ = false;
+  std::vector<std::int32_t> row_;
+  std::atomic<bool> faults_on_{true};
+  mutable std::mutex stats_mu_;
+  ServerStats stats_;
+};
+
+}  // namespace wim::sim
