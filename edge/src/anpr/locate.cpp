@@ -77,7 +77,7 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
     cv::Mat blue, yellow, green;
     cv::inRange(hsv, cv::Scalar(100, 90, 35), cv::Scalar(125, 255, 255), blue);
     cv::inRange(hsv, cv::Scalar(12, 90, 50), cv::Scalar(35, 255, 255), yellow);
-    cv::inRange(hsv, cv::Scalar(36, 35, 40), cv::Scalar(85, 255, 255), green);
+    cv::inRange(hsv, cv::Scalar(36, 40, 40), cv::Scalar(85, 255, 255), green);
     collect(blue, false, {hw::PlateColour::blue}, out);
     collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
     collect(green, false, {hw::PlateColour::green}, out);

@@ -185,7 +185,7 @@ void dirty(cv::Mat& plate, std::mt19937& rng) {
 cv::Scalar random_body_colour(std::mt19937& rng) {
   static const cv::Scalar palette[] = {{235, 235, 235}, {190, 190, 195}, {60, 60, 200},
                                        {45, 45, 50},    {120, 130, 120}, {40, 40, 140},
-                                       {150, 120, 90},  {200, 200, 170}};
+                                       {150, 120, 90},  {170, 200, 215}};
   cv::Scalar c = palette[uniform_int(rng, 0, 7)];
   for (int i = 0; i < 3; ++i) c[i] = std::clamp(c[i] + uniform(rng, -15, 15), 0.0, 255.0);
   return c;
