@@ -79,6 +79,10 @@ TEST_CASE("No plate, or an unreadable plate, goes to a human and is never guesse
     CHECK(r.needs_review);
     CHECK(r.text.empty());
     CHECK(r.review_reason == "no plate found");
+    const auto rp = to_record_plate(r);
+    CHECK(rp.needs_human_review);
+    CHECK(rp.text.empty());
+    CHECK(rp.colour == "unknown");
   }
   GIVEN("a plate whose last five characters are painted over") {
     std::mt19937 rng(9);
@@ -166,6 +170,11 @@ TEST_CASE("Evidence of a pass: untouched originals, captioned copy, plate close-
         }
         CHECK(ev.plate.text == "晋E66021");
         CHECK(ev.plate.colour == PlateColour::yellow);
+        const auto rp = to_record_plate(ev.plate);
+        CHECK(rp.text == "晋E66021");
+        CHECK(rp.colour == "yellow");
+        CHECK_FALSE(rp.needs_human_review);
+        CHECK(attachment_map(ev).size() == 5);
       }
       THEN("the overview carries a caption band and the close-up decodes") {
         const auto& ov = ev.attachments[3];

@@ -25,6 +25,24 @@ std::string encode(const cv::Mat& img, int quality) {
 
 }  // namespace
 
+record::Plate to_record_plate(const PlateRead& plate) {
+  record::Plate p;
+  p.needs_human_review = plate.needs_review;
+  p.text = plate.needs_review ? std::string() : plate.text;
+  p.confidence = plate.found ? plate.confidence : 0.0;
+  p.colour = !plate.found ? "unknown"
+             : plate.colour == hw::PlateColour::yellow_double
+                 ? "yellow"
+                 : std::string(hw::to_string(plate.colour));
+  return p;
+}
+
+std::map<std::string, std::string> attachment_map(const PassEvidence& evidence) {
+  std::map<std::string, std::string> m;
+  for (const auto& a : evidence.attachments) m[a.name] = a.bytes;
+  return m;
+}
+
 std::vector<std::string> caption_lines(const PassFacts& f, const PlateRead& plate) {
   char buf[160];
   std::vector<std::string> lines;

@@ -3,9 +3,11 @@
 // the plate close-up, plus the plate read voted over the frames. The station daemon calls
 // this for violation records only (pass records within the limit carry no image).
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
+#include "wim/common/record.hpp"
 #include "wim/common/time.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
 #include "wim/hw/camera.hpp"
@@ -40,6 +42,13 @@ struct PassEvidence {
 /// whose pixels are unusable are skipped and named in the log; never throws for bad frames.
 PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw::Frame>& frames,
                                  const PassFacts& facts);
+
+/// The manifest's plate (contract 4): text only when read without doubt, else empty with
+/// needs_human_review; both yellow layouts are colour "yellow".
+record::Plate to_record_plate(const PlateRead& plate);
+
+/// Attachments as packet::seal takes them: name -> bytes.
+std::map<std::string, std::string> attachment_map(const PassEvidence& evidence);
 
 /// The caption's lines (ASCII), e.g. "G017 lane 1 2026-11-27T08:00:00.123Z clock synced".
 std::vector<std::string> caption_lines(const PassFacts& facts, const PlateRead& plate);
