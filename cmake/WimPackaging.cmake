@@ -13,6 +13,9 @@
 # Logs go to journald; no /var/log files.
 include_guard(GLOBAL)
 
+set(WIM_PACKAGE_MAINTAINER "WIM station maintainers <wim-station@example.org>"
+  CACHE STRING "Maintainer field of the station .deb (name <mail>)")
+
 set(_wim_dist ${PROJECT_SOURCE_DIR}/edge/dist)
 
 foreach(_wim_prog IN ITEMS wim-edge wim-sim)
@@ -22,8 +25,8 @@ foreach(_wim_prog IN ITEMS wim-edge wim-sim)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/edge/systemd/wim-edge.service
   DESTINATION /lib/systemd/system COMPONENT station)
-install(FILES ${_wim_dist}/station.json DESTINATION /etc/wim
-  PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ COMPONENT station)
+# Shipped 0644 (Debian policy); postinst makes it root:wim 0640.
+install(FILES ${_wim_dist}/station.json DESTINATION /etc/wim COMPONENT station)
 install(FILES ${_wim_dist}/station.json DESTINATION share/wim
   RENAME station.example.json COMPONENT station)
 # Register maps: whichever folder hw/ ships them in (JSON files), when it exists.
@@ -40,6 +43,23 @@ foreach(_wim_doc IN ITEMS technician-guide.md cross-build.md simulator.md weighi
   endif()
 endforeach()
 
+# Debian's per-package documents: copyright, and a (native) changelog, gzip -9n.
+set(_wim_pkgdoc ${CMAKE_BINARY_DIR}/wim-edge-doc)
+file(MAKE_DIRECTORY ${_wim_pkgdoc})
+configure_file(${_wim_dist}/debian/copyright ${_wim_pkgdoc}/copyright COPYONLY)
+string(TIMESTAMP _wim_pkg_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+file(WRITE ${_wim_pkgdoc}/changelog
+  "wim-edge (${PROJECT_VERSION}) unstable; urgency=medium\n\n"
+  "  * Station build of the WIM enforcement project (see git history).\n\n"
+  " -- ${WIM_PACKAGE_MAINTAINER}  ${_wim_pkg_date}\n")
+find_program(WIM_GZIP gzip REQUIRED)
+execute_process(COMMAND ${WIM_GZIP} -9nf ${_wim_pkgdoc}/changelog RESULT_VARIABLE _wim_rc)
+if(NOT _wim_rc EQUAL 0)
+  message(FATAL_ERROR "WimPackaging: gzip of ${_wim_pkgdoc}/changelog failed")
+endif()
+install(FILES ${_wim_pkgdoc}/copyright ${_wim_pkgdoc}/changelog.gz
+  DESTINATION share/doc/wim-edge COMPONENT station)
+
 # Debian architecture of the target (not of the build machine).
 if(CMAKE_LIBRARY_ARCHITECTURE MATCHES "^aarch64")
   set(_wim_deb_arch arm64)
@@ -54,12 +74,12 @@ endif()
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME wim-edge)
 set(CPACK_PACKAGE_VENDOR "WIM enforcement project")
-set(CPACK_PACKAGE_CONTACT "WIM station maintainers <wim-station@localhost>")
+set(CPACK_PACKAGE_CONTACT "${WIM_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "weigh-in-motion roadside station daemon")
-set(CPACK_PACKAGE_DESCRIPTION
-  "Roadside weigh-in-motion enforcement point: acquisition from the load amplifier, \
-weighing, overload decision, signed evidence records, outbox and uplink to the collector.")
+set(CPACK_PACKAGE_DESCRIPTION "Roadside weigh-in-motion enforcement point: acquisition from the
+load amplifier, weighing, overload decision, signed evidence records,
+outbox and uplink to the collector.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};${PROJECT_NAME};station;/")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -69,7 +89,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies from the binaries (dpkg-shlibdeps; works for the cross target
 # through the <pkg>:<arch> packages installed by toolchains/cross-test.sh).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, systemd")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_wim_dist}/debian/postinst ${_wim_dist}/debian/prerm ${_wim_dist}/debian/postrm
   ${_wim_dist}/debian/conffiles)
