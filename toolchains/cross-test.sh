@@ -15,7 +15,7 @@
 # that are not Multi-Arch: same. The script simulates every install first and refuses
 # one that would remove anything. Not cross-installed on purpose (see docs/cross-build.md):
 #   libopencv-dev:arm64  would remove 32 amd64 packages -> OpenCV parts are left out
-#                        of the cross-build (-DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON)
+#                        of the cross-build (-DWIM_WITH_CAMERA=OFF)
 #   catch2:arm64         header-only and not Multi-Arch: same; the build machine's copy
 #                        (/usr/include/catch2, /usr/lib/cmake/Catch2) serves the target
 set -euo pipefail
@@ -90,7 +90,7 @@ install_packages() {
 echo "=== configure $build_dir ($toolchain)"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIM_EDGE_ONLY=ON -DWIM_BENCH=OFF \
-  -DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON >/dev/null
+  -DWIM_WITH_CAMERA=OFF >/dev/null
 echo "=== build $build_dir"
 cmake --build "$build_dir" -j "$jobs"
 echo "=== test $build_dir under $qemu"
