@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace wim::collector::test {
 
@@ -46,6 +48,16 @@ inline std::filesystem::path test_pki() {
     return d;
   }();
   return dir;
+}
+
+/// Waits (up to 10 s) for a condition that another thread makes true; returns it.
+template <class Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 1000; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
 }
 
 inline std::string trim(std::string s) {
