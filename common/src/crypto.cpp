@@ -56,7 +56,9 @@ void require_ed25519(EVP_PKEY* key, const std::string& what) {
 
 }  // namespace
 
-void PkeyDeleter::operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
+void PkeyDeleter::operator()(EVP_PKEY* p) const noexcept {
+  EVP_PKEY_free(p);
+}
 
 Sha256Digest sha256(std::string_view data) {
   Sha256Digest out{};
@@ -112,7 +114,9 @@ Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
     throw SystemError(openssl_error("SHA-256 init"));
 }
-Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(ctx_);
+}
 void Sha256Stream::update(std::string_view data) {
   if (EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1)
     throw SystemError(openssl_error("SHA-256 update"));
@@ -162,8 +166,8 @@ std::string VerifyKey::to_pem() const {
 std::string VerifyKey::raw() const {
   std::string out(32, '\0');
   std::size_t len = out.size();
-  if (EVP_PKEY_get_raw_public_key(key_.get(), reinterpret_cast<unsigned char*>(out.data()),
-                                  &len) != 1)
+  if (EVP_PKEY_get_raw_public_key(key_.get(), reinterpret_cast<unsigned char*>(out.data()), &len) !=
+      1)
     throw SystemError(openssl_error("raw public key"));
   out.resize(len);
   return out;
@@ -242,8 +246,8 @@ void SigningKey::save_pem_file(const std::filesystem::path& path) const {
 VerifyKey SigningKey::public_key() const {
   std::string raw(32, '\0');
   std::size_t len = raw.size();
-  if (EVP_PKEY_get_raw_public_key(key_.get(), reinterpret_cast<unsigned char*>(raw.data()),
-                                  &len) != 1)
+  if (EVP_PKEY_get_raw_public_key(key_.get(), reinterpret_cast<unsigned char*>(raw.data()), &len) !=
+      1)
     throw SystemError(openssl_error("raw public key"));
   return VerifyKey::from_raw(raw);
 }

@@ -19,8 +19,7 @@ void write_canonical(const bj::value& v, std::string& out) {
       std::vector<const bj::key_value_pair*> items;
       items.reserve(o.size());
       for (const auto& kv : o) items.push_back(&kv);
-      std::sort(items.begin(), items.end(),
-                [](auto* a, auto* b) { return a->key() < b->key(); });
+      std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
       out.push_back('{');
       bool first = true;
       for (auto* kv : items) {
@@ -79,8 +78,10 @@ bj::value parse(std::string_view text, std::string_view what) {
   if (ec) {
     std::size_t line = 1, col = 1;
     for (std::size_t i = 0; i < std::min(used, text.size()); ++i) {
-      if (text[i] == '\n') ++line, col = 1;
-      else ++col;
+      if (text[i] == '\n')
+        ++line, col = 1;
+      else
+        ++col;
     }
     throw InputError(std::string(what) + ": line " + std::to_string(line) + ", column " +
                      std::to_string(col) + ": " + ec.message());
@@ -97,8 +98,8 @@ bj::value load_file(const std::filesystem::path& path) {
 }
 
 const bj::object& as_object(const bj::value& v, std::string_view ctx) {
-  if (!v.is_object()) throw InputError(std::string(ctx.empty() ? "document" : ctx) +
-                                       ": expected an object");
+  if (!v.is_object())
+    throw InputError(std::string(ctx.empty() ? "document" : ctx) + ": expected an object");
   return v.get_object();
 }
 
@@ -111,10 +112,14 @@ const bj::value& require(const bj::object& o, std::string_view key, std::string_
 double get_number(const bj::object& o, std::string_view key, std::string_view ctx) {
   const auto& v = require(o, key, ctx);
   double d = 0;
-  if (v.is_double()) d = v.get_double();
-  else if (v.is_int64()) d = static_cast<double>(v.get_int64());
-  else if (v.is_uint64()) d = static_cast<double>(v.get_uint64());
-  else type_error(ctx, key, "a number");
+  if (v.is_double())
+    d = v.get_double();
+  else if (v.is_int64())
+    d = static_cast<double>(v.get_int64());
+  else if (v.is_uint64())
+    d = static_cast<double>(v.get_uint64());
+  else
+    type_error(ctx, key, "a number");
   if (!std::isfinite(d)) type_error(ctx, key, "a finite number");
   return d;
 }

@@ -24,8 +24,8 @@ void set_sink(std::function<void(Level, std::string_view)> sink) {
 void write(Level level, std::string_view component, std::string_view message) {
   std::lock_guard lock(g_mutex);
   if (static_cast<int>(level) > static_cast<int>(g_min)) return;
-  std::string line = "<" + std::to_string(static_cast<int>(level)) + ">" +
-                     std::string(component) + ": " + std::string(message);
+  std::string line = "<" + std::to_string(static_cast<int>(level)) + ">" + std::string(component) +
+                     ": " + std::string(message);
   if (g_sink) {
     g_sink(level, line);
     return;

@@ -13,9 +13,12 @@ namespace wim::time {
 
 std::string_view to_string(ClockSync s) {
   switch (s) {
-    case ClockSync::synced: return "synced";
-    case ClockSync::unsynced: return "unsynced";
-    case ClockSync::unknown: break;
+    case ClockSync::synced:
+      return "synced";
+    case ClockSync::unsynced:
+      return "unsynced";
+    case ClockSync::unknown:
+      break;
   }
   return "unknown";
 }
@@ -24,8 +27,8 @@ ClockSync clock_sync_from_string(std::string_view s) {
   if (s == "synced") return ClockSync::synced;
   if (s == "unsynced") return ClockSync::unsynced;
   if (s == "unknown") return ClockSync::unknown;
-  throw InputError("clock sync state must be synced, unsynced or unknown, got '" +
-                   std::string(s) + "'");
+  throw InputError("clock sync state must be synced, unsynced or unknown, got '" + std::string(s) +
+                   "'");
 }
 
 ClockStatus query_clock() {
@@ -33,8 +36,8 @@ ClockStatus query_clock() {
   struct timex tx {};
   int state = ::adjtimex(&tx);
   if (state < 0) return st;
-  st.sync = (state == TIME_ERROR || (tx.status & STA_UNSYNC)) ? ClockSync::unsynced
-                                                             : ClockSync::synced;
+  st.sync =
+      (state == TIME_ERROR || (tx.status & STA_UNSYNC)) ? ClockSync::unsynced : ClockSync::synced;
   st.max_error_ms = static_cast<double>(tx.maxerror) / 1000.0;
   // offset is in microseconds, or nanoseconds when STA_NANO is set
   st.offset_ms = static_cast<double>(tx.offset) / ((tx.status & STA_NANO) ? 1e6 : 1e3);
@@ -72,8 +75,12 @@ std::string format(std::int64_t unix_us, bool micro) {
 }
 }  // namespace
 
-std::string format_utc_ms(std::int64_t unix_us) { return format(unix_us, false); }
-std::string format_utc_us(std::int64_t unix_us) { return format(unix_us, true); }
+std::string format_utc_ms(std::int64_t unix_us) {
+  return format(unix_us, false);
+}
+std::string format_utc_us(std::int64_t unix_us) {
+  return format(unix_us, true);
+}
 
 std::int64_t parse_utc(std::string_view text) {
   auto bad = [&]() -> InputError {

@@ -93,7 +93,8 @@ TEST_CASE("Fingerprint equals sha256 of the DER public key as openssl prints it"
 
 TEST_CASE("Garbage is not accepted as a key") {
   CHECK_THROWS_AS(VerifyKey::from_pem("not a key"), wim::InputError);
-  CHECK_THROWS_AS(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
-                  wim::InputError);
+  CHECK_THROWS_AS(
+      SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+      wim::InputError);
   CHECK_THROWS_AS(VerifyKey::from_raw("short"), wim::InputError);
 }

@@ -15,10 +15,20 @@ void set_min_level(Level level);
 void set_sink(std::function<void(Level, std::string_view line)> sink);
 void write(Level level, std::string_view component, std::string_view message);
 
-inline void debug(std::string_view c, std::string_view m) { write(Level::debug, c, m); }
-inline void info(std::string_view c, std::string_view m) { write(Level::info, c, m); }
-inline void notice(std::string_view c, std::string_view m) { write(Level::notice, c, m); }
-inline void warning(std::string_view c, std::string_view m) { write(Level::warning, c, m); }
-inline void error(std::string_view c, std::string_view m) { write(Level::error, c, m); }
+inline void debug(std::string_view c, std::string_view m) {
+  write(Level::debug, c, m);
+}
+inline void info(std::string_view c, std::string_view m) {
+  write(Level::info, c, m);
+}
+inline void notice(std::string_view c, std::string_view m) {
+  write(Level::notice, c, m);
+}
+inline void warning(std::string_view c, std::string_view m) {
+  write(Level::warning, c, m);
+}
+inline void error(std::string_view c, std::string_view m) {
+  write(Level::error, c, m);
+}
 
 }  // namespace wim::log

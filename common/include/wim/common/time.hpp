@@ -25,8 +25,8 @@ struct ClockStatus {
 /// Reads the kernel's NTP state (adjtimex); never throws.
 ClockStatus query_clock();
 
-std::int64_t now_unix_us();  ///< [us] CLOCK_REALTIME
-std::int64_t monotonic_us(); ///< [us] CLOCK_MONOTONIC (for intervals, never for records)
+std::int64_t now_unix_us();   ///< [us] CLOCK_REALTIME
+std::int64_t monotonic_us();  ///< [us] CLOCK_MONOTONIC (for intervals, never for records)
 
 /// "2026-11-27T08:00:00.000Z" (milliseconds, always UTC).
 std::string format_utc_ms(std::int64_t unix_us);
