@@ -5,6 +5,7 @@
 #include <iostream>
 
 int cmd_keygen(int argc, char** argv);
+int cmd_run(int argc, char** argv);
 
 namespace {
 struct Command {
@@ -14,6 +15,7 @@ struct Command {
 };
 constexpr Command kCommands[] = {
     {"keygen", cmd_keygen, "create the station's signing key and TLS certificate request"},
+    {"run", cmd_run, "run the station daemon (--config station.json)"},
 };
 }  // namespace
 

@@ -16,7 +16,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string payload(int i) { return std::string(600 + i % 200, static_cast<char>('a' + i % 26)); }
+std::string payload(int i) {
+  return std::string(600 + i % 200, static_cast<char>('a' + i % 26));
+}
 
 double plain_loop(const std::filesystem::path& p, int n, const char* pragmas, bool one_tx) {
   std::filesystem::remove(p);
@@ -74,7 +76,8 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir =
       argc > 2 ? std::filesystem::path(argv[2]) : std::filesystem::temp_directory_path();
   const auto p = dir / "wim-outbox-bench.db";
-  const double base = plain_loop(p, n, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL", false);
+  const double base =
+      plain_loop(p, n, "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL", false);
   const double wal_full =
       plain_loop(p, n, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", false);
   const double wal_normal =
