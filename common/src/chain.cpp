@@ -145,15 +145,11 @@ void identify_leniently(const packet::Packet& p, Checked& c) {
   } catch (const InputError&) {
   }
   // "<station>-<10 digits>" as written by write_dir / to_tar
-  auto dash = p.origin.rfind('-');
-  if (dash != std::string::npos && p.origin.size() - dash == 11) {
-    std::uint64_t seq = 0;
-    auto digits = std::string_view(p.origin).substr(dash + 1);
-    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-    if (ec == std::errc() && ptr == digits.data() + digits.size()) {
-      if (c.station_id.empty()) c.station_id = p.origin.substr(0, dash);
-      if (c.seq == 0) c.seq = seq;
-    }
+  std::string station;
+  std::uint64_t seq = 0;
+  if (packet::parse_dir_name(p.origin, station, seq)) {
+    if (c.station_id.empty()) c.station_id = station;
+    if (c.seq == 0) c.seq = seq;
   }
 }
 
@@ -337,7 +333,9 @@ std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const Key
                            short_hex(checked[prev->second.front()].sha256) + ")"});
         linked = &checked[prev->second.front()];
       }
-      if (m.time_unix_us < linked->manifest->time_unix_us)
+      // A clock_step event records the very moment the clock was set back.
+      const bool clock_step = m.event && m.event->type == "clock_step";
+      if (m.time_unix_us < linked->manifest->time_unix_us && !clock_step)
         out.push_back({station, seq, Problem::time_out_of_order,
                        "time " + time::format_utc_us(m.time_unix_us) + " is before seq " +
                            std::to_string(seq - 1) + "'s " +

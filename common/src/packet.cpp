@@ -142,6 +142,20 @@ std::string dir_name(std::string_view station_id, std::uint64_t seq) {
   return std::string(station_id) + "-" + digits;
 }
 
+bool parse_dir_name(std::string_view name, std::string& station_id, std::uint64_t& seq) {
+  auto dash = name.rfind('-');
+  if (dash == std::string_view::npos || name.size() - dash != 11) return false;
+  std::uint64_t value = 0;
+  for (char c : name.substr(dash + 1)) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (!record::is_valid_station_id(name.substr(0, dash))) return false;
+  station_id = std::string(name.substr(0, dash));
+  seq = value;
+  return true;
+}
+
 std::string media_type_for(std::string_view name) {
   auto dot = name.rfind('.');
   std::string ext = dot == std::string_view::npos ? "" : std::string(name.substr(dot + 1));

@@ -192,6 +192,16 @@ TEST_CASE("Every kind of tampering is named with its seq") {
     CHECK(has(fs, Problem::time_out_of_order, 3));
     CHECK(fs.size() == 1);
   }
+  SECTION("time set back by a recorded clock_step event is not a problem") {
+    Station s3;
+    std::vector<packet::Packet> qs;
+    qs.push_back(s3.writer.append(test::pass_record(test::kT0_us + 1000000), {}));
+    qs.push_back(s3.writer.append(test::event_record("clock_step", test::kT0_us + 400000), {}));
+    qs.push_back(s3.writer.append(test::pass_record(test::kT0_us + 500000), {}));
+    fs = verify_chain(qs, s3.registry());
+    INFO(describe(fs));
+    CHECK(fs.empty());
+  }
   SECTION("an unknown station key") {
     fs = verify_chain(ps, KeyRegistry{});
     CHECK(has(fs, Problem::unknown_key, 1));

@@ -52,6 +52,9 @@ struct Packet {
 /// "G017-0000001234" for station "G017", seq 1234.
 std::string dir_name(std::string_view station_id, std::uint64_t seq);
 
+/// Splits "G017-0000001234" into station and seq; false when the name is not of that form.
+bool parse_dir_name(std::string_view name, std::string& station_id, std::uint64_t& seq);
+
 /// Fills m.attachments from `attachments` (name, sha256, size; media type guessed from the
 /// extension unless m already lists the name with a media type), serialises and signs.
 /// Throws InputError when the manifest is invalid (privacy rule included) or an
