@@ -2,7 +2,7 @@
 # Every dependency comes from a Debian 12 package (scripts/install-deps.sh).
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json program_options)
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS json program_options)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
