@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// The traffic model: a seeded stream of vehicles (class, axles, static loads, speed,
+// lane, plate) arriving at a site, and their ground truth as JSON Lines.
+#pragma once
+#include <array>
+#include <boost/json.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rng.hpp"
+
+namespace wim::sim {
+
+/// Vehicle classes: cars and one per row of the legal-limits table (ARCHITECTURE.md).
+enum class VehicleClass {
+  car,
+  truck_2axle,
+  truck_3axle,
+  combination_3axle,
+  truck_4axle,
+  combination_4axle,
+  combination_5axle,
+  combination_6axle,
+  combination_6axle_single_drive,
+};
+inline constexpr int kClassCount = 9;
+std::string_view to_string(VehicleClass c);
+/// Gross limit [kg] of the class (0 for cars: no limit applies).
+double gross_limit_kg(VehicleClass c);
+
+struct Vehicle {
+  std::uint64_t id = 0;   ///< [-] from 1, in order of arrival at row 1
+  int lane = 1;           ///< [-] lane whose sensors it crosses (left wheels' lane if straddling)
+  std::int64_t t_us = 0;  ///< [us] first axle's centre at row 1 (row_m = 0), recording time
+  double speed_kmh = 0;   ///< [km/h] at row 1
+  double accel_mps2 = 0;  ///< [m/s^2] constant during the pass
+  VehicleClass cls = VehicleClass::car;
+  std::vector<double> axle_loads_kg;    ///< [kg] static, left + right
+  std::vector<double> left_share;       ///< [-] share of each axle's static load on the left wheel
+  std::vector<double> axle_spacings_m;  ///< [m] axle i to axle i+1
+  std::vector<int> axle_groups;         ///< [-] axles per group, e.g. {1, 2}
+  bool laden = false;
+  bool overloaded = false;  ///< gross above the class's limit
+  bool straddling = false;  ///< drives between lanes: see docs/simulator.md
+  std::string plate_text;
+  std::string plate_colour;  ///< "blue", "yellow", "green"
+  // Dynamic load terms (per vehicle, drawn by the traffic model)
+  double bounce_hz = 2;           ///< [Hz] body bounce
+  double bounce_amp = 0.04;       ///< [-] relative amplitude
+  double bounce_phase = 0;        ///< [rad]
+  std::vector<double> hop_hz;     ///< [Hz] wheel hop per axle
+  double hop_amp = 0.02;          ///< [-] relative amplitude
+  std::vector<double> hop_phase;  ///< [rad] per axle
+
+  double gross_kg() const;
+  double wheelbase_m() const;  ///< [m] first to last axle
+  boost::json::object truth_json() const;
+};
+
+struct TrafficConfig {
+  double flow_veh_per_h = 900;  ///< [veh/h] all lanes together
+  /// Share of each class among vehicles, indexed by VehicleClass; normalised on use.
+  std::array<double, kClassCount> class_share = {0.55, 0.08, 0.06, 0.04, 0.05,
+                                                 0.05, 0.07, 0.06, 0.04};
+  double laden_share = 0.7;      ///< [-] goods vehicles that are laden
+  double overload_share = 0.15;  ///< [-] goods vehicles above their limit
+  double overload_min = 0.05;    ///< [-] overload ratio drawn in [min, max]
+  double overload_max = 0.60;
+  double speed_mean_kmh = 65;
+  double speed_sd_kmh = 12;
+  double speed_min_kmh = 30;
+  double speed_max_kmh = 100;
+  double accel_max_mps2 = 0.3;  ///< [m/s^2] |accel| drawn uniformly up to this
+  double straddle_share = 0.0;  ///< [-] vehicles straddling two lanes
+  double min_headway_s = 1.0;   ///< [s] gap after a vehicle leaves the sensors
+  bool dense = false;           ///< short headways (0.3 s minimum)
+  double bounce_amp = 0.04;     ///< [-] body bounce amplitude (of static load)
+  double hop_amp = 0.02;        ///< [-] wheel hop amplitude
+  double imbalance_max = 0.04;  ///< [-] left share drawn in 0.5 ± this
+  void validate() const;        ///< throws InputError naming the field
+};
+
+/// Vehicles in order of t_us (across lanes). Lanes get independent Poisson arrivals;
+/// a vehicle never enters the sensor area of its lane before the previous one left it.
+class TrafficModel {
+ public:
+  TrafficModel(const TrafficConfig& cfg, int lanes, double sensor_span_m, std::int64_t start_us,
+               std::uint64_t seed);
+  Vehicle next();
+
+ private:
+  Vehicle make_vehicle(int lane, std::int64_t earliest_us);
+  TrafficConfig cfg_;
+  int lanes_;
+  double span_m_;
+  Rng rng_;
+  std::uint64_t next_id_ = 1;
+  std::vector<std::int64_t> lane_free_us_;  // when each lane's sensors are free again
+  std::vector<Vehicle> pending_;            // one drawn vehicle per lane
+};
+
+}  // namespace wim::sim
