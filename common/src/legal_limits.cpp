@@ -23,16 +23,15 @@ constexpr std::array<GrossLimitRow, 8> kTable = {{
      "combination with 6 or more axles, tractor drive axle a single axle"},
 }};
 
-constexpr std::array<std::string_view, 9> kNames = {
-    "car",
-    "truck_2axle",
-    "truck_3axle",
-    "combination_3axle",
-    "truck_4axle",
-    "combination_4axle",
-    "combination_5axle",
-    "combination_6axle",
-    "combination_6axle_single_drive"};
+constexpr std::array<std::string_view, 9> kNames = {"car",
+                                                    "truck_2axle",
+                                                    "truck_3axle",
+                                                    "combination_3axle",
+                                                    "truck_4axle",
+                                                    "combination_4axle",
+                                                    "combination_5axle",
+                                                    "combination_6axle",
+                                                    "combination_6axle_single_drive"};
 
 /// [kg] below this a 2-axle vehicle is labelled a car (label only; the limit is the same).
 constexpr double kCarMaxGrossKg = 3500;
@@ -59,7 +58,9 @@ Classification make(std::vector<VehicleClass> candidates, std::string rule) {
 
 }  // namespace
 
-std::string_view to_string(VehicleClass c) { return kNames.at(static_cast<std::size_t>(c)); }
+std::string_view to_string(VehicleClass c) {
+  return kNames.at(static_cast<std::size_t>(c));
+}
 
 VehicleClass vehicle_class_from_string(std::string_view s) {
   for (std::size_t i = 0; i < kNames.size(); ++i)
@@ -67,7 +68,9 @@ VehicleClass vehicle_class_from_string(std::string_view s) {
   throw InputError("unknown vehicle class '" + std::string(s) + "'");
 }
 
-std::span<const GrossLimitRow> gross_limit_table() { return kTable; }
+std::span<const GrossLimitRow> gross_limit_table() {
+  return kTable;
+}
 
 double gross_limit_kg(VehicleClass c) {
   if (c == VehicleClass::car) return gross_limit_kg(VehicleClass::truck_2axle);
@@ -134,8 +137,8 @@ void LegalSettings::validate(std::string_view ctx) const {
   const std::string c(ctx);
   auto check = [&](std::string_view field, double v, double lo, double hi) {
     if (!(v >= lo && v <= hi))
-      throw InputError(c + "." + std::string(field) + ": must be in [" + std::to_string(lo) +
-                       ", " + std::to_string(hi) + "], got " + std::to_string(v));
+      throw InputError(c + "." + std::string(field) + ": must be in [" + std::to_string(lo) + ", " +
+                       std::to_string(hi) + "], got " + std::to_string(v));
   };
   check("tolerance_kg", tolerance_kg, 0, 10000);
   check("tolerance_pct", tolerance_pct, 0, 50);
@@ -157,11 +160,16 @@ void LegalSettings::validate(std::string_view ctx) const {
 
 std::string_view to_string(Verdict v) {
   switch (v) {
-    case Verdict::within_limit: return "within_limit";
-    case Verdict::within_tolerance: return "within_tolerance";
-    case Verdict::warning: return "warning";
-    case Verdict::overload: return "overload";
-    case Verdict::not_enforceable: return "not_enforceable";
+    case Verdict::within_limit:
+      return "within_limit";
+    case Verdict::within_tolerance:
+      return "within_tolerance";
+    case Verdict::warning:
+      return "warning";
+    case Verdict::overload:
+      return "overload";
+    case Verdict::not_enforceable:
+      return "not_enforceable";
   }
   return "?";
 }
@@ -198,7 +206,8 @@ LegalBasis decide(std::span<const double> axle_loads_kg, std::span<const double>
     GroupCheck gc;
     gc.first_axle = first;
     gc.axles = g;
-    for (int a = first; a < first + g; ++a) gc.load_kg += axle_loads_kg[static_cast<std::size_t>(a)];
+    for (int a = first; a < first + g; ++a)
+      gc.load_kg += axle_loads_kg[static_cast<std::size_t>(a)];
     double spacing = 0;  // mean spacing inside the group
     for (int a = first; a + 1 < first + g; ++a) spacing += spacings_m[static_cast<std::size_t>(a)];
     if (g > 1) spacing /= g - 1;

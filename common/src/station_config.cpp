@@ -29,8 +29,8 @@ void range(std::string_view ctx, double v, double lo, double hi) {
                      std::to_string(hi) + "], got " + std::to_string(v));
 }
 
-double num(const bj::object& o, std::string_view key, std::string_view ctx, double dflt,
-           double lo, double hi) {
+double num(const bj::object& o, std::string_view key, std::string_view ctx, double dflt, double lo,
+           double hi) {
   double v = wim::json::get_number(o, key, ctx, dflt);
   range(field_path(ctx, key), v, lo, hi);
   return v;
@@ -74,8 +74,12 @@ ChannelConfig parse_channel(const bj::value& v, const std::string& ctx) {
 
 }  // namespace
 
-std::string_view to_string(Side s) { return s == Side::left ? "left" : "right"; }
-std::string_view to_string(SensorKind k) { return k == SensorKind::strip ? "strip" : "plate"; }
+std::string_view to_string(Side s) {
+  return s == Side::left ? "left" : "right";
+}
+std::string_view to_string(SensorKind k) {
+  return k == SensorKind::strip ? "strip" : "plate";
+}
 
 std::vector<int> StationConfig::lanes() const {
   std::set<int> s;
@@ -111,10 +115,11 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
     for (const ChannelConfig& c : cfg.channels) {
       bool other = false;
       for (const ChannelConfig& o : cfg.channels)
-        other = other || (o.lane == c.lane && o.side != c.side && std::abs(o.row_m - c.row_m) < 1e-6);
+        other =
+            other || (o.lane == c.lane && o.side != c.side && std::abs(o.row_m - c.row_m) < 1e-6);
       if (!other)
-        throw InputError("channels: '" + c.name + "' (lane " + std::to_string(c.lane) +
-                         ", row_m " + std::to_string(c.row_m) + ") has no channel for the " +
+        throw InputError("channels: '" + c.name + "' (lane " + std::to_string(c.lane) + ", row_m " +
+                         std::to_string(c.row_m) + ") has no channel for the " +
                          (c.side == Side::left ? "right" : "left") + " wheel track");
     }
 

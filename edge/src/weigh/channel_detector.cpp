@@ -49,9 +49,8 @@ ChannelDetector::ChannelDetector(int channel, const config::ChannelConfig& ch,
       baseline_(ch.zero) {
   // Thresholds are wheel-load equivalents: a plate reads kg directly (gain x counts); a
   // strip reads the load per contact length, so scale by nominal contact / strip width.
-  const double kg_per_count = ch.kind == config::SensorKind::plate
-                                  ? ch.gain
-                                  : ch.gain * w.contact_nominal_m / ch.length_m;
+  const double kg_per_count =
+      ch.kind == config::SensorKind::plate ? ch.gain : ch.gain * w.contact_nominal_m / ch.length_m;
   on_ = static_cast<float>(w.detect_on_kg / kg_per_count);
   off_ = static_cast<float>(w.detect_off_kg / kg_per_count);
   buf_.reserve(1024);
@@ -110,8 +109,8 @@ std::optional<Pulse> ChannelDetector::continue_pulse(std::int64_t t_us, float y,
   }
   p.area_counts_s = sum * dt_s_;
   p.peak_counts = peak;
-  p.centroid_us = static_cast<double>(start_us_) +
-                  (sum > 0 ? tsum / sum : 0.0) * static_cast<double>(dt_us_);
+  p.centroid_us =
+      static_cast<double>(start_us_) + (sum > 0 ? tsum / sum : 0.0) * static_cast<double>(dt_us_);
   const double rise = crossing_up(buf_, 0.9f * peak) - crossing_up(buf_, 0.1f * peak);
   const double fall = crossing_down(buf_, 0.1f * peak) - crossing_down(buf_, 0.9f * peak);
   p.ramp_s = (rise + fall) / 2 / 0.8 * dt_s_;

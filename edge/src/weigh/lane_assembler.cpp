@@ -34,7 +34,8 @@ double robust_mean(std::vector<double> vals, double pct, std::vector<bool>& kept
     std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(s.size() / 2), s.end());
     double med = s[s.size() / 2];
     if (s.size() % 2 == 0) {
-      const double lo = *std::max_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(s.size() / 2));
+      const double lo =
+          *std::max_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(s.size() / 2));
       med = (med + lo) / 2;
     }
     for (std::size_t i = 0; i < vals.size(); ++i)
@@ -85,7 +86,8 @@ std::vector<LaneAssembler::Hit> LaneAssembler::pair_sides(
   const double match_us = cfg_.weighing.side_match_s * 1e6;
   std::vector<Hit> hits;
   for (const Pulse* p : row_pulses) {
-    const int s = cfg_.channels[static_cast<std::size_t>(p->channel)].side == config::Side::left ? 0 : 1;
+    const int s =
+        cfg_.channels[static_cast<std::size_t>(p->channel)].side == config::Side::left ? 0 : 1;
     if (!hits.empty()) {
       Hit& h = hits.back();
       const Pulse* other = h.side[1 - s];
@@ -194,10 +196,12 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
   std::vector<std::pair<std::size_t, std::size_t>> vehicles;
   std::size_t first = 0;
   for (std::size_t i = 0; i + 1 < n; ++i) {
-    const double sp = (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
+    const double sp =
+        (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
     bool split = !(sp <= w.max_axle_spacing_m);
     for (std::int64_t g : gaps_us)
-      split = split || (static_cast<double>(g) > fit[i].t0_us && static_cast<double>(g) < fit[i + 1].t0_us);
+      split = split ||
+              (static_cast<double>(g) > fit[i].t0_us && static_cast<double>(g) < fit[i + 1].t0_us);
     if (split) vehicles.emplace_back(first, i + 1), first = i + 1;
   }
   vehicles.emplace_back(first, n);

@@ -39,7 +39,8 @@ void Pipeline::feed(std::int64_t t_us, std::span<const std::int32_t> counts) {
   for (std::size_t i = 0; i < n; ++i) {
     const int ch = column_to_channel_[i];
     if (ch < 0) continue;
-    if (auto p = detectors_[static_cast<std::size_t>(ch)].feed(t_us, counts[i])) on_pulse(std::move(*p));
+    if (auto p = detectors_[static_cast<std::size_t>(ch)].feed(t_us, counts[i]))
+      on_pulse(std::move(*p));
   }
 }
 
@@ -105,8 +106,10 @@ void Pipeline::close(std::size_t li, bool forced) {
     l.pulses.resize(at);
     cut_here = true;
   }
-  std::vector<WeighedVehicle> vs = assemblers_[li].assemble(std::move(l.pulses), l.presence_gaps_us, false);
-  const char* kCut = "traffic left no gap for max_segment_s: the segment was cut next to this vehicle";
+  std::vector<WeighedVehicle> vs =
+      assemblers_[li].assemble(std::move(l.pulses), l.presence_gaps_us, false);
+  const char* kCut =
+      "traffic left no gap for max_segment_s: the segment was cut next to this vehicle";
   if (!vs.empty() && l.carry_cut) {
     vs.front().valid = false;
     vs.front().reasons.emplace_back(kCut);
@@ -126,7 +129,8 @@ void Pipeline::close(std::size_t li, bool forced) {
   // Presence gaps and faults older than the segment can no longer matter.
   const std::int64_t keep_from = (l.pulses.empty() ? now_us_ : l.first_start_us) - max_segment_us_;
   std::erase_if(l.presence_gaps_us, [&](std::int64_t t) { return t < keep_from; });
-  for (int ch : assemblers_[li].channels()) detectors_[static_cast<std::size_t>(ch)].prune_faults(keep_from);
+  for (int ch : assemblers_[li].channels())
+    detectors_[static_cast<std::size_t>(ch)].prune_faults(keep_from);
 }
 
 void Pipeline::finalise(std::size_t li, std::vector<WeighedVehicle>& vehicles) {
@@ -137,10 +141,12 @@ void Pipeline::finalise(std::size_t li, std::vector<WeighedVehicle>& vehicles) {
     const auto to = static_cast<std::int64_t>(v.axles.back().t_us) +
                     static_cast<std::int64_t>(10.0 / v_mps * 1e6) + 500'000;  // 10 m: row span
     for (int ch : assemblers_[li].channels())
-      for (const ChannelFault& f : detectors_[static_cast<std::size_t>(ch)].faults_between(from, to)) {
+      for (const ChannelFault& f :
+           detectors_[static_cast<std::size_t>(ch)].faults_between(from, to)) {
         const std::string r = "channel " + cfg_.channels[static_cast<std::size_t>(ch)].name +
                               " faulty during the pass: " + f.what;
-        if (std::find(v.reasons.begin(), v.reasons.end(), r) == v.reasons.end()) v.reasons.push_back(r);
+        if (std::find(v.reasons.begin(), v.reasons.end(), r) == v.reasons.end())
+          v.reasons.push_back(r);
         v.valid = false;
       }
     std::vector<double> loads = v.axle_loads_kg();
@@ -163,8 +169,9 @@ std::vector<WeighedVehicle> Pipeline::take() {
       if (detectors_[static_cast<std::size_t>(ch)].in_pulse())
         watermark = std::min(watermark, detectors_[static_cast<std::size_t>(ch)].pulse_start_us());
   }
-  std::stable_sort(pending_.begin(), pending_.end(),
-                   [](const WeighedVehicle& a, const WeighedVehicle& b) { return a.t_us < b.t_us; });
+  std::stable_sort(
+      pending_.begin(), pending_.end(),
+      [](const WeighedVehicle& a, const WeighedVehicle& b) { return a.t_us < b.t_us; });
   std::vector<WeighedVehicle> out;
   std::size_t k = 0;
   while (k < pending_.size() && pending_[k].t_us < watermark) ++k;

@@ -21,7 +21,8 @@ double round_to(double v, double step) {
 
 bj::object legal_basis_json(const legal::LegalBasis& b) {
   bj::array candidates, groups, axle_rows;
-  for (legal::VehicleClass c : b.classification.candidates) candidates.emplace_back(legal::to_string(c));
+  for (legal::VehicleClass c : b.classification.candidates)
+    candidates.emplace_back(legal::to_string(c));
   for (const legal::GroupCheck& g : b.groups)
     groups.push_back(bj::object{{"first_axle", g.first_axle},
                                 {"axles", g.axles},
@@ -44,7 +45,8 @@ bj::object legal_basis_json(const legal::LegalBasis& b) {
       {"limit_kg", b.limit_kg},
       {"gross_kg", round_to(b.gross_kg, 1)},
       {"tolerance_kg", round_to(b.tolerance_kg, 1)},
-      {"tolerance_cfg", bj::object{{"kg", b.settings.tolerance_kg}, {"pct", b.settings.tolerance_pct}}},
+      {"tolerance_cfg",
+       bj::object{{"kg", b.settings.tolerance_kg}, {"pct", b.settings.tolerance_pct}}},
       {"uncertainty_pct", b.settings.uncertainty_pct},
       {"uncertainty_kg", round_to(b.uncertainty_kg, 1)},
       {"warning_band_kg", b.settings.warning_band_kg},
@@ -53,7 +55,8 @@ bj::object legal_basis_json(const legal::LegalBasis& b) {
       {"verdict", legal::to_string(b.verdict)},
       {"overloaded", b.overloaded},
       {"axle_groups", std::move(groups)},
-      {"axle_limits", bj::object{{"source", b.settings.axle_limits.source}, {"rows", std::move(axle_rows)}}},
+      {"axle_limits",
+       bj::object{{"source", b.settings.axle_limits.source}, {"rows", std::move(axle_rows)}}},
       {"group_overload", b.group_overload},
   };
 }

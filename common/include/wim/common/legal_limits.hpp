@@ -46,8 +46,7 @@ struct GrossLimitRow {
   double limit_kg;               ///< [kg] gross mass limit
   std::string_view description;  ///< as the source names it
 };
-inline constexpr std::string_view kGrossLimitSource =
-    "MOT Order 2016 No. 62 Art. 3; GB 1589-2016";
+inline constexpr std::string_view kGrossLimitSource = "MOT Order 2016 No. 62 Art. 3; GB 1589-2016";
 /// Every row of the table, in the order of the source.
 std::span<const GrossLimitRow> gross_limit_table();
 /// [kg] limit of a class; cars (not in the table) get the 2-axle limit.
@@ -63,10 +62,10 @@ std::string axle_config_code(std::span<const int> groups);
 /// What the axle pattern says about the class.
 struct Classification {
   VehicleClass vehicle_class = VehicleClass::truck_2axle;  ///< the class whose limit applies
-  std::vector<VehicleClass> candidates;  ///< every class the pattern fits (>= 1)
-  double limit_kg = 0;                   ///< [kg] highest limit among candidates
-  bool ambiguous = false;                ///< more than one candidate limit
-  std::string rule;                      ///< human-readable reason, for the legal basis
+  std::vector<VehicleClass> candidates;                    ///< every class the pattern fits (>= 1)
+  double limit_kg = 0;                                     ///< [kg] highest limit among candidates
+  bool ambiguous = false;                                  ///< more than one candidate limit
+  std::string rule;  ///< human-readable reason, for the legal basis
 };
 /// gross_kg only labels light 2-axle vehicles as cars (< 3 500 kg); the limit does not
 /// depend on it. Throws InputError when spacings_m.size() + 1 != groups' axle total.
@@ -88,9 +87,9 @@ struct AxleLimitTable {
 
 /// The legally relevant settings, each recorded in every record's legal basis.
 struct LegalSettings {
-  double tolerance_kg = 0;     ///< [kg] tolerance before a case is raised
-  double tolerance_pct = 0;    ///< [%] of the limit; the larger of the two applies
-  double uncertainty_pct = 5;  ///< [%] of the measured gross: measurement-uncertainty margin
+  double tolerance_kg = 0;           ///< [kg] tolerance before a case is raised
+  double tolerance_pct = 0;          ///< [%] of the limit; the larger of the two applies
+  double uncertainty_pct = 5;        ///< [%] of the measured gross: measurement-uncertainty margin
   double axle_uncertainty_pct = 10;  ///< [%] of a measured group load
   double warning_band_kg = 1000;     ///< [kg] enforceable excess up to this: warning only
   double group_max_spacing_m = 2.0;  ///< [m] axles closer than this form a group
@@ -109,29 +108,29 @@ enum class Verdict {
 std::string_view to_string(Verdict v);
 
 struct GroupCheck {
-  int first_axle = 0;        ///< [-] 0-based index of the group's first axle
-  int axles = 1;             ///< [-] axles in the group
-  double load_kg = 0;        ///< [kg] measured group load
-  double limit_kg = 0;       ///< [kg] 0 when no configured row applies
-  double margin_kg = 0;      ///< [kg] uncertainty margin deducted
-  double excess_kg = 0;      ///< [kg] load - margin - limit (enforceable when > 0)
-  bool overloaded = false;   ///< excess > 0 and a limit applies
+  int first_axle = 0;       ///< [-] 0-based index of the group's first axle
+  int axles = 1;            ///< [-] axles in the group
+  double load_kg = 0;       ///< [kg] measured group load
+  double limit_kg = 0;      ///< [kg] 0 when no configured row applies
+  double margin_kg = 0;     ///< [kg] uncertainty margin deducted
+  double excess_kg = 0;     ///< [kg] load - margin - limit (enforceable when > 0)
+  bool overloaded = false;  ///< excess > 0 and a limit applies
 };
 
 /// Everything a court needs to follow the decision.
 struct LegalBasis {
   std::string limits_source = std::string(kGrossLimitSource);
   Classification classification;
-  std::string axle_config;      ///< e.g. "1-2-3"
-  double gross_kg = 0;          ///< [kg] measured
-  double limit_kg = 0;          ///< [kg]
-  double tolerance_kg = 0;      ///< [kg] applied: max(tolerance_kg, tolerance_pct x limit)
-  double uncertainty_kg = 0;    ///< [kg] applied margin: uncertainty_pct x gross
-  double excess_kg = 0;         ///< [kg] gross - uncertainty - tolerance - limit
-  double overload_ratio = 0;    ///< [-] (gross - limit) / limit
+  std::string axle_config;    ///< e.g. "1-2-3"
+  double gross_kg = 0;        ///< [kg] measured
+  double limit_kg = 0;        ///< [kg]
+  double tolerance_kg = 0;    ///< [kg] applied: max(tolerance_kg, tolerance_pct x limit)
+  double uncertainty_kg = 0;  ///< [kg] applied margin: uncertainty_pct x gross
+  double excess_kg = 0;       ///< [kg] gross - uncertainty - tolerance - limit
+  double overload_ratio = 0;  ///< [-] (gross - limit) / limit
   Verdict verdict = Verdict::within_limit;
-  bool overloaded = false;      ///< verdict == overload: a case is raised
-  LegalSettings settings;       ///< as configured
+  bool overloaded = false;  ///< verdict == overload: a case is raised
+  LegalSettings settings;   ///< as configured
   std::vector<GroupCheck> groups;
   bool group_overload = false;  ///< any group over its configured limit
 };

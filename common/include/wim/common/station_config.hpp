@@ -20,35 +20,35 @@ enum class Side { left, right };
 enum class SensorKind { strip, plate };
 
 struct ChannelConfig {
-  std::string name;             ///< column name in recordings, e.g. "L1R2L"
-  int lane = 1;                 ///< [-] 1-based
-  double row_m = 0;             ///< [m] row position along travel from the lane's first row
-  Side side = Side::left;       ///< wheel track
+  std::string name;        ///< column name in recordings, e.g. "L1R2L"
+  int lane = 1;            ///< [-] 1-based
+  double row_m = 0;        ///< [m] row position along travel from the lane's first row
+  Side side = Side::left;  ///< wheel track
   SensorKind kind = SensorKind::strip;
-  double length_m = 0.05;       ///< [m] active length along travel (strip width / plate)
-  double gain = 1;              ///< [kg/count] calibration factor
-  double zero = 0;              ///< [counts] initial baseline
+  double length_m = 0.05;              ///< [m] active length along travel (strip width / plate)
+  double gain = 1;                     ///< [kg/count] calibration factor
+  double zero = 0;                     ///< [counts] initial baseline
   double temp_coeff_counts_per_c = 0;  ///< [counts/degC] baseline temperature coefficient
 };
 
 /// Weighing settings ("weighing" object); defaults suit a strip site at 4 kHz.
 struct WeighSettings {
-  double detect_on_kg = 60;       ///< [kg] wheel-load equivalent that starts a pulse
-  double detect_off_kg = 15;      ///< [kg] ... that ends it (hysteresis)
-  double contact_nominal_m = 0.2; ///< [m] tyre contact length to scale strip thresholds
-  double autozero_tau_s = 2.0;    ///< [s] time constant of baseline tracking between pulses
+  double detect_on_kg = 60;          ///< [kg] wheel-load equivalent that starts a pulse
+  double detect_off_kg = 15;         ///< [kg] ... that ends it (hysteresis)
+  double contact_nominal_m = 0.2;    ///< [m] tyre contact length to scale strip thresholds
+  double autozero_tau_s = 0.5;       ///< [s] time constant of baseline tracking between pulses
   double autozero_holdoff_s = 0.05;  ///< [s] no tracking this long after a pulse
-  double max_pulse_s = 2.0;       ///< [s] longer = channel fault (stuck high)
-  double stuck_s = 0.5;           ///< [s] identical raw samples this long = channel fault
+  double max_pulse_s = 2.0;          ///< [s] longer = channel fault (stuck high)
+  double stuck_s = 0.5;              ///< [s] identical raw samples this long = channel fault
   std::int32_t saturation_counts = 32767;  ///< [counts] |raw| at or above = saturated
-  double side_match_s = 0.02;     ///< [s] left/right pulses this close belong to one axle
-  double vehicle_gap_s = 3.0;     ///< [s] lane quiet this long closes a group of vehicles
-  double max_axle_spacing_m = 9.0;///< [m] a larger spacing starts a new vehicle
-  double max_segment_s = 60;      ///< [s] bound on buffered traffic per lane (dense flow)
-  double min_speed_kmh = 10;      ///< [km/h] valid speed range for enforcement
-  double max_speed_kmh = 130;     ///< [km/h]
-  double max_accel_mps2 = 1.0;    ///< [m/s^2] stronger acceleration: not enforceable
-  double row_outlier_pct = 12;    ///< [%] a row this far from the median axle load is dropped
+  double side_match_s = 0.02;              ///< [s] left/right pulses this close belong to one axle
+  double vehicle_gap_s = 3.0;              ///< [s] lane quiet this long closes a group of vehicles
+  double max_axle_spacing_m = 9.0;         ///< [m] a larger spacing starts a new vehicle
+  double max_segment_s = 60;               ///< [s] bound on buffered traffic per lane (dense flow)
+  double min_speed_kmh = 10;               ///< [km/h] valid speed range for enforcement
+  double max_speed_kmh = 130;              ///< [km/h]
+  double max_accel_mps2 = 1.0;             ///< [m/s^2] stronger acceleration: not enforceable
+  double row_outlier_pct = 12;          ///< [%] a row this far from the median axle load is dropped
   double reference_temperature_c = 20;  ///< [degC] where temp_coeff gives no correction
 };
 

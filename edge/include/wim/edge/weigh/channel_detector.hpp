@@ -36,7 +36,7 @@ class ChannelDetector {
       if (y > on_) return start_pulse(t_us, y, sat), std::nullopt;
       ring_[ring_pos_++ & kRingMask] = y;
       if (sat) begin_fault(t_us, "saturated outside a pulse");
-      if (t_us >= holdoff_until_us_ && y < off_ && y > -on_) baseline_ += alpha_ * y;
+      if (t_us >= holdoff_until_us_ && y > -on_) baseline_ += alpha_ * y;  // y < on here
       return std::nullopt;
     }
     return continue_pulse(t_us, y, sat, raw);
@@ -71,8 +71,8 @@ class ChannelDetector {
   std::uint32_t stuck_samples_;
   double temp_coeff_, temp_ref_c_;
 
-  double baseline_;          // [counts]
-  double temp_offset_ = 0;   // [counts]
+  double baseline_;         // [counts]
+  double temp_offset_ = 0;  // [counts]
   std::int32_t last_raw_ = INT32_MIN;
   std::uint32_t same_count_ = 0;
   std::array<float, kRingSize> ring_{};

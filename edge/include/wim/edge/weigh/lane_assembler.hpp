@@ -39,9 +39,9 @@ class LaneAssembler {
 
   int lane_;
   const config::StationConfig& cfg_;
-  std::vector<int> channels_;      // indices into cfg.channels, this lane only
-  std::vector<double> rows_m_;     // [m] distinct row positions, ascending
-  std::vector<int> row_of_;        // per station channel: row index or -1
+  std::vector<int> channels_;   // indices into cfg.channels, this lane only
+  std::vector<double> rows_m_;  // [m] distinct row positions, ascending
+  std::vector<int> row_of_;     // per station channel: row index or -1
 };
 
 }  // namespace wim::weigh

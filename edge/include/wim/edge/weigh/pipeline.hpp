@@ -67,7 +67,7 @@ class Pipeline {
   double sample_rate_hz_;
   std::vector<int> column_to_channel_;  // per input column: channel or -1
   std::vector<ChannelDetector> detectors_;
-  std::vector<int> lane_of_channel_;    // index into lanes_
+  std::vector<int> lane_of_channel_;  // index into lanes_
   std::vector<int> lane_numbers_;
   std::vector<LaneAssembler> assemblers_;
   std::vector<Lane> lanes_;

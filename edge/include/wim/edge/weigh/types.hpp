@@ -26,10 +26,10 @@ struct Pulse {
 
 /// A channel's fault interval (flat/stuck signal, saturation outside a pulse, pulse too long).
 struct ChannelFault {
-  int channel = 0;            ///< [-]
-  std::int64_t from_us = 0;   ///< [us]
-  std::int64_t to_us = 0;     ///< [us] INT64_MAX while ongoing
-  std::string what;           ///< e.g. "flat signal (stuck or dead)"
+  int channel = 0;           ///< [-]
+  std::int64_t from_us = 0;  ///< [us]
+  std::int64_t to_us = 0;    ///< [us] INT64_MAX while ongoing
+  std::string what;          ///< e.g. "flat signal (stuck or dead)"
 };
 
 /// One axle of a weighed vehicle.
@@ -45,10 +45,10 @@ struct WeighedAxle {
 
 /// A vehicle as weighed, with the legal decision.
 struct WeighedVehicle {
-  std::int64_t t_us = 0;       ///< [us] first axle over the first row (recording time)
-  int lane = 1;                ///< [-]
-  double speed_kmh = 0;        ///< [km/h] mean axle speed
-  double accel_mps2 = 0;       ///< [m/s^2] fitted over the axles
+  std::int64_t t_us = 0;  ///< [us] first axle over the first row (recording time)
+  int lane = 1;           ///< [-]
+  double speed_kmh = 0;   ///< [km/h] mean axle speed
+  double accel_mps2 = 0;  ///< [m/s^2] fitted over the axles
   std::vector<WeighedAxle> axles;
   std::vector<double> axle_spacings_m;  ///< [m] axle i to i+1
   double gross_kg = 0;                  ///< [kg]
