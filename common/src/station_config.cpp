@@ -146,6 +146,9 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
       w.row_outlier_pct = num(o, "row_outlier_pct", ctx, w.row_outlier_pct, 1, 100);
       w.reference_temperature_c =
           num(o, "reference_temperature_c", ctx, w.reference_temperature_c, -60, 80);
+      w.speed_corr_ref_kmh = num(o, "speed_corr_ref_kmh", ctx, w.speed_corr_ref_kmh, 0, 300);
+      w.speed_corr_pct_per_10kmh =
+          num(o, "speed_corr_pct_per_10kmh", ctx, w.speed_corr_pct_per_10kmh, -20, 20);
     }
     legal::LegalSettings& l = cfg.legal;
     if (root.contains("legal")) {

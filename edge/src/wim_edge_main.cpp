@@ -5,6 +5,7 @@
 #include <iostream>
 
 int cmd_weigh(int argc, char** argv);
+int cmd_calibrate(int argc, char** argv);
 
 namespace {
 
@@ -16,6 +17,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"weigh", cmd_weigh, "replay a recording through the weighing pipeline (JSON lines)"},
+    {"calibrate", cmd_calibrate, "fit channel gains from reference-truck passes"},
 };
 
 int usage(std::ostream& out) {

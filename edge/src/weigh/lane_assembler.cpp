@@ -234,6 +234,10 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
       ax.t_us = fit[i].t0_us;
       ax.speed_kmh = fit[i].v_mps * 3.6;
       ax.row_loads_kg.assign(R, kNaN);
+      ax.row_left_kg.assign(R, kNaN);
+      ax.row_right_kg.assign(R, kNaN);
+      ax.row_left_channel.assign(R, -1);
+      ax.row_right_channel.assign(R, -1);
       std::vector<double> loads, lefts, rights;
       std::vector<std::size_t> load_rows;
       for (std::size_t r : good) {
@@ -251,6 +255,10 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
             add_reason(v, "channel " + cfg_.channels[static_cast<std::size_t>(p->channel)].name +
                               " saturated during the pass");
         ax.row_loads_kg[r] = l + rr;
+        ax.row_left_kg[r] = l;
+        ax.row_right_kg[r] = rr;
+        ax.row_left_channel[r] = h.side[0]->channel;
+        ax.row_right_channel[r] = h.side[1]->channel;
         loads.push_back(l + rr);
         lefts.push_back(l);
         rights.push_back(rr);
@@ -266,6 +274,14 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
       }
       if (ax.rows_used) ax.left_kg /= ax.rows_used, ax.right_kg /= ax.rows_used;
       if (!std::isfinite(ax.load_kg)) ax.load_kg = 0;
+      // Calibrated speed-dependent correction (wim-edge calibrate), 0 by default.
+      const double corr =
+          1 + w.speed_corr_pct_per_10kmh / 100 * (ax.speed_kmh - w.speed_corr_ref_kmh) / 10;
+      if (w.speed_corr_pct_per_10kmh != 0 && std::isfinite(corr)) {
+        ax.load_kg *= corr;
+        ax.left_kg *= corr;
+        ax.right_kg *= corr;
+      }
       v.axles.push_back(ax);
     }
     v.t_us = std::llround(v.axles.front().t_us);

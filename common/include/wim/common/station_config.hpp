@@ -50,6 +50,8 @@ struct WeighSettings {
   double max_accel_mps2 = 1.0;             ///< [m/s^2] stronger acceleration: not enforceable
   double row_outlier_pct = 12;          ///< [%] a row this far from the median axle load is dropped
   double reference_temperature_c = 20;  ///< [degC] where temp_coeff gives no correction
+  double speed_corr_ref_kmh = 60;       ///< [km/h] speed where the correction is 0
+  double speed_corr_pct_per_10kmh = 0;  ///< [%/(10 km/h)] load correction (calibration)
 };
 
 struct StationConfig {

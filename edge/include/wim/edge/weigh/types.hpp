@@ -34,13 +34,17 @@ struct ChannelFault {
 
 /// One axle of a weighed vehicle.
 struct WeighedAxle {
-  double t_us = 0;                   ///< [us] axle centre over the first row
-  double speed_kmh = 0;              ///< [km/h] from the row timing (fit over rows)
-  double load_kg = 0;                ///< [kg] combined over the rows kept
-  double left_kg = 0;                ///< [kg] left wheel, mean over rows kept
-  double right_kg = 0;               ///< [kg]
-  std::vector<double> row_loads_kg;  ///< [kg] per row (NaN: row missing)
-  int rows_used = 0;                 ///< [-] rows kept after outlier rejection
+  double t_us = 0;                     ///< [us] axle centre over the first row
+  double speed_kmh = 0;                ///< [km/h] from the row timing (fit over rows)
+  double load_kg = 0;                  ///< [kg] combined over the rows kept
+  double left_kg = 0;                  ///< [kg] left wheel, mean over rows kept
+  double right_kg = 0;                 ///< [kg]
+  std::vector<double> row_loads_kg;    ///< [kg] per row (NaN: row missing)
+  std::vector<double> row_left_kg;     ///< [kg] left wheel per row (NaN: missing)
+  std::vector<double> row_right_kg;    ///< [kg] right wheel per row (NaN: missing)
+  std::vector<int> row_left_channel;   ///< [-] channel index per row (-1: none)
+  std::vector<int> row_right_channel;  ///< [-]
+  int rows_used = 0;                   ///< [-] rows kept after outlier rejection
 };
 
 /// A vehicle as weighed, with the legal decision.
