@@ -144,6 +144,7 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
       w.max_speed_kmh = num(o, "max_speed_kmh", ctx, w.max_speed_kmh, w.min_speed_kmh, 300);
       w.max_accel_mps2 = num(o, "max_accel_mps2", ctx, w.max_accel_mps2, 0, 20);
       w.row_outlier_pct = num(o, "row_outlier_pct", ctx, w.row_outlier_pct, 1, 100);
+      w.row_bias_pct = num(o, "row_bias_pct", ctx, w.row_bias_pct, 1, 100);
       w.reference_temperature_c =
           num(o, "reference_temperature_c", ctx, w.reference_temperature_c, -60, 80);
       w.speed_corr_ref_kmh = num(o, "speed_corr_ref_kmh", ctx, w.speed_corr_ref_kmh, 0, 300);

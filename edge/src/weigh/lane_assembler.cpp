@@ -25,6 +25,12 @@ void add_reason(WeighedVehicle& v, const std::string& r) {
   v.valid = false;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /// Mean of the values within pct % of their median (all of them when fewer than 3).
 double robust_mean(std::vector<double> vals, double pct, std::vector<bool>& kept) {
   kept.assign(vals.size(), true);
@@ -238,8 +244,6 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
       ax.row_right_kg.assign(R, kNaN);
       ax.row_left_channel.assign(R, -1);
       ax.row_right_channel.assign(R, -1);
-      std::vector<double> loads, lefts, rights;
-      std::vector<std::size_t> load_rows;
       for (std::size_t r : good) {
         const Hit& h = hits[r][i];
         if (!h.side[0] || !h.side[1]) {
@@ -259,11 +263,42 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
         ax.row_right_kg[r] = rr;
         ax.row_left_channel[r] = h.side[0]->channel;
         ax.row_right_channel[r] = h.side[1]->channel;
-        loads.push_back(l + rr);
-        lefts.push_back(l);
-        rights.push_back(rr);
-        load_rows.push_back(r);
       }
+      v.axles.push_back(ax);
+    }
+    // Combine rows. Dynamic loads make rows differ at random from axle to axle; a bad row
+    // (gain, mounting) is off the same way for every axle. So a row whose median ratio to
+    // its axles' medians is off by more than row_bias_pct is dropped for the vehicle, and
+    // the rest are averaged (a plain mean averages the dynamics best), dropping only a
+    // single value beyond row_outlier_pct from its axle's median.
+    std::vector<bool> dropped(R, false);
+    if (good.size() >= 3) {
+      std::size_t n_dropped = 0;
+      for (std::size_t r : good) {
+        std::vector<double> ratios;
+        for (const WeighedAxle& ax : v.axles) {
+          std::vector<double> vals;
+          for (double x : ax.row_loads_kg)
+            if (std::isfinite(x)) vals.push_back(x);
+          if (vals.size() < 3 || !std::isfinite(ax.row_loads_kg[r])) continue;
+          ratios.push_back(ax.row_loads_kg[r] / median(vals));
+        }
+        if (!ratios.empty() && std::abs(median(ratios) - 1) > w.row_bias_pct / 100)
+          dropped[r] = true, ++n_dropped;
+      }
+      if (n_dropped + 2 > good.size()) {
+        dropped.assign(R, false);
+        add_reason(v, "sensor rows disagree beyond row_bias_pct");
+      }
+    }
+    for (WeighedAxle& ax : v.axles) {
+      std::vector<double> loads, lefts, rights;
+      for (std::size_t r = 0; r < R; ++r)
+        if (!dropped[r] && std::isfinite(ax.row_loads_kg[r])) {
+          loads.push_back(ax.row_loads_kg[r]);
+          lefts.push_back(ax.row_left_kg[r]);
+          rights.push_back(ax.row_right_kg[r]);
+        }
       std::vector<bool> kept;
       ax.load_kg = robust_mean(loads, w.row_outlier_pct, kept);
       for (std::size_t k = 0; k < kept.size(); ++k) {
@@ -282,7 +317,6 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
         ax.left_kg *= corr;
         ax.right_kg *= corr;
       }
-      v.axles.push_back(ax);
     }
     v.t_us = std::llround(v.axles.front().t_us);
     double vs = 0;
