@@ -81,8 +81,9 @@ std::optional<Pulse> ChannelDetector::continue_pulse(std::int64_t t_us, float y,
     sat_in_pulse_ = sat_in_pulse_ || sat;
     if (t_us - start_us_ > max_pulse_us_) {
       // Not a wheel: a step of the zero or a stuck-high channel. Re-zero and report.
-      begin_fault(start_us_, "pulse longer than max_pulse_s (zero step or stuck high)");
-      end_fault(t_us);
+      faults_.push_back(
+          {channel_, start_us_, t_us, "pulse longer than max_pulse_s (zero step or stuck high)"});
+      if (faults_.size() > 256) faults_.pop_front();
       baseline_ = raw - temp_offset_;
       in_pulse_ = false;
       ring_pos_ = 0;
@@ -121,7 +122,7 @@ std::optional<Pulse> ChannelDetector::continue_pulse(std::int64_t t_us, float y,
 void ChannelDetector::begin_fault(std::int64_t t_us, const char* what) {
   if (!faults_.empty()) {
     ChannelFault& last = faults_.back();
-    if (last.to_us == kOngoing) return;
+    if (last.to_us == kOngoing && last.what == what) return;
     if (last.what == what && last.to_us >= t_us - 1'000'000) {  // merge repeats within 1 s
       last.to_us = t_us;
       return;
@@ -134,7 +135,8 @@ void ChannelDetector::begin_fault(std::int64_t t_us, const char* what) {
 }
 
 void ChannelDetector::end_fault(std::int64_t t_us) {
-  if (!faults_.empty() && faults_.back().to_us == kOngoing) faults_.back().to_us = t_us;
+  for (ChannelFault& f : faults_)
+    if (f.to_us == kOngoing) f.to_us = t_us;
 }
 
 std::vector<ChannelFault> ChannelDetector::faults_between(std::int64_t from_us,

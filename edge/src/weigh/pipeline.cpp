@@ -155,6 +155,35 @@ void Pipeline::finalise(std::size_t li, std::vector<WeighedVehicle>& vehicles) {
   }
 }
 
+void Pipeline::merge_straddlers() {
+  // A vehicle between lanes L and L+1 shows as right wheels only in L and left wheels only
+  // in L+1, at the same time: report it once, in lane L, flagged (never a case).
+  auto one_sided = [](const WeighedVehicle& v) {
+    for (const std::string& r : v.reasons)
+      if (r.starts_with("wheel track missing")) return true;
+    return false;
+  };
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    if (!one_sided(pending_[i])) continue;
+    for (std::size_t j = i + 1;
+         j < pending_.size() && pending_[j].t_us - pending_[i].t_us < 100'000; ++j) {
+      WeighedVehicle& a = pending_[i];
+      WeighedVehicle& b = pending_[j];
+      if (std::abs(a.lane - b.lane) != 1 || !one_sided(b) || a.axles.size() != b.axles.size())
+        continue;
+      WeighedVehicle& keep = a.lane < b.lane ? a : b;
+      keep.reasons.insert(keep.reasons.begin(),
+                          "straddling lanes " + std::to_string(std::min(a.lane, b.lane)) + " and " +
+                              std::to_string(std::max(a.lane, b.lane)));
+      keep.valid = false;
+      keep.legal = legal::decide(keep.axle_loads_kg(), keep.axle_spacings_m, cfg_.legal, false);
+      if (&keep == &b) std::swap(a, b);
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(j));
+      break;
+    }
+  }
+}
+
 void Pipeline::finish() {
   for (std::size_t l = 0; l < lanes_.size(); ++l)
     while (!lanes_[l].pulses.empty()) close(l, false);
@@ -172,6 +201,7 @@ std::vector<WeighedVehicle> Pipeline::take() {
   std::stable_sort(
       pending_.begin(), pending_.end(),
       [](const WeighedVehicle& a, const WeighedVehicle& b) { return a.t_us < b.t_us; });
+  merge_straddlers();
   std::vector<WeighedVehicle> out;
   std::size_t k = 0;
   while (k < pending_.size() && pending_[k].t_us < watermark) ++k;

@@ -62,6 +62,7 @@ class Pipeline {
   void on_pulse(Pulse&& p);
   void close(std::size_t lane, bool forced);
   void finalise(std::size_t lane, std::vector<WeighedVehicle>& vehicles);
+  void merge_straddlers();
 
   config::StationConfig cfg_;
   double sample_rate_hz_;
