@@ -330,6 +330,22 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
       }
     }
     v.speed_kmh = vs / static_cast<double>(v.axles.size());
+    // Separation by spacing alone is certain only below certain_axle_spacing_m: a longer
+    // spacing may be the gap to a close follower (dense traffic); and a light 2-axle pair
+    // at either end of a heavy vehicle looks like a car merged with it.
+    for (double sp : v.axle_spacings_m)
+      if (sp > w.certain_axle_spacing_m)
+        add_reason(v, "vehicle separation uncertain: axle spacing " + metres(sp) + " above " +
+                          metres(w.certain_axle_spacing_m) + " (close following?)");
+    if (v.axles.size() >= 3) {
+      const std::size_t n_ax = v.axles.size();
+      auto light = [&](std::size_t i) { return v.axles[i].load_kg < w.light_axle_kg; };
+      bool heavy = false;
+      for (std::size_t i = 0; i < n_ax; ++i) heavy = heavy || !light(i);
+      if (heavy && ((light(0) && light(1)) || (light(n_ax - 2) && light(n_ax - 1))))
+        add_reason(v,
+                   "vehicle separation uncertain: a light 2-axle pair at one end (a car merged?)");
+    }
     if (v.axles.size() < 2) add_reason(v, "fewer than 2 axles: not a complete vehicle");
     bool speed_ok = true;
     for (const WeighedAxle& ax : v.axles)

@@ -44,10 +44,13 @@ struct WeighSettings {
   double side_match_s = 0.02;              ///< [s] left/right pulses this close belong to one axle
   double vehicle_gap_s = 3.0;              ///< [s] lane quiet this long closes a group of vehicles
   double max_axle_spacing_m = 9.0;         ///< [m] a larger spacing starts a new vehicle
-  double max_segment_s = 60;               ///< [s] bound on buffered traffic per lane (dense flow)
-  double min_speed_kmh = 10;               ///< [km/h] valid speed range for enforcement
-  double max_speed_kmh = 130;              ///< [km/h]
-  double max_accel_mps2 = 1.0;             ///< [m/s^2] stronger acceleration: not enforceable
+  double certain_axle_spacing_m = 6.5;     ///< [m] longer spacings: separation uncertain (flag)
+  double light_axle_kg =
+      1500;                   ///< [kg] a car-like axle; a light pair at a heavy vehicle's end: flag
+  double max_segment_s = 60;  ///< [s] bound on buffered traffic per lane (dense flow)
+  double min_speed_kmh = 10;  ///< [km/h] valid speed range for enforcement
+  double max_speed_kmh = 130;   ///< [km/h]
+  double max_accel_mps2 = 1.0;  ///< [m/s^2] stronger acceleration: not enforceable
   double row_outlier_pct = 25;  ///< [%] one row's axle load this far from the median: dropped
   double row_bias_pct = 10;     ///< [%] a row off this much over all axles: dropped for the vehicle
   double reference_temperature_c = 20;  ///< [degC] where temp_coeff gives no correction
