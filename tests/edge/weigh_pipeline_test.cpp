@@ -16,8 +16,8 @@ namespace {
 
 std::vector<WeighedVehicle> weigh(const TestSite& site, const std::vector<TestVehicle>& vs,
                                   double duration_s, std::size_t block_rows = 4096,
-                                  wim::config::StationConfig cfg = {}) {
-  if (cfg.channels.empty()) cfg = site.config();
+                                  const wim::config::StationConfig* cfg_override = nullptr) {
+  const wim::config::StationConfig cfg = cfg_override ? *cfg_override : site.config();
   const wim::recording::Recording rec = render(site, vs, duration_s);
   wim::weigh::Pipeline p(cfg, site.rate_hz, rec.header.channels);
   std::vector<WeighedVehicle> out;
@@ -174,7 +174,7 @@ TEST_CASE("A saturated channel makes the pass unfit") {
   wim::config::StationConfig cfg = site.config();
   cfg.weighing.saturation_counts = 4000;
   TestVehicle v{1.0, 60, 0, {6000, 20000}, {4.5}};
-  const auto out = weigh(site, {v}, 3.0, 4096, cfg);
+  const auto out = weigh(site, {v}, 3.0, 4096, &cfg);
   REQUIRE(out.size() == 1);
   CHECK_FALSE(out[0].valid);
   CHECK(has_reason(out[0], "saturated"));
