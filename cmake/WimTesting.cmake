@@ -16,6 +16,14 @@ function(wim_add_test name)
   target_link_libraries(${name} PRIVATE wim_catch_main ${ARG_LIBS})
   target_compile_definitions(${name} PRIVATE
     WIM_SOURCE_DIR="${PROJECT_SOURCE_DIR}" WIM_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  # Cross builds: a test that runs one of our programs (popen, system) must prefix it
+  # with WIM_TEST_EMULATOR ("" natively, "/usr/bin/qemu-aarch64 " under the aarch64
+  # toolchain): qemu-user does not follow exec into another ARM binary.
+  string(JOIN " " _wim_emulator ${CMAKE_CROSSCOMPILING_EMULATOR})
+  if(_wim_emulator)
+    string(APPEND _wim_emulator " ")
+  endif()
+  target_compile_definitions(${name} PRIVATE WIM_TEST_EMULATOR="${_wim_emulator}")
   catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES TIMEOUT 600
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endfunction()

@@ -14,6 +14,7 @@ packages=(
   libopencv-dev
   catch2
   clang-14 libclang-rt-14-dev
+  fonts-wqy-zenhei fonts-dejavu-core libopencv-contrib-dev
 )
 
 missing=()

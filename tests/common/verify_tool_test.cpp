@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 using namespace wim;
 
 namespace {
-const std::string kTool = std::string(WIM_BINARY_DIR) + "/common/wim-verify";
+// WIM_TEST_EMULATOR: qemu prefix in cross builds (docs/cross-build.md), "" natively.
+const std::string kTool = std::string(WIM_TEST_EMULATOR) + WIM_BINARY_DIR + "/common/wim-verify";
 
 struct Result {
   int rc;

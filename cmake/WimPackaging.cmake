@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0
+# Debian package of the station (`wim-edge`), built with CPack:
+#   cmake --build build --target package          (or: cd build && cpack -G DEB)
+# A cross build (toolchains/*.cmake) gives a package for the target architecture.
+# Layout (docs/technician-guide.md):
+#   /usr/bin/wim-edge, /usr/bin/wim-sim             programs that exist in this tree
+#   /lib/systemd/system/wim-edge.service            edge/systemd/wim-edge.service
+#   /etc/wim/station.json                           default config (conffile)
+#   /usr/share/wim/register-maps/                   shipped amplifier register maps
+#   /usr/share/wim/station.example.json             the default config, for reference
+#   /usr/share/doc/wim-edge/                        technician guide and other docs
+#   /var/lib/wim/{outbox,keys}                      made by postinst, owned by `wim`
+# Logs go to journald; no /var/log files.
+include_guard(GLOBAL)
+
+set(WIM_PACKAGE_MAINTAINER "WIM station maintainers <wim-station@example.org>"
+  CACHE STRING "Maintainer field of the station .deb (name <mail>)")
+
+set(_wim_dist ${PROJECT_SOURCE_DIR}/edge/dist)
+
+foreach(_wim_prog IN ITEMS wim-edge wim-sim)
+  if(TARGET ${_wim_prog})
+    install(TARGETS ${_wim_prog} RUNTIME DESTINATION bin COMPONENT station)
+  endif()
+endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/edge/systemd/wim-edge.service
+  DESTINATION /lib/systemd/system COMPONENT station)
+# Shipped 0644 (Debian policy); postinst makes it root:wim 0640.
+install(FILES ${_wim_dist}/station.json DESTINATION /etc/wim COMPONENT station)
+install(FILES ${_wim_dist}/station.json DESTINATION share/wim
+  RENAME station.example.json COMPONENT station)
+# Register maps: whichever folder hw/ ships them in (JSON files), when it exists.
+foreach(_wim_maps IN ITEMS ${PROJECT_SOURCE_DIR}/hw/maps ${PROJECT_SOURCE_DIR}/hw/register-maps)
+  if(IS_DIRECTORY ${_wim_maps})
+    install(DIRECTORY ${_wim_maps}/ DESTINATION share/wim/register-maps COMPONENT station
+      FILES_MATCHING PATTERN "*.json" PATTERN "*.csv" PATTERN "*.md")
+  endif()
+endforeach()
+foreach(_wim_doc IN ITEMS technician-guide.md cross-build.md simulator.md weighing.md uplink.md)
+  if(EXISTS ${PROJECT_SOURCE_DIR}/docs/${_wim_doc})
+    install(FILES ${PROJECT_SOURCE_DIR}/docs/${_wim_doc}
+      DESTINATION share/doc/wim-edge COMPONENT station)
+  endif()
+endforeach()
+
+# Debian's per-package documents: copyright, and a (native) changelog, gzip -9n.
+set(_wim_pkgdoc ${CMAKE_BINARY_DIR}/wim-edge-doc)
+file(MAKE_DIRECTORY ${_wim_pkgdoc})
+configure_file(${_wim_dist}/debian/copyright ${_wim_pkgdoc}/copyright COPYONLY)
+string(TIMESTAMP _wim_pkg_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+file(WRITE ${_wim_pkgdoc}/changelog
+  "wim-edge (${PROJECT_VERSION}) unstable; urgency=medium\n\n"
+  "  * Station build of the WIM enforcement project (see git history).\n\n"
+  " -- ${WIM_PACKAGE_MAINTAINER}  ${_wim_pkg_date}\n")
+find_program(WIM_GZIP gzip REQUIRED)
+execute_process(COMMAND ${WIM_GZIP} -9nf ${_wim_pkgdoc}/changelog RESULT_VARIABLE _wim_rc)
+if(NOT _wim_rc EQUAL 0)
+  message(FATAL_ERROR "WimPackaging: gzip of ${_wim_pkgdoc}/changelog failed")
+endif()
+install(FILES ${_wim_pkgdoc}/copyright ${_wim_pkgdoc}/changelog.gz
+  DESTINATION share/doc/wim-edge COMPONENT station)
+
+# Debian architecture of the target (not of the build machine).
+if(CMAKE_LIBRARY_ARCHITECTURE MATCHES "^aarch64")
+  set(_wim_deb_arch arm64)
+elseif(CMAKE_LIBRARY_ARCHITECTURE MATCHES "^arm-linux-gnueabihf")
+  set(_wim_deb_arch armhf)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  set(_wim_deb_arch amd64)
+else()
+  set(_wim_deb_arch ${CMAKE_SYSTEM_PROCESSOR})
+endif()
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME wim-edge)
+set(CPACK_PACKAGE_VENDOR "WIM enforcement project")
+set(CPACK_PACKAGE_CONTACT "${WIM_PACKAGE_MAINTAINER}")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "weigh-in-motion roadside station daemon")
+set(CPACK_PACKAGE_DESCRIPTION "Roadside weigh-in-motion enforcement point: acquisition from the
+load amplifier, weighing, overload decision, signed evidence records,
+outbox and uplink to the collector.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_CMAKE_PROJECTS "${CMAKE_BINARY_DIR};${PROJECT_NAME};station;/")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${_wim_deb_arch})
+set(CPACK_DEBIAN_PACKAGE_SECTION misc)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Library dependencies from the binaries (dpkg-shlibdeps; works for the cross target
+# through the <pkg>:<arch> packages installed by toolchains/cross-test.sh).
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+  ${_wim_dist}/debian/postinst ${_wim_dist}/debian/prerm ${_wim_dist}/debian/postrm
+  ${_wim_dist}/debian/conffiles)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)

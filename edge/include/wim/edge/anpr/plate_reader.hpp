@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// The plate reader: finds Chinese plates in a frame (colour masks, or brightness for
+// infrared night frames), rectifies them, reads every character with classifiers trained
+// at build time (province characters and letters/digits apart), and votes over the
+// frames of a pass. A read that is not sure is marked for a human: never guessed.
+#pragma once
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "wim/hw/plate_render.hpp"
+
+namespace wim::edge::anpr {
+
+/// One frame's or one pass's plate reading.
+struct PlateRead {
+  bool found = false;         ///< a plate-like region was read
+  bool needs_review = true;   ///< a human must read the plate; `text` is then empty
+  std::string review_reason;  ///< why, e.g. "no plate found", "low confidence 0.41"
+  std::string text;           ///< UTF-8 plate text, only when !needs_review
+  std::string candidate;      ///< best reading even if unsure: a hint for the human only
+  hw::PlateColour colour = hw::PlateColour::blue;
+  bool colour_from_pixels = false;       ///< false: infrared frame, colour inferred from layout
+  double confidence = 0;                 ///< [0, 1] lowest character confidence
+  std::vector<double> char_confidence;   ///< [0, 1] per character
+  cv::Rect box;                          ///< [px] plate bounding box in the frame
+  std::array<cv::Point2f, 4> corners{};  ///< [px] tl, tr, br, bl
+  cv::Mat close_up;                      ///< rectified plate (BGR), empty if none
+  int frames_read = 0;                   ///< [-] frames whose reads were voted
+};
+
+struct PlateReaderConfig {
+  std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
+  double review_below = 0.75;  ///< [0, 1] plate confidence under which a human reads
+  int max_candidates = 6;      ///< [-] plate-like regions read per frame
+};
+
+/// Plate candidates in a frame: corners tl, tr, br, bl in frame pixels.
+struct PlateCandidate {
+  std::array<cv::Point2f, 4> corners{};
+  bool mono = false;                     ///< frame has no colour (infrared)
+  std::vector<hw::PlateColour> layouts;  ///< layouts worth trying
+  double area_px = 0;                    ///< [px²]
+};
+std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_candidates);
+
+/// Thread-safe after construction (const reads only).
+class PlateReader {
+ public:
+  /// Throws InputError naming the model file that is missing or unreadable.
+  explicit PlateReader(PlateReaderConfig config);
+  ~PlateReader();
+
+  /// Reads one frame. Throws InputError for an empty or non-8-bit image.
+  PlateRead read(const cv::Mat& bgr) const;
+  /// Reads every frame and votes per character among the reads of the winning layout.
+  PlateRead read_pass(const std::vector<cv::Mat>& frames) const;
+  /// Applies the review threshold to a read (used by read and read_pass).
+  void decide(PlateRead& r) const;
+
+ private:
+  struct Model;
+  PlateRead read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
+                           hw::PlateColour layout) const;
+  PlateReaderConfig config_;
+  std::unique_ptr<Model> model_;
+};
+
+}  // namespace wim::edge::anpr

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <cstdio>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "wim/common/crypto.hpp"
+#include "wim/common/log.hpp"
+#include "wim/edge/anpr/evidence.hpp"
+
+namespace wim::edge::anpr {
+namespace {
+
+Attachment make(std::string name, std::string bytes) {
+  Attachment a{std::move(name), std::move(bytes), {}};
+  a.sha256_hex = crypto::sha256_hex(a.bytes);
+  return a;
+}
+
+std::string encode(const cv::Mat& img, int quality) {
+  std::vector<uchar> buf;
+  cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, quality});
+  return {buf.begin(), buf.end()};
+}
+
+}  // namespace
+
+record::Plate to_record_plate(const PlateRead& plate) {
+  record::Plate p;
+  p.needs_human_review = plate.needs_review;
+  p.text = plate.needs_review ? std::string() : plate.text;
+  p.confidence = plate.found ? plate.confidence : 0.0;
+  p.colour = !plate.found ? "unknown"
+             : plate.colour == hw::PlateColour::yellow_double
+                 ? "yellow"
+                 : std::string(hw::to_string(plate.colour));
+  return p;
+}
+
+std::map<std::string, std::string> attachment_map(const PassEvidence& evidence) {
+  std::map<std::string, std::string> m;
+  for (const auto& a : evidence.attachments) m[a.name] = a.bytes;
+  return m;
+}
+
+std::vector<std::string> caption_lines(const PassFacts& f, const PlateRead& plate) {
+  char buf[160];
+  std::vector<std::string> lines;
+  std::snprintf(buf, sizeof buf, "%s  lane %d  %s  clock %s", f.station_id.c_str(), f.lane,
+                time::format_utc_ms(f.utc_us).c_str(),
+                std::string(time::to_string(f.clock_sync)).c_str());
+  lines.emplace_back(buf);
+  std::snprintf(buf, sizeof buf, "gross %.0f kg  limit %.0f kg  overload %+.1f %%", f.gross_kg,
+                f.limit_kg, f.overload_ratio * 100.0);
+  lines.emplace_back(buf);
+  std::snprintf(
+      buf, sizeof buf, "plate %s, %s", std::string(hw::to_string(plate.colour)).c_str(),
+      plate.needs_review ? "to be read by a human" : "read automatically (text in manifest)");
+  lines.emplace_back(plate.found ? buf : "plate not found: to be read by a human");
+  return lines;
+}
+
+PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw::Frame>& frames,
+                                 const PassFacts& facts) {
+  PassEvidence ev;
+  std::vector<cv::Mat> usable;
+  std::vector<std::size_t> usable_index;
+  int n = 0;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const auto& f = frames[i];
+    if (f.image.empty() || f.image.depth() != CV_8U) {
+      log::warning("anpr", "frame " + std::to_string(f.seq) + " has no usable pixels, skipped");
+      continue;
+    }
+    char name[32];
+    std::snprintf(name, sizeof name, "frame-%02d.jpg", ++n);
+    ev.attachments.push_back(make(name, f.jpeg.empty() ? encode(f.image, 95) : f.jpeg));
+    usable.push_back(f.image);
+    usable_index.push_back(i);
+  }
+  ev.plate = reader.read_pass(usable);
+  if (usable.empty()) return ev;
+  // The captioned copy shows the frame in the middle of the pass, with the plate boxed.
+  cv::Mat overview = usable[usable.size() / 2].clone();
+  if (overview.channels() == 1) cv::cvtColor(overview, overview, cv::COLOR_GRAY2BGR);
+  if (ev.plate.found) cv::rectangle(overview, ev.plate.box, cv::Scalar(0, 0, 255), 3);
+  const auto lines = caption_lines(facts, ev.plate);
+  const double scale = overview.cols / 1600.0;
+  const int line_h = std::max(14, static_cast<int>(44 * scale));
+  const int band = line_h * static_cast<int>(lines.size()) + line_h / 2;
+  cv::Mat captioned(overview.rows + band, overview.cols, CV_8UC3, cv::Scalar(0, 0, 0));
+  overview.copyTo(captioned(cv::Rect(0, 0, overview.cols, overview.rows)));
+  for (std::size_t k = 0; k < lines.size(); ++k)
+    cv::putText(captioned, lines[k], {line_h / 2, overview.rows + line_h * static_cast<int>(k + 1)},
+                cv::FONT_HERSHEY_SIMPLEX, std::max(0.4, 1.1 * scale), cv::Scalar(255, 255, 255),
+                std::max(1, static_cast<int>(2 * scale)), cv::LINE_AA);
+  ev.attachments.push_back(make("overview.jpg", encode(captioned, 92)));
+  if (!ev.plate.close_up.empty()) {
+    cv::Mat big;
+    cv::resize(ev.plate.close_up, big, {}, 2, 2, cv::INTER_CUBIC);
+    ev.attachments.push_back(make("plate.jpg", encode(big, 95)));
+  }
+  return ev;
+}
+
+}  // namespace wim::edge::anpr

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// Plate localisation: plates are saturated blue, yellow or green rectangles of known aspect;
+// at night under infrared they are the brightest rectangle (retroreflective sheeting).
+#include <algorithm>
+
+#include <opencv2/imgproc.hpp>
+
+#include "wim/edge/anpr/plate_reader.hpp"
+
+namespace wim::edge::anpr {
+namespace {
+
+constexpr double kScale = 0.5;  // localise on half resolution: 4× fewer pixels
+
+void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
+             std::vector<PlateCandidate>& out) {
+  cv::Mat m;
+  const int kw = std::max(9, mask.cols / 64);
+  cv::morphologyEx(mask, m, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, {kw, 3}));
+  cv::morphologyEx(m, m, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {3, 3}));
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(m, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  for (const auto& c : contours) {
+    const cv::RotatedRect rr = cv::minAreaRect(c);
+    double w = rr.size.width, h = rr.size.height;
+    if (w < h) std::swap(w, h);
+    if (h < 8 || w < 30 || w > mask.cols * 0.6) continue;
+    const double aspect = w / h;
+    if (aspect < 1.5 || aspect > 5.5) continue;
+    const double fill = cv::contourArea(c) / (w * h);
+    if (fill < 0.55) continue;
+    std::vector<cv::Point> hull;
+    cv::convexHull(c, hull);
+    cv::Point2f tl = hull[0], tr = hull[0], br = hull[0], bl = hull[0];
+    for (const auto& p : hull) {
+      if (p.x + p.y < tl.x + tl.y) tl = p;
+      if (p.x + p.y > br.x + br.y) br = p;
+      if (p.x - p.y > tr.x - tr.y) tr = p;
+      if (p.x - p.y < bl.x - bl.y) bl = p;
+    }
+    PlateCandidate pc;
+    const float s = static_cast<float>(1.0 / kScale);
+    // pixel centres: the far edges lie one pixel further out
+    pc.corners = {tl * s, (tr + cv::Point2f(1, 0)) * s, (br + cv::Point2f(1, 1)) * s,
+                  (bl + cv::Point2f(0, 1)) * s};
+    pc.mono = mono;
+    pc.area_px = w * h / (kScale * kScale);
+    const bool two_rows = aspect < 2.6;
+    for (auto l : hint) {
+      if ((l == hw::PlateColour::yellow_double) == two_rows) pc.layouts.push_back(l);
+    }
+    if (!pc.layouts.empty()) out.push_back(pc);
+  }
+}
+
+}  // namespace
+
+std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_candidates) {
+  cv::Mat small, hsv;
+  cv::resize(bgr, small, {}, kScale, kScale, cv::INTER_AREA);
+  cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
+  std::vector<PlateCandidate> out;
+  // Infrared frames are grey: channels differ by sensor noise only, which a blur removes.
+  cv::Mat blurred, ch[3], d1, d2;
+  cv::blur(small, blurred, {5, 5});
+  cv::split(blurred, ch);
+  cv::absdiff(ch[0], ch[1], d1);
+  cv::absdiff(ch[1], ch[2], d2);
+  if (cv::mean(d1)[0] + cv::mean(d2)[0] <
+      4.0) {  // infrared night frame: no colour, the plate is the bright rectangle
+    cv::Mat gray, mask;
+    cv::cvtColor(small, gray, cv::COLOR_BGR2GRAY);
+    cv::threshold(gray, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    collect(mask, true,
+            {hw::PlateColour::blue, hw::PlateColour::green, hw::PlateColour::yellow_double}, out);
+  } else {
+    cv::Mat blue, yellow, green;
+    cv::inRange(hsv, cv::Scalar(100, 90, 35), cv::Scalar(125, 255, 255), blue);
+    cv::inRange(hsv, cv::Scalar(12, 90, 50), cv::Scalar(35, 255, 255), yellow);
+    cv::inRange(hsv, cv::Scalar(36, 40, 40), cv::Scalar(85, 255, 255), green);
+    collect(blue, false, {hw::PlateColour::blue}, out);
+    collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
+    collect(green, false, {hw::PlateColour::green}, out);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PlateCandidate& a, const PlateCandidate& b) { return a.area_px > b.area_px; });
+  if (out.size() > static_cast<std::size_t>(max_candidates))
+    out.resize(static_cast<std::size_t>(max_candidates));
+  return out;
+}
+
+}  // namespace wim::edge::anpr

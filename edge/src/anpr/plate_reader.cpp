@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include <opencv2/imgproc.hpp>
+
+#include "wim/common/error.hpp"
+#include "wim/edge/anpr/char_classifier.hpp"
+#include "wim/edge/anpr/plate_chars.hpp"
+#include "wim/edge/anpr/plate_reader.hpp"
+
+namespace wim::edge::anpr {
+
+struct PlateReader::Model {
+  CharClassifier province, alnum;
+};
+
+namespace {
+
+// Light characters on a darker plate (blue), or dark on light (yellow, green)?
+bool light_text(const cv::Mat& canonical) {
+  cv::Mat gray, bin;
+  cv::cvtColor(canonical, gray, cv::COLOR_BGR2GRAY);
+  const cv::Mat band = gray(cv::Rect(0, gray.rows / 5, gray.cols, gray.rows * 3 / 5));
+  cv::threshold(band, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  return cv::countNonZero(bin) < static_cast<int>(bin.total() / 2);  // ink is the minority
+}
+
+}  // namespace
+
+PlateReader::PlateReader(PlateReaderConfig config)
+    : config_(std::move(config)), model_(std::make_unique<Model>()) {
+  const std::filesystem::path dir = config_.model_dir;
+  model_->province = CharClassifier::load((dir / "anpr_province.yml.gz").string(),
+                                          static_cast<int>(hw::kProvinces.size()));
+  model_->alnum = CharClassifier::load((dir / "anpr_alnum.yml.gz").string(),
+                                       static_cast<int>(hw::kAlnum.size()));
+}
+
+PlateReader::~PlateReader() = default;
+
+PlateRead PlateReader::read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
+                                      hw::PlateColour layout) const {
+  PlateRead r;
+  r.found = true;
+  r.corners = c.corners;
+  r.box = cv::boundingRect(std::vector<cv::Point2f>(c.corners.begin(), c.corners.end())) &
+          cv::Rect(0, 0, bgr.cols, bgr.rows);
+  r.close_up = rectify_plate(bgr, c.corners, layout);
+  r.colour = layout;
+  r.colour_from_pixels = !c.mono;
+  if (c.mono && layout == hw::PlateColour::blue && !light_text(r.close_up))
+    r.colour = hw::PlateColour::yellow;  // same layout, dark text: a yellow plate
+  const cv::Mat f = char_features(cut_characters(r.close_up, layout));
+  for (int i = 0; i < f.rows; ++i) {
+    std::pair<int, double> best;
+    if (i == 0) {
+      best = model_->province.classify(f.row(i), 0, model_->province.classes());
+      r.candidate += hw::kProvinces[static_cast<std::size_t>(best.first)];
+    } else {  // the 2nd character is always a letter
+      best =
+          model_->alnum.classify(f.row(i), 0, i == 1 ? hw::kLetterCount : model_->alnum.classes());
+      r.candidate += hw::kAlnum[static_cast<std::size_t>(best.first)];
+    }
+    r.char_confidence.push_back(best.second);
+  }
+  r.confidence = *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
+  r.frames_read = 1;
+  return r;
+}
+
+void PlateReader::decide(PlateRead& r) const {
+  r.text.clear();
+  if (!r.found) {
+    r.needs_review = true;
+    r.review_reason = "no plate found";
+  } else if (r.confidence < config_.review_below) {
+    r.needs_review = true;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "low confidence %.2f (< %.2f)", r.confidence,
+                  config_.review_below);
+    r.review_reason = buf;
+  } else {
+    r.needs_review = false;
+    r.review_reason.clear();
+    r.text = r.candidate;
+  }
+}
+
+PlateRead PlateReader::read(const cv::Mat& bgr) const {
+  if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1))
+    throw InputError("plate reader: frame is empty or not an 8-bit grey/BGR image");
+  cv::Mat colour = bgr;
+  if (bgr.channels() == 1) cv::cvtColor(bgr, colour, cv::COLOR_GRAY2BGR);
+  PlateRead best;
+  for (const auto& c : find_plate_candidates(colour, config_.max_candidates)) {
+    for (auto layout : c.layouts) {
+      // Not retried with grown/shrunk quads: taking the best of several tries raised the
+      // confidence of a wrong read above the review threshold in the benchmark.
+      PlateRead r = read_candidate(colour, c, layout);
+      if (!best.found || r.confidence > best.confidence) best = std::move(r);
+    }
+  }
+  decide(best);
+  return best;
+}
+
+PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames) const {
+  std::vector<PlateRead> reads;
+  for (const auto& f : frames) {
+    PlateRead r = read(f);
+    if (r.found) reads.push_back(std::move(r));
+  }
+  PlateRead result;
+  if (reads.empty()) {
+    decide(result);
+    return result;
+  }
+  // The layout (colour) most frames agree on, weighted by confidence.
+  std::map<hw::PlateColour, double> by_colour;
+  for (const auto& r : reads) by_colour[r.colour] += r.confidence;
+  const auto colour = std::max_element(by_colour.begin(), by_colour.end(), [](auto& a, auto& b) {
+                        return a.second < b.second;
+                      })->first;
+  std::vector<const PlateRead*> voters;
+  for (const auto& r : reads)
+    if (r.colour == colour) voters.push_back(&r);
+  const PlateRead* sharpest = *std::max_element(
+      voters.begin(), voters.end(), [](auto* a, auto* b) { return a->confidence < b->confidence; });
+  result = *sharpest;
+  result.candidate.clear();
+  result.char_confidence.clear();
+  const std::size_t n = sharpest->char_confidence.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    std::map<std::string, double> votes;  // character -> summed confidence
+    for (const auto* r : voters) {
+      const auto chars = hw::split_utf8(r->candidate);
+      if (chars.size() == n) votes[chars[i]] += r->char_confidence[i];
+    }
+    const auto win = std::max_element(votes.begin(), votes.end(),
+                                      [](auto& a, auto& b) { return a.second < b.second; });
+    result.candidate += win->first;
+    // Mean confidence of the winner over all voters: disagreement lowers it.
+    result.char_confidence.push_back(win->second / static_cast<double>(voters.size()));
+  }
+  result.confidence =
+      *std::min_element(result.char_confidence.begin(), result.char_confidence.end());
+  result.frames_read = static_cast<int>(voters.size());
+  decide(result);
+  return result;
+}
+
+}  // namespace wim::edge::anpr

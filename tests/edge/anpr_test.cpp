@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "wim/common/crypto.hpp"
+#include "wim/common/error.hpp"
+#include "wim/edge/anpr/evidence.hpp"
+#include "wim/edge/anpr/plate_reader.hpp"
+#include "wim/hw/camera_sim.hpp"
+
+using namespace wim;
+using namespace wim::edge::anpr;
+using hw::Condition;
+using hw::PlateColour;
+
+namespace {
+const PlateReader& reader() {
+  static const PlateReader r({WIM_ANPR_MODEL_DIR});
+  return r;
+}
+hw::PlateRenderer& renderer() {
+  static hw::PlateRenderer r;
+  return r;
+}
+// A 1080p frame as the camera delivers it (JPEG quality 90).
+cv::Mat frame_of(const hw::PlateSpec& p, Condition c, unsigned seed) {
+  std::mt19937 rng(seed);
+  const auto scene = renderer().render_scene(p, c, rng);
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", scene.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  return cv::imdecode(jpeg, cv::IMREAD_COLOR);
+}
+}  // namespace
+
+TEST_CASE("Known generated plates of every colour are read exactly in daylight") {
+  const hw::PlateSpec plates[] = {{PlateColour::blue, "京A12345"},
+                                  {PlateColour::yellow, "冀B7G285"},
+                                  {PlateColour::yellow_double, "鲁C90K31"},
+                                  {PlateColour::green, "粤BD12345"}};
+  for (const auto& p : plates) {
+    GIVEN("a clear-day frame of " + p.text) {
+      const auto r = reader().read(frame_of(p, Condition::clear_day, 11));
+      THEN("text and colour are right and no human is needed") {
+        CHECK(r.found);
+        CHECK(r.text == p.text);
+        CHECK(r.colour == p.colour);
+        CHECK_FALSE(r.needs_review);
+        CHECK(r.confidence >= 0.75);
+        CHECK(r.char_confidence.size() == hw::split_utf8(p.text).size());
+        CHECK(r.box.area() > 0);
+        CHECK_FALSE(r.close_up.empty());
+      }
+    }
+  }
+}
+
+TEST_CASE("An infrared night frame is read and its colour inferred from the text polarity") {
+  const hw::PlateSpec blue{PlateColour::blue, "沪D5Q713"}, yellow{PlateColour::yellow, "浙K36120"};
+  const auto rb = reader().read(frame_of(blue, Condition::night_ir, 4));
+  CHECK(rb.text == blue.text);
+  CHECK(rb.colour == PlateColour::blue);
+  CHECK_FALSE(rb.colour_from_pixels);
+  const auto ry = reader().read(frame_of(yellow, Condition::night_ir, 4));
+  CHECK(ry.text == yellow.text);
+  CHECK(ry.colour == PlateColour::yellow);
+}
+
+TEST_CASE("No plate, or an unreadable plate, goes to a human and is never guessed") {
+  GIVEN("the empty road") {
+    std::mt19937 rng(2);
+    const auto r = reader().read(renderer().render_empty(Condition::clear_day, rng));
+    CHECK_FALSE(r.found);
+    CHECK(r.needs_review);
+    CHECK(r.text.empty());
+    CHECK(r.review_reason == "no plate found");
+    const auto rp = to_record_plate(r);
+    CHECK(rp.needs_human_review);
+    CHECK(rp.text.empty());
+    CHECK(rp.colour == "unknown");
+  }
+  GIVEN("a plate whose last five characters are painted over") {
+    std::mt19937 rng(9);
+    auto scene =
+        renderer().render_scene({PlateColour::blue, "川A88888"}, Condition::clear_day, rng);
+    REQUIRE(reader().read(scene.image).text == "川A88888");  // readable before the paint
+    const auto& c = scene.corners;
+    auto at = [&c](float u, float v) {  // (u, v) in [0, 1]² on the plate -> frame pixel
+      const cv::Point2f top = c[0] + (c[1] - c[0]) * u, bottom = c[3] + (c[2] - c[3]) * u;
+      return cv::Point(top + (bottom - top) * v);
+    };
+    // the character band (25..115 mm of 140) from the 3rd character to the right end
+    std::vector<cv::Point> quad = {at(0.33f, 0.17f), at(0.97f, 0.17f), at(0.97f, 0.83f),
+                                   at(0.33f, 0.83f)};
+    cv::fillConvexPoly(scene.image, quad, cv::Scalar(170, 72, 12));
+    const auto r = reader().read(scene.image);
+    THEN("it is found but marked for a human, with the reason") {
+      CHECK(r.found);
+      CHECK(r.needs_review);
+      CHECK(r.text.empty());
+      CHECK_THAT(r.review_reason, Catch::Contains("low confidence"));
+    }
+  }
+}
+
+TEST_CASE("Reads of several frames are voted into one") {
+  const hw::PlateSpec p{PlateColour::yellow, "豫H2J561"};
+  std::vector<cv::Mat> frames;
+  for (unsigned s = 20; s < 23; ++s) frames.push_back(frame_of(p, Condition::clear_day, s));
+  std::mt19937 rng(1);
+  frames.push_back(renderer().render_empty(Condition::clear_day, rng));  // vehicle gone
+  cv::Mat noisy(1080, 1920, CV_8UC3);
+  cv::randu(noisy, 0, 255);
+  frames.push_back(noisy);
+  const auto r = reader().read_pass(frames);
+  CHECK(r.text == p.text);
+  CHECK(r.frames_read >= 3);
+  CHECK_FALSE(r.needs_review);
+  const auto none = reader().read_pass({});
+  CHECK(none.needs_review);
+  CHECK(none.review_reason == "no plate found");
+}
+
+TEST_CASE("Corrupt input gives a clear error, never a crash") {
+  CHECK_THROWS_AS(reader().read(cv::Mat()), InputError);
+  CHECK_THROWS_WITH(reader().read(cv::Mat(10, 10, CV_16UC3)), Catch::Contains("8-bit"));
+  cv::Mat grey(720, 1280, CV_8UC1);
+  cv::randu(grey, 0, 255);
+  CHECK_FALSE(reader().read(grey).found);
+  CHECK_NOTHROW(reader().read(cv::Mat(3, 3, CV_8UC3, cv::Scalar(255, 0, 0))));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("wim_anpr_badmodel_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  CHECK_THROWS_WITH(PlateReader({dir.string()}), Catch::Contains("anpr_province.yml.gz"));
+  { std::ofstream(dir / "anpr_province.yml.gz") << "garbage"; }
+  CHECK_THROWS_AS(PlateReader({dir.string()}), InputError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("Evidence of a pass: untouched originals, captioned copy, plate close-up") {
+  GIVEN("frames of a simulated camera around an overloaded truck's pass") {
+    hw::SimCamera cam({{1920, 1080},
+                       time::parse_utc("2026-11-27T08:00:00Z"),
+                       40'000,
+                       Condition::clear_day,
+                       31,
+                       90,
+                       {}});
+    cam.set_vehicle(hw::PlateSpec{PlateColour::yellow, "晋E66021"});
+    std::vector<hw::Frame> frames;
+    for (int i = 0; i < 3; ++i) frames.push_back(*cam.grab());
+    frames.push_back(hw::Frame{});  // a frame whose pixels were lost
+    PassFacts facts{
+        "G017", 2,   time::parse_utc("2026-11-27T08:00:00.080Z"), time::ClockSync::synced, 31250,
+        25000,  0.25};
+    WHEN("the evidence is built") {
+      const auto ev = build_pass_evidence(reader(), frames, facts);
+      THEN("the originals are the camera's bytes, hashed, and the plate is read") {
+        REQUIRE(ev.attachments.size() == 5);
+        for (int i = 0; i < 3; ++i) {
+          const auto& a = ev.attachments[static_cast<std::size_t>(i)];
+          CHECK(a.name == "frame-0" + std::to_string(i + 1) + ".jpg");
+          CHECK(a.bytes == frames[static_cast<std::size_t>(i)].jpeg);
+          CHECK(a.sha256_hex == crypto::sha256_hex(a.bytes));
+        }
+        CHECK(ev.plate.text == "晋E66021");
+        CHECK(ev.plate.colour == PlateColour::yellow);
+        const auto rp = to_record_plate(ev.plate);
+        CHECK(rp.text == "晋E66021");
+        CHECK(rp.colour == "yellow");
+        CHECK_FALSE(rp.needs_human_review);
+        CHECK(attachment_map(ev).size() == 5);
+      }
+      THEN("the overview carries a caption band and the close-up decodes") {
+        const auto& ov = ev.attachments[3];
+        CHECK(ov.name == "overview.jpg");
+        const cv::Mat img =
+            cv::imdecode(std::vector<uchar>(ov.bytes.begin(), ov.bytes.end()), cv::IMREAD_COLOR);
+        CHECK(img.cols == 1920);
+        CHECK(img.rows > 1080);
+        const auto& pl = ev.attachments[4];
+        CHECK(pl.name == "plate.jpg");
+        CHECK_FALSE(
+            cv::imdecode(std::vector<uchar>(pl.bytes.begin(), pl.bytes.end()), cv::IMREAD_COLOR)
+                .empty());
+        const auto lines = caption_lines(facts, ev.plate);
+        CHECK(lines[0] == "G017  lane 2  2026-11-27T08:00:00.080Z  clock synced");
+        CHECK(lines[1] == "gross 31250 kg  limit 25000 kg  overload +25.0 %");
+      }
+    }
+  }
+}
