@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// `wim-edge run --config station.json [--new-chain]`: the station daemon. This build wires
-// the outbox, record sealing (station start/stop events), the uplink with heartbeats and a
-// clean stop on SIGTERM/SIGINT. Acquisition and weighing (hw/, edge/weigh) are wired in
-// when those parts are merged.
+// `wim-edge run --config station.json [--new-chain]`: the station daemon: the outbox,
+// record sealing (station start/stop events), acquisition and weighing (station.json's
+// "acquisition" section: StationWeigher seals one record per vehicle), the uplink with
+// heartbeats and a clean stop on SIGTERM/SIGINT.
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "wim/common/crypto.hpp"
@@ -15,6 +18,7 @@
 #include "wim/edge/heartbeat.hpp"
 #include "wim/edge/outbox_sealer.hpp"
 #include "wim/edge/station_daemon.hpp"
+#include "wim/edge/station_weigher.hpp"
 #include "wim/edge/uplink_client.hpp"
 
 namespace po = boost::program_options;
@@ -46,6 +50,7 @@ int cmd_run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   try {
     const auto cfg = edge::load_daemon_config(config_path);
+    auto acquisition = edge::load_acquisition(config_path);
     const auto key = crypto::SigningKey::load_pem_file(cfg.signing_key);
     edge::OutboxOptions oo;
     oo.path = cfg.outbox_path;
@@ -60,7 +65,11 @@ int cmd_run(int argc, char** argv) {
     log::notice("station", "started " + cfg.station_id + ", chain at seq " +
                                std::to_string(sealer.last_seq()) + ", key fingerprint " +
                                key.public_key().fingerprint());
-    log::warning("station", "acquisition and weighing are not wired in this build");
+    // Built before any thread starts: a channel missing from the source throws here.
+    std::unique_ptr<edge::StationWeigher> weigher;
+    if (acquisition)
+      weigher = std::make_unique<edge::StationWeigher>(
+          std::move(acquisition->station), *acquisition->source, sealer, acquisition->options);
     edge::UplinkClient uplink(cfg.uplink, outbox, [&] {
       edge::Health h;
       h.station_id = cfg.station_id;
@@ -73,9 +82,30 @@ int cmd_run(int argc, char** argv) {
       return edge::heartbeat_json(h);
     });
     std::thread uplink_thread([&] { uplink.run(); });
+    std::thread weigh_thread;
+    std::atomic<bool> weigh_failed{false};
+    if (weigher) {
+      weigh_thread = std::thread([&] {
+        try {
+          weigher->run();
+          log::notice("station", "acquisition ended; " + std::to_string(weigher->stats().vehicles) +
+                                     " vehicles");
+        } catch (const std::exception& e) {
+          log::error("station", std::string("weighing stopped: ") + e.what());
+          weigh_failed = true;
+          kill(getpid(), SIGTERM);  // the daemon must not run on without weighing
+        }
+      });
+    } else {
+      log::warning("station", "no \"acquisition\" section in " + config_path + ": not weighing");
+    }
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log::notice("station", std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    if (weigher) {
+      weigher->stop();
+      weigh_thread.join();  // the sealer is used by one thread at a time
+    }
     try {
       sealer.commit_event("station_stop", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     } catch (const std::exception& e) {
@@ -84,7 +114,7 @@ int cmd_run(int argc, char** argv) {
     uplink.stop();
     uplink_thread.join();
     log::notice("station", "stopped; outbox depth " + std::to_string(outbox.stats().depth));
-    return 0;
+    return weigh_failed ? 1 : 0;
   } catch (const edge::OutboxCorrupt& e) {
     log::error("station", std::string(e.what()) +
                               "; not starting (keep the file for recovery: Outbox::salvage)");
