@@ -59,6 +59,8 @@ cfg["uplink"] = {"url": "https://127.0.0.1:18443",
                  "heartbeat_s": 10}
 cfg["outbox"] = {"path": os.path.join(d, "outbox.db"), "quota_mb": 256}
 cfg["acquisition"] = {"source": "replay", "recording": os.path.join(d, "sim", "rec.csv")}
+cfg.setdefault("calibration", {})
+cfg["calibration"].setdefault("id", "DEMO-" + sid + "-SIM")
 json.dump(cfg, open(os.path.join(d, "station.json"), "w"), indent=1)
 PY
 done
