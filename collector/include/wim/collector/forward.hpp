@@ -30,7 +30,7 @@ namespace wim::collector {
 
 /// One overload case.
 struct Case {
-  std::string case_id;  ///< packet dir name, e.g. "G001-000000000005"
+  std::string case_id;  ///< packet dir name, e.g. "G001-0000000005"
   std::string station_id;
   std::int64_t seq = 0;
   std::string manifest_sha256;
