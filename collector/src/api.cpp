@@ -34,6 +34,21 @@ bool match_id(const std::string& path, std::string_view prefix, std::string_view
   return id.find('/') == std::string::npos;
 }
 
+/// Value of `key` in "a=1&b=2" ("" when absent).
+std::string query_param(const std::string& query, std::string_view key) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    auto amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    auto part = query.substr(pos, amp - pos);
+    auto eq = part.find('=');
+    if (eq != std::string::npos && part.compare(0, eq, key) == 0 && eq == key.size())
+      return part.substr(eq + 1);
+    pos = amp + 1;
+  }
+  return "";
+}
+
 Response ok_json(const Request& req, const bj::value& v) {
   return json_response(req, http::status::ok, bj::serialize(v));
 }
@@ -129,6 +144,42 @@ Response Api::operators(const Request& req, const Peer&) {
     for (const auto& a : monitor_.alerts(query_of(req) == "active=1")) out.push_back(alert_json(a));
     return ok_json(req, out);
   }
+  if (path == "/v1/cases") {
+    if (!forwarder_)
+      return json_error(req, http::status::not_found, "no_forwarding", "forwarding is off");
+    return ok_json(req, forwarder_->cases_json(query_param(query_of(req), "station")));
+  }
+  if (path == "/v1/stats") {
+    const auto q = query_of(req);
+    const auto day = query_param(q, "day");
+    const auto station = query_param(q, "station");
+    std::int64_t start = 0;
+    try {
+      start = parse_day(day);
+    } catch (const InputError& e) {
+      return json_error(req, http::status::bad_request, "bad_day", e.what());
+    }
+    if (!station.empty()) {
+      if (!registry_->current()->by_id(station))
+        return json_error(req, http::status::not_found, "unknown_station", station);
+      return ok_json(req, day_stats(store_, station, start, day));
+    }
+    bj::array per;
+    std::int64_t vehicles = 0, overloads = 0;
+    for (const auto& s : registry_->current()->stations()) {
+      auto o = day_stats(store_, s.id, start, day);
+      vehicles += o.at("vehicles").as_int64();
+      overloads += o.at("overloads").as_int64();
+      per.push_back(std::move(o));
+    }
+    const double rate =
+        vehicles ? static_cast<double>(overloads) / static_cast<double>(vehicles) : 0.0;
+    return ok_json(req, bj::object{{"day", day},
+                                   {"vehicles", vehicles},
+                                   {"overloads", overloads},
+                                   {"overload_rate", rate},
+                                   {"stations", std::move(per)}});
+  }
   if (path == "/metrics") {
     Response res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/plain; version=0.0.4");
@@ -177,6 +228,9 @@ std::string Api::metrics_text() const {
     if (heard)
       m << "wim_station_seconds_since_heard" << l << " " << (now - heard) / 1'000'000 << "\n";
   }
+  if (forwarder_)
+    m << "# TYPE wim_cases_pending_deliveries gauge\nwim_cases_pending_deliveries "
+      << forwarder_->pending_deliveries() << "\n";
   m << "# TYPE wim_alerts_active gauge\nwim_alerts_active " << monitor_.alerts(true).size() << "\n";
   return m.str();
 }

@@ -37,21 +37,7 @@ void fsync_dir(const std::filesystem::path& dir) {
 
 }  // namespace
 
-FileBlobStore::FileBlobStore(std::filesystem::path root) : root_(std::move(root)) {
-  std::filesystem::create_directories(root_);
-}
-
-std::filesystem::path FileBlobStore::path_of(std::string_view sha) const {
-  if (!valid_sha(sha)) throw InputError("blob id: expected 64 lower-case hex digits");
-  const std::string s(sha);
-  return root_ / s.substr(0, 2) / s.substr(2, 2) / s;
-}
-
-void FileBlobStore::put(std::string_view sha, std::string_view data) {
-  const auto path = path_of(sha);
-  if (crypto::sha256_hex(data) != sha)
-    throw InputError("blob " + std::string(sha) + ": content does not match its SHA-256");
-  if (std::filesystem::exists(path)) return;  // content-addressed: same name, same bytes
+void write_file_atomic(const std::filesystem::path& path, std::string_view data) {
   const auto dir = path.parent_path();
   std::filesystem::create_directories(dir);
   // A unique temporary name: concurrent writers of the same blob never clash.
@@ -87,6 +73,24 @@ void FileBlobStore::put(std::string_view sha, std::string_view data) {
     sys_fail("rename", tmp);
   }
   fsync_dir(dir);
+}
+
+FileBlobStore::FileBlobStore(std::filesystem::path root) : root_(std::move(root)) {
+  std::filesystem::create_directories(root_);
+}
+
+std::filesystem::path FileBlobStore::path_of(std::string_view sha) const {
+  if (!valid_sha(sha)) throw InputError("blob id: expected 64 lower-case hex digits");
+  const std::string s(sha);
+  return root_ / s.substr(0, 2) / s.substr(2, 2) / s;
+}
+
+void FileBlobStore::put(std::string_view sha, std::string_view data) {
+  const auto path = path_of(sha);
+  if (crypto::sha256_hex(data) != sha)
+    throw InputError("blob " + std::string(sha) + ": content does not match its SHA-256");
+  if (std::filesystem::exists(path)) return;  // content-addressed: same name, same bytes
+  write_file_atomic(path, data);
 }
 
 std::optional<std::string> FileBlobStore::get(std::string_view sha) const {

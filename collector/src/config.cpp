@@ -62,6 +62,26 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
       if (c.monitor.silent_after_s < 1) throw InputError("monitor.silent_after_s: expected >= 1");
       if (c.monitor_tick_s < 1) throw InputError("monitor.tick_s: expected >= 1");
     }
+    if (top.contains("forward")) {
+      const auto& f = json::as_object(top.at("forward"), "forward");
+      c.forward.stage_deadline_s = json::get_int(f, "stage_deadline_h", "forward", 72) * 3600;
+      c.forward.retry_initial_ms = json::get_int(f, "retry_initial_ms", "forward", 1000);
+      c.forward.retry_max_ms = json::get_int(f, "retry_max_ms", "forward", 300'000);
+      c.webhook_timeout_ms = json::get_int(f, "webhook_timeout_ms", "forward", 5000);
+      c.forward_tick_ms = json::get_int(f, "tick_ms", "forward", 1000);
+      auto spool = json::get_string(f, "spool_dir", "forward", "");
+      if (!spool.empty()) c.spool_dir = base / spool;
+      c.webhook_url = json::get_string(f, "webhook_url", "forward", "");
+      if (c.forward.stage_deadline_s < 3600)
+        throw InputError("forward.stage_deadline_h: expected >= 1");
+      if (c.forward.retry_initial_ms < 1 || c.forward.retry_max_ms < c.forward.retry_initial_ms)
+        throw InputError("forward.retry_max_ms: expected >= retry_initial_ms >= 1");
+      if (c.webhook_timeout_ms < 100)
+        throw InputError("forward.webhook_timeout_ms: expected >= 100");
+      if (c.forward_tick_ms < 10) throw InputError("forward.tick_ms: expected >= 10");
+      if (!c.webhook_url.empty() && c.webhook_url.rfind("http://", 0) != 0)
+        throw InputError("forward.webhook_url: expected http://host:port/path");
+    }
   } catch (const InputError& e) {
     std::string msg = e.what();
     if (msg.rfind(std::string(what) + ":", 0) == 0) throw;

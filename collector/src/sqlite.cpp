@@ -46,6 +46,11 @@ Stmt& Stmt::bind(int i, std::string_view t) {
   sqlite3_bind_text(st_, i, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Stmt& Stmt::bind_double(int i, double v) {
+  sqlite3_bind_double(st_, i, v);
+  return *this;
+}
+
 Stmt& Stmt::bind_blob(int i, std::string_view b) {
   sqlite3_bind_blob(st_, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
   return *this;

@@ -5,7 +5,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/program_options.hpp>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "wim/collector/api.hpp"
@@ -59,6 +61,18 @@ int main(int argc, char** argv) {
     Monitor monitor(*store, cfg.monitor);
     ingest.add_observer(&monitor);
     Api api(ingest, *store, monitor, registry);
+    Forwarder forwarder(cfg.data_dir / "cases.db", *store, blobs, cfg.forward);
+    if (!cfg.spool_dir.empty())
+      forwarder.add_sink(std::make_unique<SpoolSink>(cfg.spool_dir, [&](const std::string& id) {
+        const auto* e = registry->current()->by_id(id);
+        return e && e->signing_key ? e->signing_key->to_pem() : std::string();
+      }));
+    if (!cfg.webhook_url.empty())
+      forwarder.add_sink(std::make_unique<WebhookSink>(
+          cfg.webhook_url, std::chrono::milliseconds(cfg.webhook_timeout_ms)));
+    forwarder.catch_up(wim::time::now_unix_us());
+    ingest.add_observer(&forwarder);
+    api.set_forwarder(&forwarder);
 
     boost::asio::io_context ioc(cfg.threads);
     auto tls = make_server_tls(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
@@ -92,10 +106,34 @@ int main(int argc, char** argv) {
     boost::asio::steady_timer tick(ioc);
     schedule_tick(tick, monitor, registry, cfg.monitor_tick_s);
 
+    // Deliveries run on their own thread: a slow webhook never blocks the ingest.
+    std::mutex fwd_mutex;
+    std::condition_variable fwd_cv;
+    bool fwd_stop = false;
+    std::thread fwd_thread([&] {
+      std::unique_lock lock(fwd_mutex);
+      while (!fwd_stop) {
+        lock.unlock();
+        try {
+          forwarder.pump(wim::time::now_unix_us());
+        } catch (const std::exception& e) {
+          wim::log::error("forward", e.what());
+        }
+        lock.lock();
+        fwd_cv.wait_for(lock, std::chrono::milliseconds(cfg.forward_tick_ms),
+                        [&] { return fwd_stop; });
+      }
+    });
     std::vector<std::thread> threads;
     for (int i = 1; i < cfg.threads; ++i) threads.emplace_back([&] { ioc.run(); });
     ioc.run();
     for (auto& t : threads) t.join();
+    {
+      std::lock_guard lock(fwd_mutex);
+      fwd_stop = true;
+    }
+    fwd_cv.notify_all();
+    fwd_thread.join();
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "wim-collector: " << e.what() << "\n";

@@ -2,11 +2,13 @@
 // The collector's HTTP API. Station endpoints (HTTPS, mutual TLS, docs/uplink.md):
 //   POST /v1/records, GET /v1/stations/{id}/ack, POST /v1/heartbeat.
 // Operators' read-only endpoints (plain HTTP on 127.0.0.1, docs/collector.md):
-//   GET /v1/stations, /v1/stations/{id}, /v1/alerts[?active=1], /metrics.
+//   GET /v1/stations, /v1/stations/{id}, /v1/alerts[?active=1], /metrics,
+//   /v1/cases[?station=ID], /v1/stats?day=YYYY-MM-DD[&station=ID].
 // Thread-safe (everything it calls is).
 #pragma once
 #include <memory>
 
+#include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/monitor.hpp"
 #include "wim/collector/registry.hpp"
@@ -24,6 +26,8 @@ class Api {
   Response operators(const Request& req, const Peer& peer);
   /// Lets /metrics include the TLS server's refusal counters.
   void set_server_counters(const ServerCounters* c) { server_counters_ = c; }
+  /// Enables GET /v1/cases.
+  void set_forwarder(const Forwarder* f) { forwarder_ = f; }
   std::string metrics_text() const;
 
  private:
@@ -32,6 +36,7 @@ class Api {
   Monitor& monitor_;
   std::shared_ptr<RegistryHolder> registry_;
   const ServerCounters* server_counters_ = nullptr;
+  const Forwarder* forwarder_ = nullptr;
 };
 
 }  // namespace wim::collector

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/monitor.hpp"
 #include "wim/collector/server.hpp"
@@ -23,6 +24,11 @@ struct CollectorConfig {
   IngestOptions ingest;
   MonitorOptions monitor;
   std::int64_t monitor_tick_s = 10;  ///< [s] how often silence is checked
+  ForwardOptions forward;
+  std::filesystem::path spool_dir;  ///< "" = no spool sink
+  std::string webhook_url;          ///< "" = no webhook sink
+  std::int64_t webhook_timeout_ms = 5000;
+  std::int64_t forward_tick_ms = 1000;  ///< [ms] how often due deliveries are attempted
 
   /// Throws InputError "<file>: <field>: <problem>".
   static CollectorConfig parse(std::string_view text, std::string_view what,

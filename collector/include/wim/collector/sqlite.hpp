@@ -31,6 +31,7 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, std::string_view text);
+  Stmt& bind_double(int i, double v);
   Stmt& bind_blob(int i, std::string_view bytes);
   /// true: a row is ready; false: done. Throws SystemError on failure.
   bool step();

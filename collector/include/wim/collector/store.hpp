@@ -111,6 +111,10 @@ class FileBlobStore final : public BlobStore {
   std::filesystem::path root_;
 };
 
+/// Writes `data` to a unique temporary name next to `path`, fsyncs it, renames it to
+/// `path` and fsyncs the folder (creating it). SystemError names the step and the file.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data);
+
 std::unique_ptr<MetadataStore> open_sqlite_store(const std::filesystem::path& db_path);
 
 }  // namespace wim::collector
