@@ -89,6 +89,7 @@ RecordsReply parse_records_reply(std::string_view body, std::string_view station
       RecordResult rr;
       rr.seq = get_seq(e, "seq", ctx);
       rr.status = json::get_string(e, "status", ctx);
+      rr.problem = json::get_string(e, "problem", ctx, "");
       rr.detail = json::get_string(e, "detail", ctx, "");
       if (rr.status != "stored" && rr.status != "duplicate" && rr.status != "conflict" &&
           rr.status != "rejected")
@@ -115,11 +116,12 @@ void apply_records_reply(const RecordsReply& reply, const std::vector<OutboxReco
     if (r.status == "stored" || r.status == "duplicate") {
       acked.push_back(r.seq);
     } else if (r.status == "conflict") {
-      outbox.mark_conflict(r.seq, "collector: conflict: " + r.detail);
+      outbox.mark_conflict(r.seq, "collector: conflict (" + r.problem + "): " + r.detail);
       ++result.conflicts;
     } else {
-      outbox.mark_conflict(r.seq, "collector: rejected: " + r.detail);
-      log::error("uplink", "collector rejected seq " + std::to_string(r.seq) + ": " + r.detail);
+      outbox.mark_conflict(r.seq, "collector: rejected (" + r.problem + "): " + r.detail);
+      log::error("uplink", "collector rejected seq " + std::to_string(r.seq) + " (" + r.problem +
+                               "): " + r.detail);
       ++result.rejected;
     }
   }

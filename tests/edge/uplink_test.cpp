@@ -119,11 +119,13 @@ TEST_CASE("Backoff grows exponentially with jitter and is capped") {
 
 TEST_CASE("Collector answers are parsed strictly, errors name the field") {
   auto r = parse_records_reply(
-      R"({"station_id":"G017","results":[{"seq":3,"status":"stored"},{"seq":4,"status":"conflict","detail":"x"}],"acked_seq":3,"missing":[]})",
+      R"({"station_id":"G017","results":[{"seq":3,"status":"stored"},{"seq":4,"status":"conflict","problem":"fork","detail":"x"}],"acked_seq":3,"missing":[]})",
       "G017");
   REQUIRE(r.results.size() == 2);
   CHECK(r.results[1].status == "conflict");
   CHECK(r.results[1].detail == "x");
+  CHECK(r.results[1].problem == "fork");
+  CHECK(r.results[0].problem.empty());
   CHECK(r.acked_seq == 3);
   CHECK_THROWS_WITH(
       parse_records_reply(R"({"station_id":"G018","results":[],"acked_seq":1})", "G017"),

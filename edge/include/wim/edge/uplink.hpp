@@ -72,7 +72,8 @@ struct AckState {
 /// One result line of POST /v1/records.
 struct RecordResult {
   std::uint64_t seq = 0;
-  std::string status;  ///< stored, duplicate, conflict, rejected
+  std::string status;   ///< stored, duplicate, conflict, rejected
+  std::string problem;  ///< for conflict/rejected: the collector's code ("fork", "bad_signature")
   std::string detail;
 };
 struct RecordsReply {
