@@ -113,7 +113,8 @@ print(f"  {len(heard)} of {len(st)} stations reporting, {recs} records stored")'
 import json, sys
 d = json.load(sys.stdin)
 al = d["alerts"] if isinstance(d, dict) and "alerts" in d else d
-for a in al: print("  ALERT", a.get("station_id"), a.get("kind"), a.get("detail"), "since", a.get("start_utc"))' || true
+for a in al[:8]: print("  ALERT", a.get("station_id"), a.get("kind"), a.get("detail"), "since", a.get("start_utc"))
+if len(al) > 8: print(f"  ... {len(al) - 8} more active alerts ({len(al)} in all)")' || true
 }
 
 start=$(date +%s)
