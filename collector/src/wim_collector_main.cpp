@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     auto store = open_sqlite_store(cfg.data_dir / "meta.db");
     FileBlobStore blobs(cfg.data_dir / "blobs");
     Ingest ingest(*store, blobs, registry, cfg.ingest);
-    Monitor monitor(*store, cfg.monitor);
+    Monitor monitor(*store, cfg.monitor, cfg.data_dir / "monitor.db");
     ingest.add_observer(&monitor);
     Api api(ingest, *store, monitor, registry);
     Forwarder forwarder(cfg.data_dir / "cases.db", *store, blobs, cfg.forward);
