@@ -54,7 +54,8 @@ Monitor::Monitor(const MetadataStore& store, MonitorOptions options,
 Monitor::~Monitor() {
   std::lock_guard lock(mutex_);
   if (!db_) return;
-  for (const auto& s : dirty_) save_health(s, health_[s]);
+  const std::set<std::string> dirty = dirty_;  // save_health() erases from dirty_
+  for (const auto& s : dirty) save_health(s, health_[s]);
 }
 
 void Monitor::load() {

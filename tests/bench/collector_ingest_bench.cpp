@@ -6,6 +6,8 @@
 //  2. acknowledgement latency over HTTPS + mutual TLS with N stations each sending one
 //     record every 500 ms (2 records/s), p50/p99.
 // Usage: bench_collector_ingest [records=3000] [stations=51] [latency_seconds=10]
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,6 +29,12 @@ using namespace wim::collector;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+double cpu_s() {  // [s] user + system CPU of this process, all threads
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 double openssl_verify_per_s() {
   FILE* p = ::popen("openssl speed -seconds 3 ed25519 2>/dev/null", "r");
@@ -129,6 +137,7 @@ int main(int argc, char** argv) {
     FileBlobStore blobs(dir / (std::string(name) + "-blobs"));
     Ingest ingest(*store, blobs, registry);
     std::atomic<std::size_t> stored{0};
+    const double cpu0 = cpu_s();
     auto t0 = Clock::now();
     std::vector<std::thread> ts;
     for (int t = 0; t < senders; ++t)
@@ -141,6 +150,7 @@ int main(int argc, char** argv) {
       });
     for (auto& th : ts) th.join();
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double cpu = cpu_s() - cpu0;
     const auto c = store->counters();
     std::printf(
         "ingest %-10s %zu records (%d per request, 10%% violations with 2 distinct attachments)"
@@ -149,6 +159,10 @@ int main(int argc, char** argv) {
         name, stored.load(), batch, s, stored / s, static_cast<unsigned long long>(c.put_calls),
         static_cast<unsigned long long>(c.commits), static_cast<unsigned long long>(blobs.syncs()),
         ceiling > 0 ? stored / s / ceiling : 0.0);
+    std::printf(
+        "  cpu: %.2f s user+sys = %.0f us per record; records per cpu-second %.0f (what 1 idle "
+        "core would carry; the rest of the wall time is waiting for syncs or for a core)\n",
+        cpu, cpu * 1e6 / std::max<std::size_t>(1, stored), stored / std::max(cpu, 1e-9));
     return stored / s;
   };
   std::printf("openssl speed ed25519 verify (same run): %.0f verify/s (one verify per record)\n",

@@ -188,7 +188,11 @@ TEST_CASE("monitor: alerts and station health survive a restart (monitor.db)") {
       mon.heartbeat("G001", hb, t0);
       mon.tick({"G001", "G002"}, t0 + 61'000'000);  // G001 silent; G002 never heard
       mon.heartbeat("G001", hb, t0 + 90'000'000);   // G001 back: its silent alert ends
-      CHECK(mon.alerts(true).size() == 3);          // G001 clock + sensor_fault, G002 silent
+      StoredRecord rec;
+      rec.station_id = "G001";
+      rec.received_unix_us = t0 + 95'000'000;
+      mon.on_stored(rec, record::Manifest{});  // saved when the monitor stops
+      CHECK(mon.alerts(true).size() == 3);     // G001 clock + sensor_fault, G002 silent
     }
     WHEN("the collector restarts (a new Monitor on the same file)") {
       Monitor mon(*store, mo, dir / "monitor.db");
@@ -212,6 +216,7 @@ TEST_CASE("monitor: alerts and station health survive a restart (monitor.db)") {
       THEN("the last heartbeat and health are back") {
         const auto h = mon.health("G001");
         CHECK(h.last_heartbeat_unix_us == t0 + 90'000'000);
+        CHECK(h.last_record_unix_us == t0 + 95'000'000);
         CHECK(h.clock_sync == "unsynced");
         CHECK(h.clock_offset_ms == Approx(12.5));
         CHECK(h.outbox_depth == 7);
@@ -219,7 +224,7 @@ TEST_CASE("monitor: alerts and station health survive a restart (monitor.db)") {
         CHECK(h.faults[0] == "L1R1L: open circuit");
       }
       THEN("a still-silent station is not raised twice; new alerts get new ids") {
-        mon.tick({"G001", "G002"}, t0 + 200'000'000);
+        mon.tick({"G001", "G002"}, t0 + 210'000'000);
         auto active = mon.alerts(true);
         std::int64_t max_id = 0, g2_silent = 0;
         for (const auto& a : active) {
