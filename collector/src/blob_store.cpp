@@ -2,9 +2,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "wim/collector/store.hpp"
@@ -99,6 +101,83 @@ std::optional<std::string> FileBlobStore::get(std::string_view sha) const {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void FileBlobStore::sync_barrier() {
+  std::unique_lock lock(sync_mutex_);
+  const std::uint64_t ticket = ++sync_requested_;  // our writes finished before this
+  while (sync_done_ < ticket) {
+    if (syncing_) {
+      sync_cv_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    const std::uint64_t covers = sync_requested_;
+    lock.unlock();
+    int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd < 0 ? -1 : ::syncfs(fd);
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    lock.lock();
+    syncing_ = false;
+    sync_cv_.notify_all();
+    if (rc != 0) {
+      errno = e;
+      sys_fail("syncfs", root_);
+    }
+    sync_done_ = std::max(sync_done_, covers);
+    ++syncs_done_;
+  }
+}
+
+void FileBlobStore::put_many(const std::vector<std::pair<std::string, std::string_view>>& blobs) {
+  struct Pending {
+    std::filesystem::path tmp, path;
+  };
+  std::vector<Pending> pending;
+  auto cleanup = [&] {
+    for (const auto& p : pending)
+      if (!p.tmp.empty()) ::unlink(p.tmp.c_str());
+  };
+  std::set<std::string> seen;
+  try {
+    for (const auto& [sha, data] : blobs) {
+      const auto path = path_of(sha);
+      if (crypto::sha256_hex(data) != sha)
+        throw InputError("blob " + sha + ": content does not match its SHA-256");
+      if (!seen.insert(sha).second || std::filesystem::exists(path)) continue;
+      std::filesystem::create_directories(path.parent_path());
+      auto tmp =
+          path.parent_path() / (path.filename().string() + ".tmp." + std::to_string(::getpid()) +
+                                "." + std::to_string(reinterpret_cast<std::uintptr_t>(&data)));
+      pending.push_back({tmp, path});
+      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) sys_fail("create", tmp);
+      std::size_t off = 0;
+      while (off < data.size()) {
+        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          int e = errno;
+          ::close(fd);
+          errno = e;
+          sys_fail("write", tmp);  // e.g. ENOSPC: nothing is acknowledged, the station resends
+        }
+        off += static_cast<std::size_t>(n);
+      }
+      if (::close(fd) != 0) sys_fail("close", tmp);
+    }
+    if (!pending.empty()) sync_barrier();  // contents durable before any name points at them
+    for (auto& p : pending) {
+      if (::rename(p.tmp.c_str(), p.path.c_str()) != 0) sys_fail("rename", p.tmp);
+      p.tmp.clear();
+    }
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+  // Names durable (also those another request renamed and may not have synced yet).
+  if (!blobs.empty()) sync_barrier();
 }
 
 bool FileBlobStore::contains(std::string_view sha) const {

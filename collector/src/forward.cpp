@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS deliveries(
   next_attempt_unix_us INTEGER NOT NULL, delivered_unix_us INTEGER NOT NULL,
   last_error TEXT NOT NULL, PRIMARY KEY(case_id, sink)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, next_attempt_unix_us);
+CREATE TABLE IF NOT EXISTS catch_up(id INTEGER PRIMARY KEY CHECK(id=1),
+  watermark_unix_us INTEGER NOT NULL);
+INSERT OR IGNORE INTO catch_up(id, watermark_unix_us) VALUES(1, 0);
 )sql";
 
 Case case_from_row(const sql::Stmt& st) {
@@ -217,27 +220,56 @@ void Forwarder::on_stored(const StoredRecord& r, const record::Manifest& m) {
     create_case(r, m, time::now_unix_us());
   } catch (const std::exception& e) {
     // The record is stored; catch_up() at the next start creates the case.
+    {
+      std::lock_guard lock(mutex_);
+      if (!oldest_failed_us_ || r.received_unix_us < oldest_failed_us_)
+        oldest_failed_us_ = r.received_unix_us;
+    }
     log::error("forward", "case for " + r.station_id + " seq " + std::to_string(r.seq) +
                               " not created (catch-up at restart): " + e.what());
   }
 }
 
+std::int64_t Forwarder::watermark_unix_us() const {
+  std::lock_guard lock(mutex_);
+  sql::Stmt st(*db_, "SELECT watermark_unix_us FROM catch_up WHERE id=1");
+  return st.step() ? st.i64(0) : 0;
+}
+
+void Forwarder::advance_watermark(std::int64_t now_us) {
+  std::int64_t to = now_us - options_.catch_up_margin_s * 1'000'000;
+  {
+    std::lock_guard lock(mutex_);
+    if (oldest_failed_us_) to = std::min(to, oldest_failed_us_);
+  }
+  const auto current = watermark_unix_us();
+  // Moves forward only, and only in steps of a tenth of the margin (a write per minute).
+  if (to <= current + options_.catch_up_margin_s * 100'000) return;
+  std::lock_guard lock(mutex_);
+  sql::Stmt st(*db_, "UPDATE catch_up SET watermark_unix_us=?1 WHERE id=1");
+  st.bind(1, to).run();
+}
+
 int Forwarder::catch_up(std::int64_t now_us) {
   int created = 0;
-  for (const auto& station : store_.stations_with_records()) {
-    for (const auto& r : store_.records_between(station, std::numeric_limits<std::int64_t>::min(),
-                                                std::numeric_limits<std::int64_t>::max())) {
-      if (r.verdict != "overload") continue;
-      try {
-        // records_between() leaves the manifest bytes out: read the full record.
-        auto full = store_.get_record(station, r.seq);
-        if (full && create_case(*full, record::parse_manifest(full->manifest), now_us)) ++created;
-      } catch (const InputError& e) {
-        log::error("forward", station + " seq " + std::to_string(r.seq) + ": " + e.what());
-      }
+  const std::int64_t from =
+      std::max<std::int64_t>(0, watermark_unix_us() - options_.catch_up_margin_s * 1'000'000);
+  const auto rows = store_.overloads_received_since(from);
+  catch_up_rows_read_ = static_cast<std::int64_t>(rows.size());
+  for (const auto& [station, seq, received_us] : rows) {
+    try {
+      auto full = store_.get_record(station, seq);
+      if (full && create_case(*full, record::parse_manifest(full->manifest), now_us)) ++created;
+    } catch (const InputError& e) {
+      // A stored record that cannot become a case: logged, not retried forever.
+      log::error("forward", station + " seq " + std::to_string(seq) + ": " + e.what());
     }
   }
-  if (created) log::notice("forward", "catch-up created " + std::to_string(created) + " cases");
+  log::notice("forward", "catch-up read " + std::to_string(rows.size()) +
+                             " overload records received since " + time::format_utc_ms(from) +
+                             ", created " + std::to_string(created) + " cases");
+  caught_up_ = true;
+  advance_watermark(now_us);
   return created;
 }
 
@@ -259,6 +291,7 @@ std::optional<packet::Packet> Forwarder::load_packet(const Case& c) const {
 
 int Forwarder::pump(std::int64_t now_us) {
   std::lock_guard pump_lock(pump_mutex_);
+  if (caught_up_) advance_watermark(now_us);
   struct Due {
     std::string case_id, sink;
     int attempts;

@@ -172,10 +172,12 @@ IngestReply Ingest::ingest(const std::string& station_id,
   }
 
   // Files first (each durable on return), then the metadata that refers to them.
+  std::vector<std::pair<std::string, std::string_view>> files;
   for (const auto& a : accepted)
     for (const auto& [name, bytes] : a.packet->attachments)
       for (const auto& ref : a.rec.attachments)
-        if (ref.name == name) blobs_.put(ref.sha256, bytes);
+        if (ref.name == name) files.emplace_back(ref.sha256, bytes);
+  blobs_.put_many(files);
   std::vector<StoredRecord> batch;
   batch.reserve(accepted.size());
   for (const auto& a : accepted) batch.push_back(a.rec);

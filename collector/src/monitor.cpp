@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/monitor.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "wim/common/error.hpp"
@@ -24,17 +25,117 @@ bj::object alert_json(const Alert& a) {
   return o;
 }
 
-Monitor::Monitor(const MetadataStore& store, MonitorOptions options)
-    : store_(store), options_(options) {}
+namespace {
+
+constexpr const char* kMonitorSchema = R"sql(
+CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, station TEXT NOT NULL,
+  kind TEXT NOT NULL, detail TEXT NOT NULL, start_unix_us INTEGER NOT NULL,
+  end_unix_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS health(station TEXT PRIMARY KEY,
+  last_heartbeat_unix_us INTEGER NOT NULL, last_record_unix_us INTEGER NOT NULL,
+  outbox_depth INTEGER NOT NULL, oldest_unsent_age_s INTEGER NOT NULL,
+  clock_sync TEXT NOT NULL, clock_offset_ms REAL NOT NULL, faults TEXT NOT NULL);
+)sql";
+
+}  // namespace
+
+Monitor::Monitor(const MetadataStore& store, MonitorOptions options,
+                 const std::filesystem::path& state_db)
+    : store_(store), options_(options) {
+  if (state_db.empty()) return;
+  db_ = std::make_unique<sql::Db>(state_db);
+  db_->exec("PRAGMA journal_mode=WAL");
+  // Monitoring state, not evidence: a power cut may lose the last second of it.
+  db_->exec("PRAGMA synchronous=NORMAL");
+  db_->exec(kMonitorSchema);
+  load();
+}
+
+Monitor::~Monitor() {
+  std::lock_guard lock(mutex_);
+  if (!db_) return;
+  const std::set<std::string> dirty = dirty_;  // save_health() erases from dirty_
+  for (const auto& s : dirty) save_health(s, health_[s]);
+}
+
+void Monitor::load() {
+  sql::Stmt a(*db_,
+              "SELECT id, station, kind, detail, start_unix_us, end_unix_us FROM alerts "
+              "ORDER BY id");
+  while (a.step()) {
+    alerts_.push_back({a.i64(0), a.text(1), a.text(2), a.text(3), a.i64(4), a.i64(5)});
+    next_alert_id_ = std::max(next_alert_id_, a.i64(0) + 1);
+  }
+  sql::Stmt h(*db_,
+              "SELECT station, last_heartbeat_unix_us, last_record_unix_us, outbox_depth, "
+              "oldest_unsent_age_s, clock_sync, clock_offset_ms, faults FROM health");
+  while (h.step()) {
+    auto& x = health_[h.text(0)];
+    x.last_heartbeat_unix_us = h.i64(1);
+    x.last_record_unix_us = h.i64(2);
+    x.outbox_depth = h.i64(3);
+    x.oldest_unsent_age_s = h.i64(4);
+    x.clock_sync = h.text(5);
+    x.clock_offset_ms = h.f64(6);
+    const std::string f = h.text(7);
+    for (std::size_t b = 0; b < f.size();) {
+      auto e = f.find('\n', b);
+      if (e == std::string::npos) e = f.size();
+      x.faults.push_back(f.substr(b, e - b));
+      b = e + 1;
+    }
+  }
+  std::size_t active = 0;
+  for (const auto& x : alerts_) active += x.end_unix_us == 0;
+  log::notice("monitor", "reloaded " + std::to_string(alerts_.size()) + " alerts (" +
+                             std::to_string(active) + " active) and the health of " +
+                             std::to_string(health_.size()) + " stations");
+}
+
+// Persistence failures are logged, never thrown: monitoring must not refuse records.
+void Monitor::save_alert(const Alert& a) {
+  if (!db_) return;
+  try {
+    sql::Stmt st(*db_,
+                 "INSERT OR REPLACE INTO alerts(id, station, kind, detail, start_unix_us, "
+                 "end_unix_us) VALUES(?1,?2,?3,?4,?5,?6)");
+    st.bind(1, a.id).bind(2, a.station_id).bind(3, a.kind).bind(4, a.detail);
+    st.bind(5, a.start_unix_us).bind(6, a.end_unix_us).run();
+  } catch (const std::exception& e) {
+    log::error("monitor", std::string("alert not saved: ") + e.what());
+  }
+}
+
+void Monitor::save_health(const std::string& station, const StationHealth& h) {
+  if (!db_) return;
+  std::string faults;
+  for (const auto& f : h.faults) faults += (faults.empty() ? "" : "\n") + f;
+  try {
+    sql::Stmt st(*db_,
+                 "INSERT OR REPLACE INTO health(station, last_heartbeat_unix_us, "
+                 "last_record_unix_us, outbox_depth, oldest_unsent_age_s, clock_sync, "
+                 "clock_offset_ms, faults) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    st.bind(1, station).bind(2, h.last_heartbeat_unix_us).bind(3, h.last_record_unix_us);
+    st.bind(4, h.outbox_depth).bind(5, h.oldest_unsent_age_s).bind(6, h.clock_sync);
+    st.bind_double(7, h.clock_offset_ms).bind(8, faults).run();
+    dirty_.erase(station);
+  } catch (const std::exception& e) {
+    log::error("monitor", "health of " + station + " not saved: " + e.what());
+  }
+}
 
 void Monitor::raise(const std::string& station, const std::string& kind, const std::string& detail,
                     std::int64_t now_us) {
   for (auto& a : alerts_)
     if (a.station_id == station && a.kind == kind && a.end_unix_us == 0) {
-      a.detail = detail;  // still active: keep its start
+      if (a.detail != detail) {
+        a.detail = detail;  // still active: keep its start
+        save_alert(a);
+      }
       return;
     }
   alerts_.push_back({next_alert_id_++, station, kind, detail, now_us, 0});
+  save_alert(alerts_.back());
   log::warning("alert", "raised " + kind + " at " + station + ": " + detail);
 }
 
@@ -42,6 +143,7 @@ void Monitor::clear(const std::string& station, const std::string& kind, std::in
   for (auto& a : alerts_)
     if (a.station_id == station && a.kind == kind && a.end_unix_us == 0) {
       a.end_unix_us = now_us;
+      save_alert(a);
       log::notice("alert", "cleared " + kind + " at " + station);
     }
 }
@@ -93,6 +195,7 @@ void Monitor::heartbeat(const std::string& station, const bj::object& hb, std::i
   h.outbox_depth = depth;
   h.oldest_unsent_age_s = age_s;
   h.faults = faults;
+  save_health(station, h);
   clear(station, "silent", now_us);
   const bool backlog = depth >= options_.backlog_depth_alert ||
                        age_s >= options_.backlog_age_alert_s ||
@@ -118,12 +221,23 @@ void Monitor::tick(const std::vector<std::string>& stations, std::int64_t now_us
     while (!h.record_times_us.empty() && h.record_times_us.front() < now_us - kHour_us)
       h.record_times_us.pop_front();
   }
+  if (db_ && !dirty_.empty()) {
+    try {
+      const std::set<std::string> dirty = dirty_;
+      sql::Transaction tx(*db_);
+      for (const auto& s : dirty) save_health(s, health_[s]);
+      tx.commit();
+    } catch (const std::exception& e) {
+      log::error("monitor", std::string("health not saved: ") + e.what());
+    }
+  }
 }
 
 void Monitor::on_stored(const StoredRecord& r, const record::Manifest&) {
   std::lock_guard lock(mutex_);
   auto& h = health_[r.station_id];
   h.last_record_unix_us = r.received_unix_us;
+  if (db_) dirty_.insert(r.station_id);  // saved by the next tick (not once per record)
   h.record_times_us.push_back(r.received_unix_us);
   while (!h.record_times_us.empty() && h.record_times_us.front() < r.received_unix_us - kHour_us)
     h.record_times_us.pop_front();

@@ -2,8 +2,13 @@
 // MetadataStore on SQLite. WAL mode with synchronous=FULL: in WAL mode NORMAL may lose
 // the last committed transactions on power loss, and we acknowledge records to stations
 // (which then delete them) right after commit, so the commit must already be on disk.
-// One connection, writers serialised by a mutex; a chain summary per station is derived
-// from the records table at open and kept up to date in memory.
+// One connection, writers serialised by a mutex and grouped (group commit: the batches
+// of concurrent put_records() calls share one transaction and one fsync); a chain summary per
+// station is derived from the records table at open and kept up to date in memory.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <map>
 #include <mutex>
 
@@ -22,6 +27,7 @@ CREATE TABLE IF NOT EXISTS records(
   manifest BLOB NOT NULL, signature BLOB NOT NULL, received_unix_us INTEGER NOT NULL,
   PRIMARY KEY(station, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_by_time ON records(station, time_unix_us);
+CREATE INDEX IF NOT EXISTS records_by_received ON records(received_unix_us);
 CREATE TABLE IF NOT EXISTS attachments(
   manifest_sha256 TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
   size_bytes INTEGER NOT NULL, PRIMARY KEY(manifest_sha256, name)) WITHOUT ROWID;
@@ -96,13 +102,145 @@ class SqliteStore final : public MetadataStore {
     while (c.step()) chains_[c.text(0)].conflicts = c.i64(1);
   }
 
+  /// Group commit: callers queue their batch; whoever finds no commit in progress becomes
+  /// the leader and commits every queued batch in one transaction (one WAL fsync), then
+  /// wakes the others. Each caller returns only after the transaction holding its
+  /// records has committed (or rethrows the error that rolled it back).
   std::vector<PutOutcome> put_records(const std::vector<StoredRecord>& records) override {
+    Job job{&records, {}, nullptr, false};
+    std::unique_lock ql(queue_mutex_);
+    queue_.push_back(&job);
+    while (!job.done) {
+      if (leader_active_) {
+        queue_cv_.wait(ql);
+        continue;
+      }
+      leader_active_ = true;
+      std::vector<Job*> group(queue_.begin(), queue_.end());
+      queue_.clear();
+      ql.unlock();
+      commit_group(group);
+      ql.lock();
+      for (auto* j : group) j->done = true;
+      leader_active_ = false;
+      queue_cv_.notify_all();
+    }
+    ++put_calls_;
+    if (job.error) std::rethrow_exception(job.error);
+    return std::move(job.out);
+  }
+
+  StoreCounters counters() const override {
     std::lock_guard lock(mutex_);
+    return StoreCounters{put_calls_.load(), commits_};
+  }
+
+  std::optional<StoredRecord> get_record(std::string_view station,
+                                         std::int64_t seq) const override {
+    std::lock_guard lock(mutex_);
+    sql::Stmt st(db_,
+                 "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
+                 "verdict, lane, manifest, signature, received_unix_us FROM records "
+                 "WHERE station=?1 AND seq=?2");
+    st.bind(1, station).bind(2, seq);
+    if (!st.step()) return std::nullopt;
+    StoredRecord r = row_to_record(st, station, seq);
+    load_attachments(r);
+    return r;
+  }
+
+  std::optional<std::pair<std::string, std::string>> link(std::string_view station,
+                                                          std::int64_t seq) const override {
+    std::lock_guard lock(mutex_);
+    sql::Stmt st(db_,
+                 "SELECT manifest_sha256, prev_sha256 FROM records WHERE station=?1 AND seq=?2");
+    st.bind(1, station).bind(2, seq);
+    if (!st.step()) return std::nullopt;
+    return std::make_pair(st.text(0), st.text(1));
+  }
+
+  ChainSummary chain(std::string_view station) const override {
+    std::lock_guard lock(mutex_);
+    auto it = chains_.find(std::string(station));
+    return it == chains_.end() ? ChainSummary{} : it->second.summary();
+  }
+
+  std::vector<ConflictRow> conflicts(std::string_view station) const override {
+    std::lock_guard lock(mutex_);
+    sql::Stmt st(db_,
+                 "SELECT seq, stored_sha256, incoming_sha256, received_unix_us FROM conflicts "
+                 "WHERE station=?1 ORDER BY seq");
+    st.bind(1, station);
+    std::vector<ConflictRow> out;
+    while (st.step())
+      out.push_back({std::string(station), st.i64(0), st.text(1), st.text(2), st.i64(3)});
+    return out;
+  }
+
+  std::vector<std::string> stations_with_records() const override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& [k, v] : chains_)
+      if (v.count > 0) out.push_back(k);
+    return out;
+  }
+
+  std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> overloads_received_since(
+      std::int64_t from_us) const override {
+    std::lock_guard lock(mutex_);
+    sql::Stmt st(db_,
+                 "SELECT station, seq, received_unix_us FROM records WHERE received_unix_us>=?1 "
+                 "AND verdict='overload' ORDER BY received_unix_us");
+    st.bind(1, from_us);
+    std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> out;
+    while (st.step()) out.emplace_back(st.text(0), st.i64(1), st.i64(2));
+    return out;
+  }
+
+  std::vector<StoredRecord> records_between(std::string_view station, std::int64_t from_us,
+                                            std::int64_t to_us) const override {
+    std::lock_guard lock(mutex_);
+    sql::Stmt st(db_,
+                 "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
+                 "verdict, lane, '', '', received_unix_us, seq FROM records "
+                 "WHERE station=?1 AND time_unix_us>=?2 AND time_unix_us<?3 ORDER BY seq");
+    st.bind(1, station).bind(2, from_us).bind(3, to_us);
+    std::vector<StoredRecord> out;
+    while (st.step()) out.push_back(row_to_record(st, station, st.i64(10)));
+    return out;
+  }
+
+ private:
+  struct Job {
+    const std::vector<StoredRecord>* records;
     std::vector<PutOutcome> out;
-    out.reserve(records.size());
+    std::exception_ptr error;
+    bool done;
+  };
+
+  void commit_group(const std::vector<Job*>& group) {
+    std::lock_guard lock(mutex_);
     std::vector<std::pair<std::string, std::int64_t>> added;
     std::map<std::string, std::int64_t> added_conflicts;
-    sql::Transaction tx(db_);
+    try {
+      sql::Transaction tx(db_);
+      for (auto* j : group) put_in_tx(*j->records, j->out, added, added_conflicts);
+      tx.commit();
+      ++commits_;
+    } catch (...) {
+      for (auto* j : group) j->error = std::current_exception();
+      return;
+    }
+    // Only after the commit: the in-memory chain mirrors what is durable.
+    for (const auto& [st, seq] : added) chains_[st].add(seq);
+    for (const auto& [st, n] : added_conflicts) chains_[st].conflicts += n;
+  }
+
+  void put_in_tx(const std::vector<StoredRecord>& records, std::vector<PutOutcome>& out,
+                 std::vector<std::pair<std::string, std::int64_t>>& added,
+                 std::map<std::string, std::int64_t>& added_conflicts) {
+    out.clear();
+    out.reserve(records.size());
     sql::Stmt find(db_, "SELECT manifest_sha256 FROM records WHERE station=?1 AND seq=?2");
     sql::Stmt ins(db_,
                   "INSERT INTO records(station, seq, manifest_sha256, prev_sha256, kind, "
@@ -162,77 +300,8 @@ class SqliteStore final : public MetadataStore {
             .bind(4, a.size_bytes)
             .run();
     }
-    tx.commit();
-    // Only after the commit: the in-memory chain mirrors what is durable.
-    for (const auto& [st, seq] : added) chains_[st].add(seq);
-    for (const auto& [st, n] : added_conflicts) chains_[st].conflicts += n;
-    return out;
   }
 
-  std::optional<StoredRecord> get_record(std::string_view station,
-                                         std::int64_t seq) const override {
-    std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
-                 "verdict, lane, manifest, signature, received_unix_us FROM records "
-                 "WHERE station=?1 AND seq=?2");
-    st.bind(1, station).bind(2, seq);
-    if (!st.step()) return std::nullopt;
-    StoredRecord r = row_to_record(st, station, seq);
-    load_attachments(r);
-    return r;
-  }
-
-  std::optional<std::pair<std::string, std::string>> link(std::string_view station,
-                                                          std::int64_t seq) const override {
-    std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT manifest_sha256, prev_sha256 FROM records WHERE station=?1 AND seq=?2");
-    st.bind(1, station).bind(2, seq);
-    if (!st.step()) return std::nullopt;
-    return std::make_pair(st.text(0), st.text(1));
-  }
-
-  ChainSummary chain(std::string_view station) const override {
-    std::lock_guard lock(mutex_);
-    auto it = chains_.find(std::string(station));
-    return it == chains_.end() ? ChainSummary{} : it->second.summary();
-  }
-
-  std::vector<ConflictRow> conflicts(std::string_view station) const override {
-    std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT seq, stored_sha256, incoming_sha256, received_unix_us FROM conflicts "
-                 "WHERE station=?1 ORDER BY seq");
-    st.bind(1, station);
-    std::vector<ConflictRow> out;
-    while (st.step())
-      out.push_back({std::string(station), st.i64(0), st.text(1), st.text(2), st.i64(3)});
-    return out;
-  }
-
-  std::vector<std::string> stations_with_records() const override {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> out;
-    for (const auto& [k, v] : chains_)
-      if (v.count > 0) out.push_back(k);
-    return out;
-  }
-
-  std::vector<StoredRecord> records_between(std::string_view station, std::int64_t from_us,
-                                            std::int64_t to_us) const override {
-    std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
-                 "verdict, lane, '', '', received_unix_us, seq FROM records "
-                 "WHERE station=?1 AND time_unix_us>=?2 AND time_unix_us<?3 ORDER BY seq");
-    st.bind(1, station).bind(2, from_us).bind(3, to_us);
-    std::vector<StoredRecord> out;
-    while (st.step()) out.push_back(row_to_record(st, station, st.i64(10)));
-    return out;
-  }
-
- private:
   static sql::Stmt& reset(sql::Stmt& s) {
     s.reset();
     return s;
@@ -264,8 +333,14 @@ class SqliteStore final : public MetadataStore {
     while (st.step()) r.attachments.push_back({st.text(0), st.text(1), st.i64(2)});
   }
 
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  // the connection and chains_
   sql::Db db_;
+  std::uint64_t commits_ = 0;
+  std::atomic<std::uint64_t> put_calls_{0};
+  std::mutex queue_mutex_;  // queue_ and leader_active_
+  std::condition_variable queue_cv_;
+  std::deque<Job*> queue_;
+  bool leader_active_ = false;
   std::map<std::string, Intervals, std::less<>> chains_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
+#include "wim/common/error.hpp"
 #include "wim/common/log.hpp"
 #include "wim/common/time.hpp"
 
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
     auto store = open_sqlite_store(cfg.data_dir / "meta.db");
     FileBlobStore blobs(cfg.data_dir / "blobs");
     Ingest ingest(*store, blobs, registry, cfg.ingest);
-    Monitor monitor(*store, cfg.monitor);
+    Monitor monitor(*store, cfg.monitor, cfg.data_dir / "monitor.db");
     ingest.add_observer(&monitor);
     Api api(ingest, *store, monitor, registry);
     Forwarder forwarder(cfg.data_dir / "cases.db", *store, blobs, cfg.forward);
@@ -135,6 +136,10 @@ int main(int argc, char** argv) {
     fwd_cv.notify_all();
     fwd_thread.join();
     return 0;
+  } catch (const wim::InputError& e) {
+    // A bad config or registry (the message names file and field): exit 2, as for usage.
+    std::cerr << "wim-collector: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "wim-collector: " << e.what() << "\n";
     return 1;

@@ -173,6 +173,73 @@ TEST_CASE("monitor: a silent station raises an alert that ends when it is heard 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("monitor: alerts and station health survive a restart (monitor.db)") {
+  GIVEN("a monitor with state file: G001 went silent and came back, G002 is still silent") {
+    auto dir = temp_dir("monitor-restart");
+    auto store = open_sqlite_store(dir / "meta.db");
+    MonitorOptions mo;
+    mo.silent_after_s = 60;
+    const std::int64_t t0 = wim::test::kT0_us;
+    boost::json::object hb{{"clock", {{"sync", "unsynced"}, {"offset_ms", 12.5}}},
+                           {"outbox", {{"depth", 7}, {"oldest_unsent_age_s", 30}}},
+                           {"faults", boost::json::array{"L1R1L: open circuit"}}};
+    {
+      Monitor mon(*store, mo, dir / "monitor.db");
+      mon.heartbeat("G001", hb, t0);
+      mon.tick({"G001", "G002"}, t0 + 61'000'000);  // G001 silent; G002 never heard
+      mon.heartbeat("G001", hb, t0 + 90'000'000);   // G001 back: its silent alert ends
+      StoredRecord rec;
+      rec.station_id = "G001";
+      rec.received_unix_us = t0 + 95'000'000;
+      mon.on_stored(rec, record::Manifest{});  // saved when the monitor stops
+      CHECK(mon.alerts(true).size() == 3);     // G001 clock + sensor_fault, G002 silent
+    }
+    WHEN("the collector restarts (a new Monitor on the same file)") {
+      Monitor mon(*store, mo, dir / "monitor.db");
+      THEN("the open alert is still open with its original start; ended ones keep their end") {
+        const auto all = mon.alerts(false);
+        REQUIRE(all.size() == 4);
+        const Alert* g2 = nullptr;
+        const Alert* g1_silent = nullptr;
+        for (const auto& a : all) {
+          if (a.station_id == "G002" && a.kind == "silent") g2 = &a;
+          if (a.station_id == "G001" && a.kind == "silent") g1_silent = &a;
+        }
+        REQUIRE(g2);
+        CHECK(g2->end_unix_us == 0);
+        CHECK(g2->start_unix_us == t0 + 61'000'000);
+        REQUIRE(g1_silent);
+        CHECK(g1_silent->start_unix_us == t0 + 61'000'000);
+        CHECK(g1_silent->end_unix_us == t0 + 90'000'000);
+        CHECK(mon.alerts(true).size() == 3);
+      }
+      THEN("the last heartbeat and health are back") {
+        const auto h = mon.health("G001");
+        CHECK(h.last_heartbeat_unix_us == t0 + 90'000'000);
+        CHECK(h.last_record_unix_us == t0 + 95'000'000);
+        CHECK(h.clock_sync == "unsynced");
+        CHECK(h.clock_offset_ms == Approx(12.5));
+        CHECK(h.outbox_depth == 7);
+        REQUIRE(h.faults.size() == 1);
+        CHECK(h.faults[0] == "L1R1L: open circuit");
+      }
+      THEN("a still-silent station is not raised twice; new alerts get new ids") {
+        mon.tick({"G001", "G002"}, t0 + 210'000'000);
+        auto active = mon.alerts(true);
+        std::int64_t max_id = 0, g2_silent = 0;
+        for (const auto& a : active) {
+          max_id = std::max(max_id, a.id);
+          g2_silent += a.station_id == "G002" && a.kind == "silent";
+        }
+        CHECK(g2_silent == 1);
+        CHECK(active.size() == 4);  // + G001 silent again (new alert)
+        CHECK(max_id == 5);
+      }
+    }
+    std::filesystem::remove_all(dir);
+  }
+}
+
 TEST_CASE("config: defaults, paths relative to the file, errors name the field") {
   auto c = CollectorConfig::parse(
       R"({"tls":{"cert":"pki/c.pem","key":"pki/k.pem","ca":"pki/ca.pem"},"listen":{"port":0}})",

@@ -2,6 +2,7 @@
 #include "wim/collector/store.hpp"
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "test_util.hpp"
 #include "wim/common/crypto.hpp"
@@ -86,5 +87,64 @@ TEST_CASE("blob store: content-addressed, checked, idempotent") {
   CHECK_THROWS_WITH(blobs.put(sha, "forged"), Catch::Contains("does not match"));
   CHECK_FALSE(blobs.get(std::string(64, 'e')));
   CHECK_THROWS_AS(blobs.get("../../etc/passwd"), wim::InputError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("store: concurrent put_records share commits (group commit) and all are durable") {
+  auto dir = wim::collector::test::temp_dir("group");
+  const int threads = 8, per_thread = 20;
+  {
+    auto store = open_sqlite_store(dir / "meta.db");
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+      ts.emplace_back([&, t] {
+        for (int i = 1; i <= per_thread; ++i) {
+          StoredRecord r;
+          r.station_id = "T" + std::to_string(t);
+          r.seq = i;
+          r.manifest_sha256 = wim::crypto::sha256_hex(r.station_id + std::to_string(i));
+          r.kind = "pass";
+          r.manifest = "{}";
+          r.signature = std::string(64, 's');
+          auto out = store->put_records({r});
+          REQUIRE(out.size() == 1);
+          CHECK(out[0] == PutOutcome::stored);
+        }
+      });
+    for (auto& th : ts) th.join();
+    const auto c = store->counters();
+    CHECK(c.put_calls == threads * per_thread);
+    CHECK(c.commits >= 1);
+    CHECK(c.commits <= c.put_calls);
+  }
+  auto reopened = open_sqlite_store(dir / "meta.db");
+  for (int t = 0; t < threads; ++t) {
+    auto ch = reopened->chain("T" + std::to_string(t));
+    CHECK(ch.acked_seq == per_thread);
+    CHECK(ch.missing.empty());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("blobs: put_many stores every blob durably with two group syncs") {
+  auto dir = wim::collector::test::temp_dir("blobs-many");
+  FileBlobStore blobs(dir);
+  std::vector<std::string> data{"alpha", "beta", "gamma", "alpha"};
+  std::vector<std::pair<std::string, std::string_view>> in;
+  for (const auto& d : data) in.emplace_back(wim::crypto::sha256_hex(d), d);
+  blobs.put_many(in);
+  for (const auto& d : data) CHECK(blobs.get(wim::crypto::sha256_hex(d)) == d);
+  CHECK(blobs.syncs() <= 2);
+  // A wrong hash names the blob and stores nothing of the request.
+  std::string bad = "delta";
+  CHECK_THROWS_WITH(blobs.put_many(std::vector<std::pair<std::string, std::string_view>>{
+                        {wim::crypto::sha256_hex("x"), "y"}, {wim::crypto::sha256_hex(bad), bad}}),
+                    Catch::Contains("does not match"));
+  CHECK_FALSE(blobs.contains(wim::crypto::sha256_hex(bad)));
+  // No temporary file is left behind.
+  std::size_t tmp = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    tmp += e.path().filename().string().find(".tmp.") != std::string::npos;
+  CHECK(tmp == 0);
   std::filesystem::remove_all(dir);
 }

@@ -9,6 +9,7 @@
 // case commit loses nothing). Sinks are behind CaseSink, so a Kafka sink can be added.
 // Thread-safe.
 #pragma once
+#include <atomic>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
@@ -90,8 +91,11 @@ class WebhookSink final : public CaseSink {
 
 struct ForwardOptions {
   std::int64_t stage_deadline_s = 72 * 3600;  ///< [s] review-stage deadline after creation
-  std::int64_t retry_initial_ms = 1000;       ///< [ms] first retry delay
-  std::int64_t retry_max_ms = 300'000;        ///< [ms] backoff ceiling
+  /// [s] catch-up re-reads this much before the watermark (requests in flight when the
+  /// watermark moved; the collector clock stepping back).
+  std::int64_t catch_up_margin_s = 600;
+  std::int64_t retry_initial_ms = 1000;  ///< [ms] first retry delay
+  std::int64_t retry_max_ms = 300'000;   ///< [ms] backoff ceiling
 };
 
 /// Delivery state of one case at one sink.
@@ -113,8 +117,14 @@ class Forwarder final : public IngestObserver {
   void add_sink(std::unique_ptr<CaseSink> sink);
 
   /// Creates the cases of overload records already stored but without a case. Returns
-  /// how many were created.
+  /// how many were created. Reads only overload records received since the watermark
+  /// (kept in the outbox, minus ForwardOptions::catch_up_margin_s), so a start is
+  /// O(records received since the last run), not O(all records).
   int catch_up(std::int64_t now_unix_us);
+  /// Overload records the last catch_up() read from the store.
+  std::int64_t catch_up_rows_read() const { return catch_up_rows_read_; }
+  /// [us] collector time below which every overload record has its case.
+  std::int64_t watermark_unix_us() const;
   void on_stored(const StoredRecord& r, const record::Manifest& m) override;
 
   /// Attempts every delivery due at `now_unix_us`; returns how many succeeded.
@@ -138,6 +148,12 @@ class Forwarder final : public IngestObserver {
   mutable std::mutex mutex_;  // guards db_
   std::unique_ptr<sql::Db> db_;
   std::vector<std::unique_ptr<CaseSink>> sinks_;
+  std::int64_t catch_up_rows_read_ = 0;
+  std::atomic<bool> caught_up_{false};  // the watermark moves only after a catch-up
+  /// [us] received time of the oldest record whose case could not be created since the
+  /// last start (0: none); the watermark never passes it.
+  std::int64_t oldest_failed_us_ = 0;
+  void advance_watermark(std::int64_t now_us);
   std::mutex pump_mutex_;  // one pump at a time (sinks are called without mutex_)
 };
 

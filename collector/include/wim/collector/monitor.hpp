@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 // Uplink monitoring: per-station health from heartbeats and ingest, and alerts with a
 // start and an end (logged when raised and when cleared). Thread-safe (one mutex).
-// State is in memory; the chain state (gaps, conflicts) comes from the MetadataStore.
+// Alerts (start, end, kind, station, detail) and each station's last health are kept in
+// memory and, when a state file is given, in SQLite (monitor.db), reloaded at start: a
+// restart neither forgets an open alert's start nor re-opens an ended one. The chain state
+// (gaps, conflicts) comes from the MetadataStore.
 #pragma once
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "wim/collector/ingest.hpp"
+#include "wim/collector/sqlite.hpp"
 #include "wim/collector/store.hpp"
 
 namespace wim::collector {
@@ -45,7 +52,10 @@ struct StationHealth {
 
 class Monitor : public IngestObserver {
  public:
-  Monitor(const MetadataStore& store, MonitorOptions options);
+  /// `state_db` empty: in memory only (tests); else opened (created) and reloaded.
+  Monitor(const MetadataStore& store, MonitorOptions options,
+          const std::filesystem::path& state_db = {});
+  ~Monitor() override;
 
   /// A station's heartbeat (docs/uplink.md). Throws InputError naming a bad field.
   void heartbeat(const std::string& station_id, const boost::json::object& hb,
@@ -68,8 +78,14 @@ class Monitor : public IngestObserver {
   void set(bool active, const std::string& station, const std::string& kind,
            const std::string& detail, std::int64_t now_us);
 
+  void load();
+  void save_alert(const Alert& a);
+  void save_health(const std::string& station, const StationHealth& h);
+
   const MetadataStore& store_;
   MonitorOptions options_;
+  std::unique_ptr<sql::Db> db_;  // null: not persisted
+  std::set<std::string> dirty_;  // stations with a newer last record than saved
   mutable std::mutex mutex_;
   std::map<std::string, StationHealth> health_;
   std::vector<Alert> alerts_;

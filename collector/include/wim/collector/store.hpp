@@ -7,13 +7,17 @@
 // ingest acknowledges nothing before it returns. Blobs are written (fsync + rename)
 // before the metadata that refers to them, so a stored record never lacks its files.
 #pragma once
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -55,6 +59,12 @@ struct ChainSummary {
 
 enum class PutOutcome { stored, duplicate, conflict };
 
+/// How many put_records() calls were answered by how many durable commits (group commit).
+struct StoreCounters {
+  std::uint64_t put_calls = 0;
+  std::uint64_t commits = 0;
+};
+
 struct ConflictRow {
   std::string station_id;
   std::int64_t seq = 0;
@@ -72,6 +82,10 @@ class BlobStore {
   virtual void put(std::string_view sha256_hex, std::string_view data) = 0;
   virtual std::optional<std::string> get(std::string_view sha256_hex) const = 0;
   virtual bool contains(std::string_view sha256_hex) const = 0;
+  /// Stores several blobs, all durable on return; implementations batch the syncs.
+  virtual void put_many(const std::vector<std::pair<std::string, std::string_view>>& blobs) {
+    for (const auto& [sha, data] : blobs) put(sha, data);
+  }
 };
 
 /// Metadata. Thread-safe (implementations serialise writers).
@@ -84,6 +98,8 @@ class MetadataStore {
   virtual std::vector<PutOutcome> put_records(const std::vector<StoredRecord>& records) = 0;
   virtual std::optional<StoredRecord> get_record(std::string_view station,
                                                  std::int64_t seq) const = 0;
+  /// Calls and commits so far (for /metrics and tests).
+  virtual StoreCounters counters() const { return {}; }
   /// Manifest SHA-256 (hex) and prev_sha256 of a stored seq.
   virtual std::optional<std::pair<std::string, std::string>> link(std::string_view station,
                                                                   std::int64_t seq) const = 0;
@@ -91,6 +107,11 @@ class MetadataStore {
   virtual std::vector<ConflictRow> conflicts(std::string_view station) const = 0;
   /// Stations that have stored at least one record.
   virtual std::vector<std::string> stations_with_records() const = 0;
+  /// (station, seq, received_unix_us) of records with verdict "overload" that the collector
+  /// received at or after `from_unix_us` (collector clock), ascending received time. The
+  /// forwarder's catch-up reads only these (a watermark), not the whole table.
+  virtual std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> overloads_received_since(
+      std::int64_t from_unix_us) const = 0;
   /// Records of a station with time in [from_us, to_us), ascending seq (for statistics).
   virtual std::vector<StoredRecord> records_between(std::string_view station,
                                                     std::int64_t from_unix_us,
@@ -105,10 +126,23 @@ class FileBlobStore final : public BlobStore {
   void put(std::string_view sha256_hex, std::string_view data) override;
   std::optional<std::string> get(std::string_view sha256_hex) const override;
   bool contains(std::string_view sha256_hex) const override;
+  /// Writes every new blob to a temporary file, then one filesystem sync (syncfs, shared
+  /// by concurrent callers), renames them all, and a second sync for the names: two
+  /// syncs per request instead of two fsyncs per blob.
+  void put_many(const std::vector<std::pair<std::string, std::string_view>>& blobs) override;
   std::filesystem::path path_of(std::string_view sha256_hex) const;
+  std::uint64_t syncs() const { return syncs_done_; }
 
  private:
+  /// Returns once a syncfs() that started after this call has finished (group sync).
+  void sync_barrier();
+
   std::filesystem::path root_;
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;
+  std::uint64_t sync_requested_ = 0, sync_done_ = 0;
+  bool syncing_ = false;
+  std::atomic<std::uint64_t> syncs_done_{0};
 };
 
 /// Writes `data` to a unique temporary name next to `path`, fsyncs it, renames it to
