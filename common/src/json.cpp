@@ -8,6 +8,8 @@
 #include <sstream>
 #include <vector>
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include "wim/common/error.hpp"
 
 namespace wim::json {
@@ -47,8 +49,10 @@ void write_canonical(const bj::value& v, std::string& out) {
     case bj::kind::double_: {
       // Shortest round-trip decimal ("46230.5"), locale-independent; Boost's own
       // formatter would print "4.62305E4", which is valid but hard for a court to read.
+      // -0.0 is written "0": "-0" would parse back as the integer 0 and change the text.
       char buf[64];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
+      const double d = v.get_double() == 0 ? 0.0 : v.get_double();
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
       if (ec != std::errc()) throw InputError("canonical JSON: unprintable number");
       out.append(buf, end);
       break;
@@ -75,11 +79,94 @@ std::string canonical(const bj::value& v) {
   return out;
 }
 
+namespace {
+
+// Boost.JSON 1.81's own parser converts decimals with a fast algorithm that is not always
+// correctly rounded ("63.800000000000004" may come back one ulp off), so a signed
+// manifest could fail to round-trip. This handler builds the same value tree as Boost's
+// parser, but converts every decimal from its full text with std::from_chars (correctly
+// rounded), so canonical(parse(x)) == x for every x we write.
+struct PreciseHandler {
+  static constexpr std::size_t max_object_size = bj::object::max_size();
+  static constexpr std::size_t max_array_size = bj::array::max_size();
+  static constexpr std::size_t max_key_size = bj::string::max_size();
+  static constexpr std::size_t max_string_size = bj::string::max_size();
+
+  bj::value_stack st;
+  std::string number;  ///< text of the number being parsed (it may arrive in parts)
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) { return true; }
+  bool on_object_end(std::size_t n, boost::system::error_code&) {
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t n, boost::system::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(bj::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(bj::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(bj::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(bj::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(bj::string_view s, boost::system::error_code&) {
+    number.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, bj::string_view, boost::system::error_code&) {
+    number.clear();
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, bj::string_view, boost::system::error_code&) {
+    number.clear();
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, bj::string_view s, boost::system::error_code&) {
+    number.append(s.data(), s.size());
+    double exact = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), exact);
+    // from_chars rejects nothing JSON allows except overflow (1e400): keep Boost's value
+    // (inf) there, as before.
+    if (ec == std::errc() && end == number.data() + number.size()) d = exact;
+    number.clear();
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, boost::system::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(boost::system::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(bj::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(bj::string_view, boost::system::error_code&) { return true; }
+};
+
+}  // namespace
+
 bj::value parse(std::string_view text, std::string_view what) {
-  bj::stream_parser p;
+  bj::basic_parser<PreciseHandler> p(bj::parse_options{});
+  p.handler().st.reset();
   boost::system::error_code ec;
-  std::size_t used = p.write_some(text.data(), text.size(), ec);
-  if (!ec) p.finish(ec);
+  std::size_t used = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && used < text.size()) {
     // trailing garbage after a complete value
     std::size_t rest = text.find_first_not_of(" \t\r\n", used);
@@ -96,7 +183,7 @@ bj::value parse(std::string_view text, std::string_view what) {
     throw InputError(std::string(what) + ": line " + std::to_string(line) + ", column " +
                      std::to_string(col) + ": " + ec.message());
   }
-  return p.release();
+  return p.handler().st.release();
 }
 
 bj::value load_file(const std::filesystem::path& path) {

@@ -21,41 +21,32 @@ struct ClassSpec {
   std::vector<Range> spacings_m;
   std::vector<double> laden_share;    // of gross, per axle
   std::vector<double> unladen_share;  // of gross, per axle
-  double limit_kg;                    // 0: not a goods vehicle
 };
 
 const ClassSpec& spec(VehicleClass c) {
   static const Range tandem{1.25, 1.40};
   static const std::array<ClassSpec, kClassCount> table = {{
-      {{1, 1}, {{2.4, 2.9}}, {0.55, 0.45}, {0.55, 0.45}, 0},
-      {{1, 1}, {{3.8, 5.6}}, {0.35, 0.65}, {0.55, 0.45}, 18000},
-      {{1, 2}, {{4.0, 5.5}, tandem}, {0.28, 0.36, 0.36}, {0.5, 0.25, 0.25}, 25000},
-      {{1, 1, 1}, {{3.4, 3.9}, {5.0, 6.0}}, {0.25, 0.40, 0.35}, {0.45, 0.35, 0.20}, 27000},
-      {{1, 1, 2},
-       {{2.5, 2.9}, {3.2, 4.2}, tandem},
-       {0.2, 0.2, 0.3, 0.3},
-       {0.3, 0.3, 0.2, 0.2},
-       31000},
+      {{1, 1}, {{2.4, 2.9}}, {0.55, 0.45}, {0.55, 0.45}},
+      {{1, 1}, {{3.8, 5.6}}, {0.35, 0.65}, {0.55, 0.45}},
+      {{1, 2}, {{4.0, 5.5}, tandem}, {0.28, 0.36, 0.36}, {0.5, 0.25, 0.25}},
+      {{1, 1, 1}, {{3.4, 3.9}, {5.0, 6.0}}, {0.25, 0.40, 0.35}, {0.45, 0.35, 0.20}},
+      {{1, 1, 2}, {{2.5, 2.9}, {3.2, 4.2}, tandem}, {0.2, 0.2, 0.3, 0.3}, {0.3, 0.3, 0.2, 0.2}},
       {{1, 1, 2},
        {{3.4, 3.9}, {5.0, 6.0}, tandem},
        {0.17, 0.31, 0.26, 0.26},
-       {0.35, 0.35, 0.15, 0.15},
-       36000},
+       {0.35, 0.35, 0.15, 0.15}},
       {{1, 2, 2},
        {{3.0, 3.6}, tandem, {5.0, 6.0}, tandem},
        {0.14, 0.215, 0.215, 0.215, 0.215},
-       {0.3, 0.2, 0.2, 0.15, 0.15},
-       43000},
+       {0.3, 0.2, 0.2, 0.15, 0.15}},
       {{1, 2, 3},
        {{3.0, 3.6}, tandem, {5.0, 6.0}, tandem, tandem},
        {0.13, 0.18, 0.18, 0.17, 0.17, 0.17},
-       {0.25, 0.17, 0.17, 0.14, 0.14, 0.13},
-       49000},
+       {0.25, 0.17, 0.17, 0.14, 0.14, 0.13}},
       {{1, 1, 2, 2},
        {{3.4, 3.9}, {4.5, 5.5}, tandem, {4.0, 5.0}, tandem},
        {0.13, 0.21, 0.165, 0.165, 0.165, 0.165},
-       {0.25, 0.25, 0.125, 0.125, 0.125, 0.125},
-       46000},
+       {0.25, 0.25, 0.125, 0.125, 0.125, 0.125}},
   }};
   return table[static_cast<std::size_t>(c)];
 }
@@ -67,21 +58,8 @@ constexpr char kLetters[] = "ABCDEFGHJKLMNPQRSTUVWXYZ";  // no I, O on plates
 
 }  // namespace
 
-std::string_view to_string(VehicleClass c) {
-  static const char* const names[] = {"car",
-                                      "truck_2axle",
-                                      "truck_3axle",
-                                      "combination_3axle",
-                                      "truck_4axle",
-                                      "combination_4axle",
-                                      "combination_5axle",
-                                      "combination_6axle",
-                                      "combination_6axle_single_drive"};
-  return names[static_cast<std::size_t>(c)];
-}
-
-double gross_limit_kg(VehicleClass c) {
-  return spec(c).limit_kg;
+double goods_limit_kg(VehicleClass c) {
+  return c == VehicleClass::car ? 0.0 : legal::gross_limit_kg(c);
 }
 
 double Vehicle::gross_kg() const {
@@ -109,7 +87,7 @@ boost::json::object Vehicle::truth_json() const {
       {"axle_spacings_m", std::move(spacings)},
       {"axle_groups", std::move(groups)},
       {"gross_kg", std::llround(gross_kg())},
-      {"limit_kg", std::llround(gross_limit_kg(cls))},
+      {"limit_kg", std::llround(goods_limit_kg(cls))},
       {"laden", laden},
       {"overloaded", overloaded},
       {"plate", boost::json::object{{"text", plate_text}, {"colour", plate_colour}}},
@@ -158,29 +136,30 @@ Vehicle TrafficModel::make_vehicle(int lane, std::int64_t earliest_us) {
   while (ci + 1 < kClassCount && pick >= cfg_.class_share[ci]) pick -= cfg_.class_share[ci++];
   v.cls = static_cast<VehicleClass>(ci);
   const ClassSpec& s = spec(v.cls);
+  const double limit_kg = goods_limit_kg(v.cls);  // 0 for cars
   v.axle_groups = s.groups;
   for (const Range& r : s.spacings_m) v.axle_spacings_m.push_back(rng_.uniform(r.lo, r.hi));
 
   double gross = 0;
   const std::vector<double>* shares = &s.laden_share;
-  if (s.limit_kg == 0) {
+  if (limit_kg == 0) {
     gross = rng_.uniform(1100, 2300);
   } else if (rng_.chance(cfg_.overload_share)) {
     v.laden = v.overloaded = true;
-    gross = s.limit_kg * (1 + rng_.uniform(std::max(cfg_.overload_min, 0.001), cfg_.overload_max));
+    gross = limit_kg * (1 + rng_.uniform(std::max(cfg_.overload_min, 0.001), cfg_.overload_max));
   } else if (rng_.chance(cfg_.laden_share)) {
     v.laden = true;
-    gross = s.limit_kg * rng_.uniform(0.75, 0.97);
+    gross = limit_kg * rng_.uniform(0.75, 0.97);
   } else {
-    gross = s.limit_kg * rng_.uniform(0.33, 0.45);
+    gross = limit_kg * rng_.uniform(0.33, 0.45);
     shares = &s.unladen_share;
   }
   std::vector<double> w;
   for (double sh : *shares) w.push_back(sh * (1 + 0.03 * std::clamp(rng_.normal(), -2.0, 2.0)));
   const double wsum = std::accumulate(w.begin(), w.end(), 0.0);
   for (double x : w) v.axle_loads_kg.push_back(std::round(gross * x / wsum));
-  if (v.overloaded && v.gross_kg() <= s.limit_kg)
-    v.axle_loads_kg.back() += s.limit_kg + 1 - v.gross_kg();
+  if (v.overloaded && v.gross_kg() <= limit_kg)
+    v.axle_loads_kg.back() += limit_kg + 1 - v.gross_kg();
   for (std::size_t a = 0; a < w.size(); ++a) {
     v.left_share.push_back(0.5 + rng_.uniform(-cfg_.imbalance_max, cfg_.imbalance_max));
     v.hop_hz.push_back(rng_.uniform(10, 15));
@@ -191,14 +170,14 @@ Vehicle TrafficModel::make_vehicle(int lane, std::int64_t earliest_us) {
   v.bounce_amp = cfg_.bounce_amp;
   v.hop_amp = cfg_.hop_amp;
 
-  const double truck_slowdown = s.limit_kg > 0 ? 5 : 0;
+  const double truck_slowdown = limit_kg > 0 ? 5 : 0;
   v.speed_kmh = std::clamp(rng_.normal(cfg_.speed_mean_kmh - truck_slowdown, cfg_.speed_sd_kmh),
                            cfg_.speed_min_kmh, cfg_.speed_max_kmh);
   v.accel_mps2 = rng_.uniform(-cfg_.accel_max_mps2, cfg_.accel_max_mps2);
   v.straddling = rng_.chance(cfg_.straddle_share);
 
   // Plate: province, letter, then five characters (six on green new-energy plates).
-  v.plate_colour = s.limit_kg > 0 ? "yellow" : (rng_.chance(0.15) ? "green" : "blue");
+  v.plate_colour = limit_kg > 0 ? "yellow" : (rng_.chance(0.15) ? "green" : "blue");
   v.plate_text = kProvinces[rng_.integer(0, std::size(kProvinces) - 1)];
   v.plate_text += kLetters[rng_.integer(0, 23)];
   const int n = v.plate_colour == "green" ? 6 : 5;

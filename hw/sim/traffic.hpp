@@ -9,25 +9,17 @@
 #include <vector>
 
 #include "rng.hpp"
+#include "wim/common/legal_limits.hpp"
 
 namespace wim::sim {
 
-/// Vehicle classes: cars and one per row of the legal-limits table (ARCHITECTURE.md).
-enum class VehicleClass {
-  car,
-  truck_2axle,
-  truck_3axle,
-  combination_3axle,
-  truck_4axle,
-  combination_4axle,
-  combination_5axle,
-  combination_6axle,
-  combination_6axle_single_drive,
-};
+/// Vehicle classes: cars and one per row of the legal-limits table (common/legal_limits).
+using legal::to_string;
+using legal::VehicleClass;
 inline constexpr int kClassCount = 9;
-std::string_view to_string(VehicleClass c);
+static_assert(static_cast<int>(VehicleClass::combination_6axle_single_drive) + 1 == kClassCount);
 /// Gross limit [kg] of the class (0 for cars: no limit applies).
-double gross_limit_kg(VehicleClass c);
+double goods_limit_kg(VehicleClass c);
 
 struct Vehicle {
   std::uint64_t id = 0;   ///< [-] from 1, in order of arrival at row 1
