@@ -36,7 +36,8 @@ foreach(_wim_maps IN ITEMS ${PROJECT_SOURCE_DIR}/hw/maps ${PROJECT_SOURCE_DIR}/h
       FILES_MATCHING PATTERN "*.json" PATTERN "*.csv" PATTERN "*.md")
   endif()
 endforeach()
-foreach(_wim_doc IN ITEMS technician-guide.md cross-build.md simulator.md weighing.md uplink.md)
+foreach(_wim_doc IN ITEMS technician-guide.md cross-build.md simulator.md weighing.md uplink.md
+    station.md station-config.md register-map.md calibration.md records.md)
   if(EXISTS ${PROJECT_SOURCE_DIR}/docs/${_wim_doc})
     install(FILES ${PROJECT_SOURCE_DIR}/docs/${_wim_doc}
       DESTINATION share/doc/wim-edge COMPONENT station)

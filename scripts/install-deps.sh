@@ -16,6 +16,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   fonts-wqy-zenhei fonts-dejavu-core libopencv-contrib-dev
   curl python3 tar
+  valgrind
 )
 
 missing=()

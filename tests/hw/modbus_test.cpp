@@ -324,8 +324,11 @@ TEST_CASE("modbus: no device: read() returns in time, connects are retried with 
 
 TEST_CASE("modbus: mbpoll reads wim-sim serve's registers as documented", "[hw][modbus][mbpoll]") {
   const std::string sim_bin = std::string(WIM_BINARY_DIR) + "/hw/wim-sim";
-  FILE* p =
-      ::popen((sim_bin + " serve --modbus-tcp 127.0.0.1:0 --seed 9 --duration 4").c_str(), "r");
+  // WIM_TEST_EMULATOR: qemu-user when cross-built (docs/cross-build.md), "" natively.
+  FILE* p = ::popen(
+      (WIM_TEST_EMULATOR + sim_bin + " serve --modbus-tcp 127.0.0.1:0 --seed 9 --duration 4")
+          .c_str(),
+      "r");
   REQUIRE(p);
   char line[256] = {};
   REQUIRE(std::fgets(line, sizeof line, p));
