@@ -15,6 +15,7 @@ packages=(
   catch2
   clang-14 libclang-rt-14-dev
   fonts-wqy-zenhei fonts-dejavu-core libopencv-contrib-dev
+  curl python3 tar
 )
 
 missing=()

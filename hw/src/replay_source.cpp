@@ -26,11 +26,21 @@ bool ReplaySource::read(SampleBlock& block, std::chrono::milliseconds) {
   block.clock_sync = time::ClockSync::unknown;
   if (pos_ >= buf_.rows()) {
     pos_ = 0;
-    if (reader_->read_block(buf_, block_rows_) == 0) return false;
+    if (reader_->read_block(buf_, block_rows_) == 0) {
+      if (!loop_path_ || !last_t_us_) return false;
+      ++passes_;
+      reader_ = recording::Reader::open(*loop_path_);
+      rebase_ = true;
+      if (reader_->read_block(buf_, block_rows_) == 0) return false;
+    }
   }
   // A block is contiguous: a gap ends it, and the next block starts with its LostSpan.
   for (; pos_ < buf_.rows(); ++pos_) {
-    const std::int64_t t = buf_.t_us[pos_];
+    if (rebase_) {
+      t_offset_us_ = *last_t_us_ + std::llround(period_us_) - buf_.t_us[pos_];
+      rebase_ = false;
+    }
+    const std::int64_t t = buf_.t_us[pos_] + t_offset_us_;
     if (last_t_us_) {
       const auto steps = std::llround(static_cast<double>(t - *last_t_us_) / period_us_);
       const auto missing = static_cast<std::uint64_t>(std::max<std::int64_t>(steps - 1, 0));
@@ -62,7 +72,8 @@ bool ReplaySource::read(SampleBlock& block, std::chrono::milliseconds) {
 std::string ReplaySource::status() const {
   std::ostringstream s;
   s << "source: replay\nline: " << reader_->line() << "\nsamples: " << counters_.samples
-    << "\nlost_samples: " << counters_.lost_samples << "\ngaps: " << counters_.gaps << "\n";
+    << "\nlost_samples: " << counters_.lost_samples << "\ngaps: " << counters_.gaps
+    << "\npasses: " << passes_ << "\n";
   for (std::size_t c = 0; c < channels().size(); ++c)
     s << "channel " << channels()[c] << ": " << to_string(monitor_.health()[c]) << "\n";
   return s.str();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Replays a contract-1 recording as a SampleSource. UTC = started_utc + t_us (clock
 // sync "unknown": the recorder's clock state is not in the file); monotonic = t_us.
-// A step in t_us larger than 1.5 sample periods is reported as lost samples.
+// With set_loop() it plays the file again and again. A step in t_us larger than 1.5 sample periods
+// is reported as lost samples.
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -25,6 +26,10 @@ class ReplaySource final : public SampleSource {
   bool read(SampleBlock& block, std::chrono::milliseconds timeout) override;
   SourceCounters counters() const override { return counters_; }
   std::string status() const override;
+  /// At the end, reopen `path` and play it again: times and the continuity index go on
+  /// (the next pass starts one sample period after the last sample).
+  void set_loop(const std::filesystem::path& path) { loop_path_ = path; }
+  std::uint64_t passes() const { return passes_; }  ///< [-] completed passes
 
  private:
   std::unique_ptr<recording::Reader> reader_;
@@ -35,6 +40,10 @@ class ReplaySource final : public SampleSource {
   double period_us_;
   std::optional<std::int64_t> last_t_us_;
   std::uint64_t next_index_ = 0;
+  std::optional<std::filesystem::path> loop_path_;
+  std::uint64_t passes_ = 0;
+  bool rebase_ = false;           // the next row starts a new pass
+  std::int64_t t_offset_us_ = 0;  // [us] added to the file's t_us in this pass
   SourceCounters counters_;
   ChannelMonitor monitor_;
 };

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+// wim-collector's configuration file (JSON, docs/collector.md). Every field has a default
+// except the TLS files; relative paths are relative to the config file's folder.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "wim/collector/forward.hpp"
+#include "wim/collector/ingest.hpp"
+#include "wim/collector/monitor.hpp"
+#include "wim/collector/server.hpp"
+
+namespace wim::collector {
+
+struct CollectorConfig {
+  std::filesystem::path registry = "registry.json";
+  std::filesystem::path data_dir = "data";  ///< meta.db and blobs/ live here
+  std::filesystem::path tls_cert, tls_key, tls_ca;
+  ServerOptions station_listen;   ///< HTTPS, mutual TLS (default 127.0.0.1:8443)
+  ServerOptions operator_listen;  ///< plain HTTP, read-only (default 127.0.0.1:8080)
+  int threads = 2;                ///< io threads serving both listeners
+  IngestOptions ingest;
+  MonitorOptions monitor;
+  std::int64_t monitor_tick_s = 10;  ///< [s] how often silence is checked
+  ForwardOptions forward;
+  std::filesystem::path spool_dir;  ///< "" = no spool sink
+  std::string webhook_url;          ///< "" = no webhook sink
+  std::int64_t webhook_timeout_ms = 5000;
+  std::int64_t forward_tick_ms = 1000;  ///< [ms] how often due deliveries are attempted
+
+  /// Throws InputError "<file>: <field>: <problem>".
+  static CollectorConfig parse(std::string_view text, std::string_view what,
+                               const std::filesystem::path& base_dir);
+  static CollectorConfig load_file(const std::filesystem::path& path);
+};
+
+}  // namespace wim::collector

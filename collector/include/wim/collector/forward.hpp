@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// Forwarding into the review pipeline (docs/collector.md "Cases"). Every stored record of
+// kind violation with verdict "overload" whose measurement is fit for enforcement becomes
+// a case. The Forwarder keeps its own SQLite outbox (cases.db): one row per case and one
+// delivery row per configured sink. Delivery is at least once: a delivery row is written
+// in the same transaction as the case, is retried with exponential backoff until the sink
+// accepts it, and survives restarts; at start the Forwarder also re-scans the record store
+// for overload records that have no case yet (a crash between the record commit and the
+// case commit loses nothing). Sinks are behind CaseSink, so a Kafka sink can be added.
+// Thread-safe.
+#pragma once
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wim/collector/ingest.hpp"
+#include "wim/collector/sqlite.hpp"
+#include "wim/collector/store.hpp"
+#include "wim/common/packet.hpp"
+
+namespace wim::collector {
+
+/// One overload case.
+struct Case {
+  std::string case_id;  ///< packet dir name, e.g. "G001-0000000005"
+  std::string station_id;
+  std::int64_t seq = 0;
+  std::string manifest_sha256;
+  int lane = 0;
+  std::int64_t time_unix_us = 0;      ///< [us] UTC, the station's time of the pass
+  std::int64_t created_unix_us = 0;   ///< [us] UTC, collector clock
+  std::int64_t deadline_unix_us = 0;  ///< [us] UTC, end of the review stage
+  std::string state = "awaiting_transport_review";
+  double gross_kg = 0, limit_kg = 0, excess_kg = 0;
+  std::string rule;
+  boost::json::object to_json() const;
+};
+
+/// A destination of cases. deliver() throws (any std::exception) when the case was not
+/// accepted; it is then retried later. It must be idempotent: a case may come twice.
+class CaseSink {
+ public:
+  virtual ~CaseSink() = default;
+  virtual std::string name() const = 0;
+  virtual void deliver(const Case& c, const packet::Packet& p) = 0;
+};
+
+/// The built-in review queue is the table review_queue in cases.db (case_id, state
+/// awaiting_transport_review, stage deadline = creation + ForwardOptions::stage_deadline_s).
+/// It is written in the same transaction as the case, so it needs no delivery retries.
+
+/// One tar per case, <dir>/<case_id>.tar (packet::to_tar: <case_id>/manifest.json,
+/// manifest.sig, attachments), written to a temporary name, fsync'd, renamed, the folder
+/// fsync'd. The station's public key goes to <dir>/keys/<station>.pub.pem so that a
+/// reviewer can check a case with the openssl command line alone (docs/collector.md).
+class SpoolSink final : public CaseSink {
+ public:
+  using KeyLookup = std::function<std::string(const std::string& station)>;  ///< PEM or ""
+  SpoolSink(std::filesystem::path dir, KeyLookup keys);
+  std::string name() const override { return "spool"; }
+  void deliver(const Case& c, const packet::Packet& p) override;
+
+ private:
+  std::filesystem::path dir_;
+  KeyLookup keys_;
+};
+
+/// POSTs the case as JSON to an http:// URL (an external enforcement platform): the case
+/// fields plus "manifest" (the signed JSON text) and "signature_hex". Header
+/// Idempotency-Key: <case_id>. Any 2xx status is success; anything else (or a timeout,
+/// refused connection) is a failure to retry.
+class WebhookSink final : public CaseSink {
+ public:
+  WebhookSink(const std::string& url, std::chrono::milliseconds timeout);
+  std::string name() const override { return "webhook"; }
+  void deliver(const Case& c, const packet::Packet& p) override;
+
+ private:
+  std::string host_, port_, target_;
+  std::chrono::milliseconds timeout_;
+};
+
+struct ForwardOptions {
+  std::int64_t stage_deadline_s = 72 * 3600;  ///< [s] review-stage deadline after creation
+  std::int64_t retry_initial_ms = 1000;       ///< [ms] first retry delay
+  std::int64_t retry_max_ms = 300'000;        ///< [ms] backoff ceiling
+};
+
+/// Delivery state of one case at one sink.
+struct Delivery {
+  std::string sink;
+  std::string state;  ///< "pending" | "delivered" | "retrying"
+  int attempts = 0;
+  std::int64_t next_attempt_unix_us = 0;
+  std::int64_t delivered_unix_us = 0;
+  std::string last_error;
+};
+
+class Forwarder final : public IngestObserver {
+ public:
+  /// Opens (creates) the outbox at `db_path`; sinks are added before catch_up()/pump().
+  Forwarder(const std::filesystem::path& db_path, const MetadataStore& store,
+            const BlobStore& blobs, ForwardOptions options = {});
+  ~Forwarder() override;
+  void add_sink(std::unique_ptr<CaseSink> sink);
+
+  /// Creates the cases of overload records already stored but without a case. Returns
+  /// how many were created.
+  int catch_up(std::int64_t now_unix_us);
+  void on_stored(const StoredRecord& r, const record::Manifest& m) override;
+
+  /// Attempts every delivery due at `now_unix_us`; returns how many succeeded.
+  int pump(std::int64_t now_unix_us);
+
+  std::vector<Case> cases(const std::string& station = "", std::size_t limit = 1000) const;
+  std::vector<Delivery> deliveries(const std::string& case_id) const;
+  /// [{case fields..., "deliveries":[...]}] newest first.
+  boost::json::array cases_json(const std::string& station = "", std::size_t limit = 1000) const;
+  std::int64_t pending_deliveries() const;
+
+ private:
+  bool create_case(const StoredRecord& r, const record::Manifest& m, std::int64_t now_us);
+  std::optional<packet::Packet> load_packet(const Case& c) const;
+  std::vector<Case> cases_where(const std::string& where, const std::string& arg,
+                                std::size_t limit = 1) const;
+
+  const MetadataStore& store_;
+  const BlobStore& blobs_;
+  ForwardOptions options_;
+  mutable std::mutex mutex_;  // guards db_
+  std::unique_ptr<sql::Db> db_;
+  std::vector<std::unique_ptr<CaseSink>> sinks_;
+  std::mutex pump_mutex_;  // one pump at a time (sinks are called without mutex_)
+};
+
+/// True when a stored record becomes a case.
+bool is_case(const record::Manifest& m);
+
+/// Statistics of one station for one UTC day [day_start, +24 h): vehicles (pass and
+/// violation records), overloads (verdict "overload"), overload rate, and the same per
+/// lane. {"station_id","day","vehicles","overloads","overload_rate","lanes":[{...}]}.
+boost::json::object day_stats(const MetadataStore& store, const std::string& station,
+                              std::int64_t day_start_unix_us, const std::string& day);
+/// "2026-11-27" -> [us] of 00:00:00 UTC; InputError on anything else.
+std::int64_t parse_day(std::string_view day);
+
+}  // namespace wim::collector

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// Storage behind two narrow interfaces, so SQLite + local files are one backend among
+// others (PostgreSQL + S3 for a province): MetadataStore (records, conflicts, station
+// state, alerts, cases) and BlobStore (attachments by SHA-256).
+//
+// Durability rule: put_records() returns only after the transaction is durable; the
+// ingest acknowledges nothing before it returns. Blobs are written (fsync + rename)
+// before the metadata that refers to them, so a stored record never lacks its files.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wim::collector {
+
+struct AttachmentRef {
+  std::string name;
+  std::string sha256;  ///< lower-case hex
+  std::int64_t size_bytes = 0;
+};
+
+/// One verified record as the collector keeps it.
+struct StoredRecord {
+  std::string station_id;
+  std::int64_t seq = 0;
+  std::string manifest_sha256;    ///< hex SHA-256 of manifest.json
+  std::string prev_sha256;        ///< hex, from the manifest ("" for seq 1)
+  std::string kind;               ///< record kind ("pass", "event", ...)
+  std::int64_t time_unix_us = 0;  ///< [us] UTC time the station stamped
+  std::string clock_sync;         ///< wim::time::ClockSync as text
+  std::string verdict;            ///< "ok", "warning", "overload", "" for events
+  int lane = 0;
+  std::string manifest;   ///< exact manifest.json bytes (what was signed)
+  std::string signature;  ///< 64 raw bytes
+  std::vector<AttachmentRef> attachments;
+  std::int64_t received_unix_us = 0;  ///< [us] collector clock at storage
+};
+
+/// Inclusive seq ranges [first, last].
+using SeqRanges = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+struct ChainSummary {
+  std::int64_t acked_seq = 0;    ///< every seq 1..acked_seq is stored
+  std::int64_t highest_seq = 0;  ///< highest stored seq (0: none)
+  SeqRanges missing;             ///< gaps below highest_seq
+  std::int64_t record_count = 0;
+  std::int64_t conflict_count = 0;
+};
+
+enum class PutOutcome { stored, duplicate, conflict };
+
+struct ConflictRow {
+  std::string station_id;
+  std::int64_t seq = 0;
+  std::string stored_sha256;    ///< the manifest we had
+  std::string incoming_sha256;  ///< the other manifest, kept as evidence
+  std::int64_t received_unix_us = 0;
+};
+
+/// Content-addressed evidence files. Thread-safe.
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  /// Stores `data` under its SHA-256 `sha256_hex` (checked: InputError on mismatch).
+  /// Durable on return. Storing the same content twice is a no-op.
+  virtual void put(std::string_view sha256_hex, std::string_view data) = 0;
+  virtual std::optional<std::string> get(std::string_view sha256_hex) const = 0;
+  virtual bool contains(std::string_view sha256_hex) const = 0;
+};
+
+/// Metadata. Thread-safe (implementations serialise writers).
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+  /// Stores records in one durable transaction. For each: `stored` when the seq was new,
+  /// `duplicate` when the same manifest bytes were stored, `conflict` when another
+  /// manifest holds this seq (the incoming one is then kept in the conflicts table).
+  virtual std::vector<PutOutcome> put_records(const std::vector<StoredRecord>& records) = 0;
+  virtual std::optional<StoredRecord> get_record(std::string_view station,
+                                                 std::int64_t seq) const = 0;
+  /// Manifest SHA-256 (hex) and prev_sha256 of a stored seq.
+  virtual std::optional<std::pair<std::string, std::string>> link(std::string_view station,
+                                                                  std::int64_t seq) const = 0;
+  virtual ChainSummary chain(std::string_view station) const = 0;
+  virtual std::vector<ConflictRow> conflicts(std::string_view station) const = 0;
+  /// Stations that have stored at least one record.
+  virtual std::vector<std::string> stations_with_records() const = 0;
+  /// Records of a station with time in [from_us, to_us), ascending seq (for statistics).
+  virtual std::vector<StoredRecord> records_between(std::string_view station,
+                                                    std::int64_t from_unix_us,
+                                                    std::int64_t to_unix_us) const = 0;
+};
+
+/// Attachments as files: <root>/<aa>/<bb>/<sha256>, written to a temporary name, fsync'd,
+/// renamed, directory fsync'd.
+class FileBlobStore final : public BlobStore {
+ public:
+  explicit FileBlobStore(std::filesystem::path root);
+  void put(std::string_view sha256_hex, std::string_view data) override;
+  std::optional<std::string> get(std::string_view sha256_hex) const override;
+  bool contains(std::string_view sha256_hex) const override;
+  std::filesystem::path path_of(std::string_view sha256_hex) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+/// Writes `data` to a unique temporary name next to `path`, fsyncs it, renames it to
+/// `path` and fsyncs the folder (creating it). SystemError names the step and the file.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data);
+
+std::unique_ptr<MetadataStore> open_sqlite_store(const std::filesystem::path& db_path);
+
+}  // namespace wim::collector

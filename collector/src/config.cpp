@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "wim/collector/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "wim/common/error.hpp"
+#include "wim/common/json.hpp"
+
+namespace wim::collector {
+
+namespace {
+
+ServerOptions listen_of(const boost::json::object& top, std::string_view key,
+                        std::uint16_t default_port, const CollectorConfig& c) {
+  ServerOptions o = c.station_listen;  // body limit and timeout shared
+  o.port = default_port;
+  if (!top.contains(key)) return o;
+  const std::string ctx(key);
+  const auto& l = json::as_object(top.at(key), ctx);
+  o.address = json::get_string(l, "address", ctx, "127.0.0.1");
+  auto port = json::get_int(l, "port", ctx, default_port);
+  if (port < 0 || port > 65535) throw InputError(ctx + ".port: expected 0..65535");
+  o.port = static_cast<std::uint16_t>(port);
+  return o;
+}
+
+}  // namespace
+
+CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view what,
+                                       const std::filesystem::path& base) {
+  CollectorConfig c;
+  try {
+    auto v = json::parse(text, what);
+    const auto& top = json::as_object(v, "");
+    c.registry = base / json::get_string(top, "registry", "", "registry.json");
+    c.data_dir = base / json::get_string(top, "data_dir", "", "data");
+    const auto& tls = json::as_object(json::require(top, "tls", ""), "tls");
+    c.tls_cert = base / json::get_string(tls, "cert", "tls");
+    c.tls_key = base / json::get_string(tls, "key", "tls");
+    c.tls_ca = base / json::get_string(tls, "ca", "tls");
+    auto limit = json::get_int(top, "body_limit_bytes", "", 64ll << 20);
+    if (limit < 1024) throw InputError("body_limit_bytes: expected at least 1024");
+    c.station_listen.body_limit_bytes = static_cast<std::uint64_t>(limit);
+    auto timeout = json::get_int(top, "timeout_ms", "", 30'000);
+    if (timeout < 100) throw InputError("timeout_ms: expected at least 100");
+    c.station_listen.timeout = std::chrono::milliseconds(timeout);
+    c.station_listen = listen_of(top, "listen", 8443, c);
+    c.operator_listen = listen_of(top, "operator_listen", 8080, c);
+    c.threads = static_cast<int>(json::get_int(top, "threads", "", 2));
+    if (c.threads < 1 || c.threads > 64) throw InputError("threads: expected 1..64");
+    c.ingest.future_seq_window = json::get_int(top, "future_seq_window", "", 100'000);
+    if (c.ingest.future_seq_window < 1) throw InputError("future_seq_window: expected >= 1");
+    if (top.contains("monitor")) {
+      const auto& m = json::as_object(top.at("monitor"), "monitor");
+      c.monitor.silent_after_s = json::get_int(m, "silent_after_s", "monitor", 300);
+      c.monitor.backlog_depth_alert = json::get_int(m, "backlog_depth_alert", "monitor", 1000);
+      c.monitor.backlog_age_alert_s = json::get_int(m, "backlog_age_alert_s", "monitor", 3600);
+      c.monitor.clock_offset_alert_ms =
+          json::get_number(m, "clock_offset_alert_ms", "monitor", 500);
+      c.monitor_tick_s = json::get_int(m, "tick_s", "monitor", 10);
+      if (c.monitor.silent_after_s < 1) throw InputError("monitor.silent_after_s: expected >= 1");
+      if (c.monitor_tick_s < 1) throw InputError("monitor.tick_s: expected >= 1");
+    }
+    if (top.contains("forward")) {
+      const auto& f = json::as_object(top.at("forward"), "forward");
+      c.forward.stage_deadline_s = json::get_int(f, "stage_deadline_h", "forward", 72) * 3600;
+      c.forward.retry_initial_ms = json::get_int(f, "retry_initial_ms", "forward", 1000);
+      c.forward.retry_max_ms = json::get_int(f, "retry_max_ms", "forward", 300'000);
+      c.webhook_timeout_ms = json::get_int(f, "webhook_timeout_ms", "forward", 5000);
+      c.forward_tick_ms = json::get_int(f, "tick_ms", "forward", 1000);
+      auto spool = json::get_string(f, "spool_dir", "forward", "");
+      if (!spool.empty()) c.spool_dir = base / spool;
+      c.webhook_url = json::get_string(f, "webhook_url", "forward", "");
+      if (c.forward.stage_deadline_s < 3600)
+        throw InputError("forward.stage_deadline_h: expected >= 1");
+      if (c.forward.retry_initial_ms < 1 || c.forward.retry_max_ms < c.forward.retry_initial_ms)
+        throw InputError("forward.retry_max_ms: expected >= retry_initial_ms >= 1");
+      if (c.webhook_timeout_ms < 100)
+        throw InputError("forward.webhook_timeout_ms: expected >= 100");
+      if (c.forward_tick_ms < 10) throw InputError("forward.tick_ms: expected >= 10");
+      if (!c.webhook_url.empty() && c.webhook_url.rfind("http://", 0) != 0)
+        throw InputError("forward.webhook_url: expected http://host:port/path");
+    }
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    if (msg.rfind(std::string(what) + ":", 0) == 0) throw;
+    throw InputError(std::string(what) + ": " + msg);
+  }
+  return c;
+}
+
+CollectorConfig CollectorConfig::load_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open config file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path.string(), path.parent_path());
+}
+
+}  // namespace wim::collector

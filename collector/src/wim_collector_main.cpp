@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// wim-collector --config collector.json
+// Serves stations (HTTPS, mutual TLS) and operators (plain HTTP, 127.0.0.1); reloads the
+// station registry on SIGHUP; stops cleanly on SIGINT/SIGTERM.
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/program_options.hpp>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "wim/collector/api.hpp"
+#include "wim/collector/config.hpp"
+#include "wim/common/log.hpp"
+#include "wim/common/time.hpp"
+
+namespace po = boost::program_options;
+using namespace wim::collector;
+
+namespace {
+
+void schedule_tick(boost::asio::steady_timer& timer, Monitor& monitor,
+                   std::shared_ptr<RegistryHolder> registry, std::int64_t tick_s) {
+  timer.expires_after(std::chrono::seconds(tick_s));
+  timer.async_wait([&timer, &monitor, registry, tick_s](boost::system::error_code ec) {
+    if (ec) return;
+    std::vector<std::string> ids;
+    for (const auto& s : registry->current()->stations())
+      if (!s.revoked) ids.push_back(s.id);
+    monitor.tick(ids, wim::time::now_unix_us());
+    schedule_tick(timer, monitor, registry, tick_s);
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description opts("wim-collector options");
+  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
+                                                 "collector config file (JSON)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: wim-collector --config collector.json\n" << opts;
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "wim-collector: " << e.what() << "\n" << opts;
+    return 2;
+  }
+  try {
+    auto cfg = CollectorConfig::load_file(vm["config"].as<std::string>());
+    auto registry = std::make_shared<RegistryHolder>(cfg.registry);
+    std::filesystem::create_directories(cfg.data_dir);
+    auto store = open_sqlite_store(cfg.data_dir / "meta.db");
+    FileBlobStore blobs(cfg.data_dir / "blobs");
+    Ingest ingest(*store, blobs, registry, cfg.ingest);
+    Monitor monitor(*store, cfg.monitor);
+    ingest.add_observer(&monitor);
+    Api api(ingest, *store, monitor, registry);
+    Forwarder forwarder(cfg.data_dir / "cases.db", *store, blobs, cfg.forward);
+    if (!cfg.spool_dir.empty())
+      forwarder.add_sink(std::make_unique<SpoolSink>(cfg.spool_dir, [&](const std::string& id) {
+        const auto* e = registry->current()->by_id(id);
+        return e && e->signing_key ? e->signing_key->to_pem() : std::string();
+      }));
+    if (!cfg.webhook_url.empty())
+      forwarder.add_sink(std::make_unique<WebhookSink>(
+          cfg.webhook_url, std::chrono::milliseconds(cfg.webhook_timeout_ms)));
+    forwarder.catch_up(wim::time::now_unix_us());
+    ingest.add_observer(&forwarder);
+    api.set_forwarder(&forwarder);
+
+    boost::asio::io_context ioc(cfg.threads);
+    auto tls = make_server_tls(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
+    Server stations(
+        ioc, cfg.station_listen, [&](const Request& r, const Peer& p) { return api.station(r, p); },
+        &tls, registry);
+    Server operators(ioc, cfg.operator_listen,
+                     [&](const Request& r, const Peer& p) { return api.operators(r, p); });
+    api.set_server_counters(&stations.counters());
+    wim::log::notice("collector",
+                     "stations: https://" + cfg.station_listen.address + ":" +
+                         std::to_string(stations.port()) + " operators: http://" +
+                         cfg.operator_listen.address + ":" + std::to_string(operators.port()) +
+                         " registry: " + std::to_string(registry->current()->stations().size()) +
+                         " stations");
+
+    boost::asio::signal_set stop_signals(ioc, SIGINT, SIGTERM);
+    stop_signals.async_wait([&](boost::system::error_code, int sig) {
+      wim::log::notice("collector", "signal " + std::to_string(sig) + ": stopping");
+      ioc.stop();
+    });
+    boost::asio::signal_set hup(ioc, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+      hup.async_wait([&](boost::system::error_code ec, int) {
+        if (ec) return;
+        registry->reload();
+        wait_hup();
+      });
+    };
+    wait_hup();
+    boost::asio::steady_timer tick(ioc);
+    schedule_tick(tick, monitor, registry, cfg.monitor_tick_s);
+
+    // Deliveries run on their own thread: a slow webhook never blocks the ingest.
+    std::mutex fwd_mutex;
+    std::condition_variable fwd_cv;
+    bool fwd_stop = false;
+    std::thread fwd_thread([&] {
+      std::unique_lock lock(fwd_mutex);
+      while (!fwd_stop) {
+        lock.unlock();
+        try {
+          forwarder.pump(wim::time::now_unix_us());
+        } catch (const std::exception& e) {
+          wim::log::error("forward", e.what());
+        }
+        lock.lock();
+        fwd_cv.wait_for(lock, std::chrono::milliseconds(cfg.forward_tick_ms),
+                        [&] { return fwd_stop; });
+      }
+    });
+    std::vector<std::thread> threads;
+    for (int i = 1; i < cfg.threads; ++i) threads.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : threads) t.join();
+    {
+      std::lock_guard lock(fwd_mutex);
+      fwd_stop = true;
+    }
+    fwd_cv.notify_all();
+    fwd_thread.join();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "wim-collector: " << e.what() << "\n";
+    return 1;
+  }
+}

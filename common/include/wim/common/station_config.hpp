@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// Station config (contract 2): the channels of a station and the weighing settings.
+// A config holding only "station_id" and "channels" is complete: every other field has
+// a default (docs/station-config.md lists them all). Unknown top-level keys are left to
+// other parsers (uplink, outbox, keys). Errors are InputError naming the source and field,
+// e.g. "station.json: channels[3].kind: expected strip or plate".
+#pragma once
+#include <boost/json/fwd.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wim/common/legal_limits.hpp"
+
+namespace wim::config {
+
+enum class Side { left, right };
+enum class SensorKind { strip, plate };
+
+struct ChannelConfig {
+  std::string name;        ///< column name in recordings, e.g. "L1R2L"
+  int lane = 1;            ///< [-] 1-based
+  double row_m = 0;        ///< [m] row position along travel from the lane's first row
+  Side side = Side::left;  ///< wheel track
+  SensorKind kind = SensorKind::strip;
+  double length_m = 0.05;              ///< [m] active length along travel (strip width / plate)
+  double gain = 1;                     ///< [kg/count] calibration factor
+  double zero = 0;                     ///< [counts] initial baseline
+  double temp_coeff_counts_per_c = 0;  ///< [counts/degC] baseline temperature coefficient
+};
+
+/// Weighing settings ("weighing" object); defaults suit a strip site at 4 kHz.
+struct WeighSettings {
+  double detect_on_kg = 60;          ///< [kg] wheel-load equivalent that starts a pulse
+  double detect_off_kg = 15;         ///< [kg] ... that ends it (hysteresis)
+  double contact_nominal_m = 0.2;    ///< [m] tyre contact length to scale strip thresholds
+  double autozero_tau_s = 0.5;       ///< [s] time constant of baseline tracking between pulses
+  double autozero_holdoff_s = 0.05;  ///< [s] no tracking this long after a pulse
+  double max_pulse_s = 2.0;          ///< [s] longer = channel fault (stuck high)
+  double stuck_s = 0.5;              ///< [s] identical raw samples this long = channel fault
+  std::int32_t saturation_counts = 32767;  ///< [counts] |raw| at or above = saturated
+  double side_match_s = 0.02;              ///< [s] left/right pulses this close belong to one axle
+  double vehicle_gap_s = 3.0;              ///< [s] lane quiet this long closes a group of vehicles
+  double max_axle_spacing_m = 9.0;         ///< [m] a larger spacing starts a new vehicle
+  double certain_axle_spacing_m = 6.5;     ///< [m] longer spacings: separation uncertain (flag)
+  double light_axle_kg =
+      1500;                   ///< [kg] a car-like axle; a light pair at a heavy vehicle's end: flag
+  double max_segment_s = 60;  ///< [s] bound on buffered traffic per lane (dense flow)
+  double min_speed_kmh = 10;  ///< [km/h] valid speed range for enforcement
+  double max_speed_kmh = 130;   ///< [km/h]
+  double max_accel_mps2 = 1.0;  ///< [m/s^2] stronger acceleration: not enforceable
+  double row_outlier_pct = 25;  ///< [%] one row's axle load this far from the median: dropped
+  double row_bias_pct = 10;     ///< [%] a row off this much over all axles: dropped for the vehicle
+  double reference_temperature_c = 20;  ///< [degC] where temp_coeff gives no correction
+  double speed_corr_ref_kmh = 60;       ///< [km/h] speed where the correction is 0
+  double speed_corr_pct_per_10kmh = 0;  ///< [%/(10 km/h)] load correction (calibration)
+};
+
+struct StationConfig {
+  std::string station_id;
+  std::vector<ChannelConfig> channels;
+  WeighSettings weighing;
+  legal::LegalSettings legal;  ///< "legal" object: tolerance, uncertainty, axle limits
+  std::string calibration_id;  ///< "calibration": {"id": ...}; empty when none
+  std::string calibration_date;
+
+  /// Lanes present, ascending.
+  std::vector<int> lanes() const;
+  /// Index of the channel named `name`, or -1.
+  int find(std::string_view name) const;
+};
+
+/// Parses a station config; `source` names it in errors ("station.json").
+StationConfig parse_station_config(const boost::json::value& doc, std::string_view source);
+StationConfig load_station_config(const std::filesystem::path& path);
+std::string_view to_string(Side s);
+std::string_view to_string(SensorKind k);
+
+}  // namespace wim::config

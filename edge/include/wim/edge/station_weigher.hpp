@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// Acquisition and weighing inside `wim-edge run`: an acquisition thread reads sample
+// blocks from a hw::SampleSource into a bounded queue; the weighing thread (run()) feeds
+// them to weigh::Pipeline and seals one record per vehicle, in pass order, via
+// OutboxSealer:
+//   within limit / not a case -> "pass" record (no plate, no images)
+//   overload fit for enforcement -> "violation" record + waveform.csv (contract 1, the raw
+//                                   samples of the pass +- waveform_margin_s)
+//   lost samples, channel health changes -> "lost_samples", "sensor_fault",
+//                                   "sensor_recovered" event records
+// Record time = the source's UTC of the vehicle's first axle (replay: started_utc + t_us,
+// clock "unknown"; live: system clock with query_clock()'s sync state).
+// Thread-safety: run() on one thread; stop() from any thread.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wim/common/record.hpp"
+#include "wim/common/station_config.hpp"
+#include "wim/edge/outbox_sealer.hpp"
+#include "wim/edge/weigh/pipeline.hpp"
+#include "wim/hw/sample_source.hpp"
+
+namespace wim::edge {
+
+struct WeigherOptions {
+  bool live_clock = false;         ///< true: clock state from time::query_clock()
+  std::size_t queue_blocks = 64;   ///< [-] bounded queue between acquisition and weighing
+  double waveform_margin_s = 1.0;  ///< [s] raw samples kept before and after a pass
+  double history_s = 60;           ///< [s] raw samples kept for waveform attachments
+};
+
+struct WeigherStats {
+  std::uint64_t blocks = 0, samples = 0, vehicles = 0, violations = 0, events = 0;
+};
+
+/// The manifest of one weighed vehicle (seq, prev, station, software filled by the sealer).
+record::Manifest vehicle_manifest(const weigh::WeighedVehicle& v, std::int64_t time_unix_us,
+                                  const time::ClockStatus& clock,
+                                  const std::string& calibration_id);
+
+/// station.json's "acquisition" section, read beside contract 2's channels.
+struct Acquisition {
+  config::StationConfig station;
+  std::unique_ptr<hw::SampleSource> source;  ///< hw::make_source(acquisition section)
+  WeigherOptions options;                    ///< live_clock unless the source is "replay"
+};
+/// nullopt when station.json has no "acquisition" section (no weighing in this station);
+/// InputError naming the file and field on a bad section or station config.
+std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json);
+
+class StationWeigher {
+ public:
+  StationWeigher(config::StationConfig cfg, hw::SampleSource& source, OutboxSealer& sealer,
+                 WeigherOptions options = {});
+  /// Runs until stop() or the end of a finite source; weighs what is buffered at the end.
+  /// Throws what the sealer throws (OutboxFull, ...) after stopping acquisition.
+  void run();
+  void stop() { stop_ = true; }
+  const WeigherStats& stats() const { return stats_; }
+
+ private:
+  struct Row {
+    std::int64_t t_mono_us, t_unix_us;
+    std::vector<std::int32_t> counts;
+  };
+  void process(const hw::SampleBlock& b);
+  void emit_vehicles(bool all);
+  std::int64_t window_end_us(const weigh::WeighedVehicle& v) const;
+  std::string waveform_csv(const weigh::WeighedVehicle& v) const;
+  std::int64_t unix_at(std::int64_t t_mono_us) const;
+  time::ClockStatus clock() const;
+
+  config::StationConfig cfg_;
+  hw::SampleSource& source_;
+  OutboxSealer& sealer_;
+  WeigherOptions opt_;
+  std::atomic<bool> stop_{false};
+  WeigherStats stats_;
+  std::vector<std::string> channels_;
+  std::deque<Row> history_;
+  std::deque<weigh::WeighedVehicle> waiting_;  ///< weighed, waiting for their waveform
+  std::vector<hw::ChannelHealth> health_;
+  std::unique_ptr<weigh::Pipeline> pipeline_;
+  double rows_span_m_ = 0;  ///< [m] first to last sensor row
+};
+
+}  // namespace wim::edge

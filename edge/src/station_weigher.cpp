@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "wim/edge/station_weigher.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "wim/common/error.hpp"
+#include "wim/common/json.hpp"
+#include "wim/common/log.hpp"
+#include "wim/common/recording.hpp"
+#include "wim/edge/weigh/software_id.hpp"
+#include "wim/hw/source_factory.hpp"
+
+namespace wim::edge {
+
+namespace {
+
+/// Figures as the manifest states them: `decimals` places, the double nearest to that
+/// decimal (divide, not multiply by 0.01), so the canonical form prints it short and a
+/// parse gives the same double back.
+double round_to(double x, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(x * scale) / scale;
+}
+
+std::string verdict_text(legal::Verdict v) {
+  switch (v) {
+    case legal::Verdict::warning:
+      return "warning";
+    case legal::Verdict::overload:
+      return "overload";
+    default:
+      return "within";
+  }
+}
+
+/// Bounded blocking queue of sample blocks (acquisition -> weighing).
+class BlockQueue {
+ public:
+  explicit BlockQueue(std::size_t cap) : cap_(std::max<std::size_t>(cap, 1)) {}
+  /// Waits for room; false when closed.
+  bool push(hw::SampleBlock b) {
+    std::unique_lock lk(mu_);
+    not_full_.wait(lk, [&] { return closed_ || q_.size() < cap_; });
+    if (closed_) return false;
+    q_.push_back(std::move(b));
+    not_empty_.notify_one();
+    return true;
+  }
+  /// Waits for a block; false when closed and drained.
+  bool pop(hw::SampleBlock& b) {
+    std::unique_lock lk(mu_);
+    not_empty_.wait(lk, [&] { return closed_ || !q_.empty(); });
+    if (q_.empty()) return false;
+    b = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void close() {
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    not_full_.notify_all();
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<hw::SampleBlock> q_;
+  std::size_t cap_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+record::Manifest vehicle_manifest(const weigh::WeighedVehicle& v, std::int64_t time_unix_us,
+                                  const time::ClockStatus& clock,
+                                  const std::string& calibration_id) {
+  record::Manifest m;
+  const bool violation = v.valid && v.legal.overloaded;
+  m.kind = violation ? record::Kind::violation : record::Kind::pass;
+  m.lane = v.lane;
+  m.time_unix_us = time_unix_us;
+  m.clock_sync = clock.sync;
+  m.clock_offset_ms = clock.offset_ms;
+  m.software_sha256 = std::string(legal::software_sha256());
+  m.calibration_id = calibration_id;
+  record::Measurement x;
+  x.lane = v.lane;
+  x.speed_kmh = round_to(v.speed_kmh, 2);
+  for (double l : v.axle_loads_kg()) x.axle_loads_kg.push_back(round_to(l, 1));
+  for (double d : v.axle_spacings_m) x.axle_spacings_m.push_back(round_to(d, 3));
+  for (const auto& a : v.axles)
+    x.axles.push_back({round_to(a.left_kg, 1), round_to(a.right_kg, 1)});
+  x.gross_kg = 0;  // the sum of the stated axle loads
+  for (double l : x.axle_loads_kg) x.gross_kg += l;
+  x.gross_kg = round_to(x.gross_kg, 1);
+  x.axle_config = v.legal.axle_config;
+  x.vehicle_class = std::string(legal::to_string(v.legal.classification.vehicle_class));
+  x.fit_for_enforcement = v.valid;
+  if (!v.valid) x.invalid_reasons = v.reasons;
+  m.measurement = std::move(x);
+  // The legal basis of an enforceable pass; an invalid pass gets none (no verdict applies).
+  if (v.valid) {
+    record::LegalBasis l;
+    l.limit_kg = round_to(v.legal.limit_kg, 1);
+    l.rule = v.legal.classification.rule + " (" + v.legal.limits_source + ")";
+    l.tolerance_kg = round_to(v.legal.tolerance_kg, 1);
+    l.excess_kg = round_to(v.legal.excess_kg, 1);
+    l.overload_ratio = round_to(v.legal.overload_ratio, 4);
+    l.verdict = verdict_text(v.legal.verdict);
+    if (v.legal.classification.ambiguous)
+      l.ambiguity = "axle pattern fits several classes; the highest limit applies";
+    m.legal = std::move(l);
+  }
+  return m;
+}
+
+std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json) {
+  const std::string file = station_json.string();
+  const auto root = json::load_file(station_json);
+  const auto& o = json::as_object(root, file);
+  const auto* section = o.if_contains("acquisition");
+  if (!section) return std::nullopt;
+  Acquisition a;
+  a.station = config::parse_station_config(root, file);
+  if (a.station.calibration_id.empty())
+    throw InputError(file +
+                     ": calibration.id: required when \"acquisition\" is configured "
+                     "(every vehicle record names the calibration in force)");
+  hw::SourceFactoryOptions fo;
+  fo.base_dir = station_json.parent_path();
+  for (const auto& c : a.station.channels) fo.channel_names.push_back(c.name);
+  a.source = hw::make_source(*section, file + ": acquisition", fo);
+  const auto* kind = section->is_object() ? section->as_object().if_contains("source") : nullptr;
+  a.options.live_clock = !(kind && kind->is_string() && kind->as_string() == "replay");
+  return std::optional<Acquisition>(std::move(a));
+}
+
+StationWeigher::StationWeigher(config::StationConfig cfg, hw::SampleSource& source,
+                               OutboxSealer& sealer, WeigherOptions options)
+    : cfg_(std::move(cfg)), source_(source), sealer_(sealer), opt_(options) {
+  channels_ = source_.channels();
+  pipeline_ = std::make_unique<weigh::Pipeline>(cfg_, source_.sample_rate_hz(), channels_);
+  double lo = 1e9, hi = -1e9;
+  for (const auto& c : cfg_.channels) lo = std::min(lo, c.row_m), hi = std::max(hi, c.row_m);
+  rows_span_m_ = cfg_.channels.empty() ? 0 : hi - lo;
+}
+
+time::ClockStatus StationWeigher::clock() const {
+  return opt_.live_clock ? time::query_clock() : time::ClockStatus{};
+}
+
+std::int64_t StationWeigher::unix_at(std::int64_t t_mono_us) const {
+  auto it = std::lower_bound(history_.begin(), history_.end(), t_mono_us,
+                             [](const Row& r, std::int64_t t) { return r.t_mono_us < t; });
+  if (it == history_.end()) {
+    if (history_.empty()) return 0;
+    --it;
+  }
+  return it->t_unix_us + (t_mono_us - it->t_mono_us);
+}
+
+std::string StationWeigher::waveform_csv(const weigh::WeighedVehicle& v) const {
+  const auto from = v.t_us - static_cast<std::int64_t>(opt_.waveform_margin_s * 1e6);
+  const auto to = window_end_us(v);
+  auto it = std::lower_bound(history_.begin(), history_.end(), from,
+                             [](const Row& r, std::int64_t t) { return r.t_mono_us < t; });
+  recording::Header h;
+  h.sample_rate_hz = source_.sample_rate_hz();
+  h.station = cfg_.station_id;
+  h.channels = channels_;
+  const std::int64_t first_unix = it != history_.end() ? it->t_unix_us : unix_at(from);
+  h.started_unix_us = first_unix - (((first_unix % 1000) + 1000) % 1000);  // format is ms
+  std::ostringstream out;
+  recording::Writer w(out, h);
+  for (; it != history_.end() && it->t_mono_us <= to; ++it)
+    w.write(it->t_unix_us - *h.started_unix_us, it->counts);
+  return out.str();
+}
+
+std::int64_t StationWeigher::window_end_us(const weigh::WeighedVehicle& v) const {
+  double last_axle_us = static_cast<double>(v.t_us);
+  for (const auto& a : v.axles) last_axle_us = std::max(last_axle_us, a.t_us);
+  const double speed_mps = std::max(v.speed_kmh / 3.6, 0.5);
+  return static_cast<std::int64_t>(last_axle_us + rows_span_m_ / speed_mps * 1e6) +
+         static_cast<std::int64_t>(opt_.waveform_margin_s * 1e6);
+}
+
+void StationWeigher::emit_vehicles(bool all) {
+  for (weigh::WeighedVehicle& v : pipeline_->take()) waiting_.push_back(std::move(v));
+  // A vehicle is sealed once the samples after it (its waveform window) have arrived;
+  // vehicles leave in pass order.
+  while (!waiting_.empty()) {
+    const weigh::WeighedVehicle& v = waiting_.front();
+    if (!all && (history_.empty() || history_.back().t_mono_us < window_end_us(v))) break;
+    auto m = vehicle_manifest(v, unix_at(v.t_us), clock(), cfg_.calibration_id);
+    std::map<std::string, std::string> att;
+    if (m.kind == record::Kind::violation) {
+      att["waveform.csv"] = waveform_csv(v);
+      ++stats_.violations;
+    }
+    sealer_.commit(std::move(m), std::move(att));
+    ++stats_.vehicles;
+    waiting_.pop_front();
+  }
+}
+
+void StationWeigher::process(const hw::SampleBlock& b) {
+  const auto ck = clock();
+  for (const hw::LostSpan& s : b.lost) {
+    record::Manifest m;
+    m.kind = record::Kind::event;
+    m.time_unix_us = s.from_unix_us;
+    m.clock_sync = ck.sync;
+    m.clock_offset_ms = ck.offset_ms;
+    m.event = record::Event{"lost_samples",
+                            {{"first_index", s.first_index},
+                             {"count_samples", s.count},
+                             {"from_utc", time::format_utc_us(s.from_unix_us)},
+                             {"to_utc", time::format_utc_us(s.to_unix_us)}}};
+    sealer_.commit(std::move(m));
+    ++stats_.events;
+    log::warning("acquisition", "lost " + std::to_string(s.count) + " samples at index " +
+                                    std::to_string(s.first_index));
+  }
+  if (b.size() == 0) return;
+  if (health_.empty()) health_.assign(channels_.size(), hw::ChannelHealth::ok);
+  for (std::size_t c = 0; c < b.health.size() && c < health_.size(); ++c) {
+    if (b.health[c] == health_[c]) continue;
+    const bool recovered = b.health[c] == hw::ChannelHealth::ok;
+    record::Manifest m;
+    m.kind = record::Kind::event;
+    m.time_unix_us = b.t_unix_us.front();
+    m.clock_sync = ck.sync;
+    m.clock_offset_ms = ck.offset_ms;
+    m.event = record::Event{recovered ? "sensor_recovered" : "sensor_fault",
+                            {{"channel", channels_[c]},
+                             {"health", std::string(hw::to_string(b.health[c]))},
+                             {"was", std::string(hw::to_string(health_[c]))}}};
+    sealer_.commit(std::move(m));
+    ++stats_.events;
+    health_[c] = b.health[c];
+  }
+  std::vector<std::int32_t> row(channels_.size());
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    for (std::size_t c = 0; c < row.size(); ++c) row[c] = b.counts[c][i];
+    pipeline_->feed(b.t_mono_us[i], row);
+    history_.push_back({b.t_mono_us[i], b.t_unix_us[i], row});
+  }
+  ++stats_.blocks;
+  stats_.samples += b.size();
+  const auto keep_us = static_cast<std::int64_t>(opt_.history_s * 1e6);
+  while (!history_.empty() && history_.back().t_mono_us - history_.front().t_mono_us > keep_us)
+    history_.pop_front();
+  emit_vehicles(false);
+}
+
+void StationWeigher::run() {
+  BlockQueue queue(opt_.queue_blocks);
+  std::thread acquisition([&] {
+    try {
+      hw::SampleBlock b;
+      while (!stop_) {
+        if (!source_.read(b, std::chrono::milliseconds(200))) break;  // finite source ended
+        if (b.size() == 0 && b.lost.empty()) continue;
+        if (!queue.push(std::move(b))) break;
+        b = hw::SampleBlock{};
+      }
+    } catch (const std::exception& e) {
+      log::error("acquisition", e.what());
+    }
+    queue.close();
+  });
+  try {
+    hw::SampleBlock b;
+    while (queue.pop(b)) process(b);
+    pipeline_->finish();
+    emit_vehicles(true);
+  } catch (...) {
+    stop_ = true;
+    queue.close();
+    acquisition.join();
+    throw;
+  }
+  acquisition.join();
+}
+
+}  // namespace wim::edge

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "wim/edge/weigh/lane_assembler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+namespace wim::weigh {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string metres(double m) {
+  std::ostringstream s;
+  s.precision(3);
+  s << m << " m";
+  return s.str();
+}
+
+void add_reason(WeighedVehicle& v, const std::string& r) {
+  if (std::find(v.reasons.begin(), v.reasons.end(), r) == v.reasons.end()) v.reasons.push_back(r);
+  v.valid = false;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/// Mean of the values within pct % of their median (all of them when fewer than 3).
+double robust_mean(std::vector<double> vals, double pct, std::vector<bool>& kept) {
+  kept.assign(vals.size(), true);
+  if (vals.empty()) return kNaN;
+  if (vals.size() >= 3) {
+    std::vector<double> s = vals;
+    std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(s.size() / 2), s.end());
+    double med = s[s.size() / 2];
+    if (s.size() % 2 == 0) {
+      const double lo =
+          *std::max_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(s.size() / 2));
+      med = (med + lo) / 2;
+    }
+    for (std::size_t i = 0; i < vals.size(); ++i)
+      kept[i] = std::abs(vals[i] - med) <= pct / 100 * std::abs(med);
+    if (std::count(kept.begin(), kept.end(), true) == 0) kept.assign(vals.size(), true);
+  }
+  double sum = 0;
+  int n = 0;
+  for (std::size_t i = 0; i < vals.size(); ++i)
+    if (kept[i]) sum += vals[i], ++n;
+  return sum / n;
+}
+
+}  // namespace
+
+std::vector<double> WeighedVehicle::axle_loads_kg() const {
+  std::vector<double> v;
+  for (const WeighedAxle& a : axles) v.push_back(a.load_kg);
+  return v;
+}
+std::vector<double> WeighedVehicle::axle_speeds_kmh() const {
+  std::vector<double> v;
+  for (const WeighedAxle& a : axles) v.push_back(a.speed_kmh);
+  return v;
+}
+
+LaneAssembler::LaneAssembler(int lane, const config::StationConfig& cfg) : lane_(lane), cfg_(cfg) {
+  row_of_.assign(cfg.channels.size(), -1);
+  for (std::size_t i = 0; i < cfg.channels.size(); ++i) {
+    const config::ChannelConfig& c = cfg.channels[i];
+    if (c.lane != lane) continue;
+    channels_.push_back(static_cast<int>(i));
+    bool known = false;
+    for (double r : rows_m_) known = known || std::abs(r - c.row_m) < 1e-6;
+    if (!known) rows_m_.push_back(c.row_m);
+  }
+  std::sort(rows_m_.begin(), rows_m_.end());
+  for (int i : channels_)
+    for (std::size_t r = 0; r < rows_m_.size(); ++r)
+      if (std::abs(rows_m_[r] - cfg.channels[static_cast<std::size_t>(i)].row_m) < 1e-6)
+        row_of_[static_cast<std::size_t>(i)] = static_cast<int>(r);
+}
+
+std::vector<LaneAssembler::Hit> LaneAssembler::pair_sides(
+    std::vector<const Pulse*>& row_pulses) const {
+  std::sort(row_pulses.begin(), row_pulses.end(),
+            [](const Pulse* a, const Pulse* b) { return a->centroid_us < b->centroid_us; });
+  const double match_us = cfg_.weighing.side_match_s * 1e6;
+  std::vector<Hit> hits;
+  for (const Pulse* p : row_pulses) {
+    const int s =
+        cfg_.channels[static_cast<std::size_t>(p->channel)].side == config::Side::left ? 0 : 1;
+    if (!hits.empty()) {
+      Hit& h = hits.back();
+      const Pulse* other = h.side[1 - s];
+      if (h.side[s] == nullptr && other != nullptr &&
+          std::abs(p->centroid_us - other->centroid_us) <= match_us) {
+        h.side[s] = p;
+        h.t_us = (p->centroid_us + other->centroid_us) / 2;
+        continue;
+      }
+    }
+    Hit h;
+    h.side[s] = p;
+    h.t_us = p->centroid_us;
+    hits.push_back(h);
+  }
+  return hits;
+}
+
+double LaneAssembler::wheel_load_kg(const Pulse& p, double v_mps) const {
+  const config::ChannelConfig& c = cfg_.channels[static_cast<std::size_t>(p.channel)];
+  if (c.kind == config::SensorKind::strip) return c.gain * v_mps * p.area_counts_s / c.length_m;
+  // Plate: mean while the wheel is wholly on the plate. The pulse lasts (L + c) / v, so
+  // the contact length c follows from the duration; the plateau lies c / v inside each end.
+  const double n = static_cast<double>(p.samples.size());
+  const double contact_m = std::clamp(v_mps * n * p.dt_s - c.length_m, 0.0, c.length_m);
+  auto skip = static_cast<std::size_t>(std::ceil(contact_m / v_mps / p.dt_s));
+  if (2 * skip + 1 > p.samples.size()) skip = static_cast<std::size_t>(0.4 * n);
+  double sum = 0;
+  std::size_t k = 0;
+  for (std::size_t i = skip; i + skip < p.samples.size(); ++i) sum += p.samples[i], ++k;
+  return k ? c.gain * sum / static_cast<double>(k) : kNaN;
+}
+
+std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
+                                                    std::span<const std::int64_t> gaps_us,
+                                                    bool cut) const {
+  const config::WeighSettings& w = cfg_.weighing;
+  const std::size_t R = rows_m_.size();
+  std::vector<std::vector<const Pulse*>> per_row(R);
+  for (const Pulse& p : pulses) {
+    const int r = row_of_.at(static_cast<std::size_t>(p.channel));
+    if (r >= 0) per_row[static_cast<std::size_t>(r)].push_back(&p);
+  }
+  std::vector<std::vector<Hit>> hits(R);
+  std::map<std::size_t, int> freq;
+  for (std::size_t r = 0; r < R; ++r) {
+    hits[r] = pair_sides(per_row[r]);
+    ++freq[hits[r].size()];
+  }
+  // The axle count most rows agree on (ties: the larger count); other rows missed axles.
+  std::size_t n = 0;
+  int best = 0;
+  for (auto [count, rows] : freq)
+    if (count > 0 && rows >= best) n = count, best = rows;
+  if (n == 0) return {};
+  std::vector<std::size_t> good;
+  std::vector<std::string> segment_reasons;
+  for (std::size_t r = 0; r < R; ++r) {
+    if (hits[r].size() == n)
+      good.push_back(r);
+    else
+      segment_reasons.push_back("row at " + metres(rows_m_[r]) + " saw " +
+                                std::to_string(hits[r].size()) + " axle(s), the others " +
+                                std::to_string(n) + " (missed row or extra pulse)");
+  }
+
+  // Speed per axle: least-squares fit of row position over time across the good rows.
+  struct AxleFit {
+    double t0_us, tmean_us, v_mps;
+  };
+  std::vector<AxleFit> fit(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double tm = 0, xm = 0;
+    for (std::size_t r : good) tm += hits[r][i].t_us, xm += rows_m_[r];
+    tm /= static_cast<double>(good.size());
+    xm /= static_cast<double>(good.size());
+    double v = kNaN;
+    if (good.size() >= 2) {
+      double sxt = 0, stt = 0;
+      for (std::size_t r : good) {
+        const double dt = (hits[r][i].t_us - tm) * 1e-6;
+        sxt += dt * (rows_m_[r] - xm);
+        stt += dt * dt;
+      }
+      if (stt > 0) v = sxt / stt;
+    } else {
+      // One row: speed from the ramp of a strip pulse (= width / v), or plate duration.
+      double sum = 0;
+      int k = 0;
+      for (const Pulse* p : hits[good[0]][i].side) {
+        if (!p) continue;
+        const config::ChannelConfig& c = cfg_.channels[static_cast<std::size_t>(p->channel)];
+        double vv = c.kind == config::SensorKind::strip
+                        ? c.length_m / p->ramp_s
+                        : (c.length_m + w.contact_nominal_m) /
+                              (static_cast<double>(p->samples.size()) * p->dt_s);
+        if (std::isfinite(vv)) sum += vv, ++k;
+      }
+      if (k) v = sum / k;
+    }
+    const double t0 = std::isfinite(v) && v > 0 ? tm + (rows_m_.front() - xm) / v * 1e6 : tm;
+    fit[i] = {t0, tm, v};
+  }
+
+  // Vehicle separation: spacing, presence loop.
+  std::vector<std::pair<std::size_t, std::size_t>> vehicles;
+  std::size_t first = 0;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    const double sp =
+        (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
+    bool split = !(sp <= w.max_axle_spacing_m);
+    for (std::int64_t g : gaps_us)
+      split = split ||
+              (static_cast<double>(g) > fit[i].t0_us && static_cast<double>(g) < fit[i + 1].t0_us);
+    if (split) vehicles.emplace_back(first, i + 1), first = i + 1;
+  }
+  vehicles.emplace_back(first, n);
+
+  std::vector<WeighedVehicle> out;
+  for (auto [a, b] : vehicles) {
+    WeighedVehicle v;
+    v.lane = lane_;
+    v.rows = static_cast<int>(R);
+    for (const std::string& r : segment_reasons) add_reason(v, r);
+    if (cut) add_reason(v, "traffic did not leave a gap for max_segment_s (vehicle may be cut)");
+    // Acceleration: slope of axle speed over time.
+    double accel = 0;
+    if (b - a >= 2) {
+      double tm = 0, vm = 0;
+      for (std::size_t i = a; i < b; ++i) tm += fit[i].tmean_us * 1e-6, vm += fit[i].v_mps;
+      tm /= static_cast<double>(b - a);
+      vm /= static_cast<double>(b - a);
+      double svt = 0, stt = 0;
+      for (std::size_t i = a; i < b; ++i) {
+        const double dt = fit[i].tmean_us * 1e-6 - tm;
+        svt += dt * (fit[i].v_mps - vm);
+        stt += dt * dt;
+      }
+      if (stt > 0 && good.size() >= 2) accel = svt / stt;
+    }
+    v.accel_mps2 = accel;
+    for (std::size_t i = a; i < b; ++i) {
+      WeighedAxle ax;
+      ax.t_us = fit[i].t0_us;
+      ax.speed_kmh = fit[i].v_mps * 3.6;
+      ax.row_loads_kg.assign(R, kNaN);
+      ax.row_left_kg.assign(R, kNaN);
+      ax.row_right_kg.assign(R, kNaN);
+      ax.row_left_channel.assign(R, -1);
+      ax.row_right_channel.assign(R, -1);
+      for (std::size_t r : good) {
+        const Hit& h = hits[r][i];
+        if (!h.side[0] || !h.side[1]) {
+          add_reason(v, "wheel track missing on row at " + metres(rows_m_[r]) +
+                            " (straddling lanes or a dead channel)");
+          continue;
+        }
+        const double v_row = fit[i].v_mps + accel * (h.t_us - fit[i].tmean_us) * 1e-6;
+        const double l = wheel_load_kg(*h.side[0], v_row);
+        const double rr = wheel_load_kg(*h.side[1], v_row);
+        for (const Pulse* p : h.side)
+          if (p->saturated)
+            add_reason(v, "channel " + cfg_.channels[static_cast<std::size_t>(p->channel)].name +
+                              " saturated during the pass");
+        ax.row_loads_kg[r] = l + rr;
+        ax.row_left_kg[r] = l;
+        ax.row_right_kg[r] = rr;
+        ax.row_left_channel[r] = h.side[0]->channel;
+        ax.row_right_channel[r] = h.side[1]->channel;
+      }
+      v.axles.push_back(ax);
+    }
+    // Combine rows. Dynamic loads make rows differ at random from axle to axle; a bad row
+    // (gain, mounting) is off the same way for every axle. So a row whose median ratio to
+    // its axles' medians is off by more than row_bias_pct is dropped for the vehicle, and
+    // the rest are averaged (a plain mean averages the dynamics best), dropping only a
+    // single value beyond row_outlier_pct from its axle's median.
+    std::vector<bool> dropped(R, false);
+    if (good.size() >= 3) {
+      std::size_t n_dropped = 0;
+      for (std::size_t r : good) {
+        std::vector<double> ratios;
+        for (const WeighedAxle& ax : v.axles) {
+          std::vector<double> vals;
+          for (double x : ax.row_loads_kg)
+            if (std::isfinite(x)) vals.push_back(x);
+          if (vals.size() < 3 || !std::isfinite(ax.row_loads_kg[r])) continue;
+          ratios.push_back(ax.row_loads_kg[r] / median(vals));
+        }
+        if (!ratios.empty() && std::abs(median(ratios) - 1) > w.row_bias_pct / 100)
+          dropped[r] = true, ++n_dropped;
+      }
+      if (n_dropped + 2 > good.size()) {
+        dropped.assign(R, false);
+        add_reason(v, "sensor rows disagree beyond row_bias_pct");
+      }
+    }
+    for (WeighedAxle& ax : v.axles) {
+      std::vector<double> loads, lefts, rights;
+      for (std::size_t r = 0; r < R; ++r)
+        if (!dropped[r] && std::isfinite(ax.row_loads_kg[r])) {
+          loads.push_back(ax.row_loads_kg[r]);
+          lefts.push_back(ax.row_left_kg[r]);
+          rights.push_back(ax.row_right_kg[r]);
+        }
+      std::vector<bool> kept;
+      ax.load_kg = robust_mean(loads, w.row_outlier_pct, kept);
+      for (std::size_t k = 0; k < kept.size(); ++k) {
+        if (!kept[k]) continue;
+        ++ax.rows_used;
+        ax.left_kg += lefts[k];
+        ax.right_kg += rights[k];
+      }
+      if (ax.rows_used) ax.left_kg /= ax.rows_used, ax.right_kg /= ax.rows_used;
+      if (!std::isfinite(ax.load_kg)) ax.load_kg = 0;
+      // Calibrated speed-dependent correction (wim-edge calibrate), 0 by default.
+      const double corr =
+          1 + w.speed_corr_pct_per_10kmh / 100 * (ax.speed_kmh - w.speed_corr_ref_kmh) / 10;
+      if (w.speed_corr_pct_per_10kmh != 0 && std::isfinite(corr)) {
+        ax.load_kg *= corr;
+        ax.left_kg *= corr;
+        ax.right_kg *= corr;
+      }
+    }
+    v.t_us = std::llround(v.axles.front().t_us);
+    double vs = 0;
+    for (std::size_t i = 0; i < v.axles.size(); ++i) {
+      vs += v.axles[i].speed_kmh;
+      v.gross_kg += v.axles[i].load_kg;
+      if (i + 1 < v.axles.size()) {
+        const double sp = (fit[a + i].v_mps + fit[a + i + 1].v_mps) / 2 *
+                          (fit[a + i + 1].t0_us - fit[a + i].t0_us) * 1e-6;
+        v.axle_spacings_m.push_back(sp);
+      }
+    }
+    v.speed_kmh = vs / static_cast<double>(v.axles.size());
+    // Separation by spacing alone is certain only below certain_axle_spacing_m: a longer
+    // spacing may be the gap to a close follower (dense traffic); and a light 2-axle pair
+    // at either end of a heavy vehicle looks like a car merged with it.
+    for (double sp : v.axle_spacings_m)
+      if (sp > w.certain_axle_spacing_m)
+        add_reason(v, "vehicle separation uncertain: axle spacing " + metres(sp) + " above " +
+                          metres(w.certain_axle_spacing_m) + " (close following?)");
+    if (v.axles.size() >= 3) {
+      const std::size_t n_ax = v.axles.size();
+      auto light = [&](std::size_t i) { return v.axles[i].load_kg < w.light_axle_kg; };
+      bool heavy = false;
+      for (std::size_t i = 0; i < n_ax; ++i) heavy = heavy || !light(i);
+      if (heavy && ((light(0) && light(1)) || (light(n_ax - 2) && light(n_ax - 1))))
+        add_reason(v,
+                   "vehicle separation uncertain: a light 2-axle pair at one end (a car merged?)");
+    }
+    if (v.axles.size() < 2) add_reason(v, "fewer than 2 axles: not a complete vehicle");
+    bool speed_ok = true;
+    for (const WeighedAxle& ax : v.axles)
+      speed_ok = speed_ok && std::isfinite(ax.speed_kmh) && ax.speed_kmh >= w.min_speed_kmh &&
+                 ax.speed_kmh <= w.max_speed_kmh;
+    if (!speed_ok) {
+      std::ostringstream s;
+      s.precision(4);
+      s << "speed " << v.speed_kmh << " km/h outside the valid range " << w.min_speed_kmh << "-"
+        << w.max_speed_kmh << " km/h";
+      add_reason(v, s.str());
+    }
+    if (std::abs(accel) > w.max_accel_mps2) {
+      std::ostringstream s;
+      s.precision(3);
+      s << "acceleration " << accel << " m/s^2 beyond +-" << w.max_accel_mps2 << " m/s^2";
+      add_reason(v, s.str());
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace wim::weigh

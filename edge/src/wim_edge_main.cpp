@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// wim-edge: the station program. Sub-commands are dispatched from one table; each lives
+// in its own cmd_*.cpp and receives argv starting at the sub-command's name.
+#include <cstring>
+#include <iostream>
+
+int cmd_weigh(int argc, char** argv);
+int cmd_calibrate(int argc, char** argv);
+int cmd_keygen(int argc, char** argv);
+int cmd_run(int argc, char** argv);
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* help;
+};
+
+constexpr Command kCommands[] = {
+    {"run", cmd_run, "run the station daemon (--config station.json)"},
+    {"weigh", cmd_weigh, "replay a recording through the weighing pipeline (JSON lines)"},
+    {"calibrate", cmd_calibrate, "fit channel gains from reference-truck passes"},
+    {"keygen", cmd_keygen, "create the station's signing key and TLS certificate request"},
+};
+
+int usage(std::ostream& out) {
+  out << "usage: wim-edge <command> [options]\ncommands:\n";
+  for (const Command& c : kCommands) out << "  " << c.name << "\t" << c.help << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage(std::cerr);
+  if (!std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    usage(std::cout);
+    return 0;
+  }
+  for (const Command& c : kCommands)
+    if (!std::strcmp(argv[1], c.name)) return c.run(argc - 1, argv + 1);
+  std::cerr << "wim-edge: unknown command '" << argv[1] << "'\n";
+  return usage(std::cerr);
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+// The collector as stations and operators see it: HTTPS with client certificates in
+// front of ingest, monitor and API; plain HTTP for operators.
+#include "wim/collector/api.hpp"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "../common/record_samples.hpp"
+#include "https_client.hpp"
+#include "test_util.hpp"
+#include "wim/collector/config.hpp"
+#include "wim/common/chain.hpp"
+#include "wim/common/error.hpp"
+#include "wim/common/json.hpp"
+
+using namespace wim;
+using namespace wim::collector;
+using namespace wim::collector::test;
+
+namespace {
+
+struct Collector {
+  std::filesystem::path pki = test_pki();
+  std::filesystem::path dir = temp_dir("api");
+  crypto::SigningKey key1 = crypto::SigningKey::generate();
+  std::shared_ptr<RegistryHolder> registry;
+  std::unique_ptr<MetadataStore> store = open_sqlite_store(dir / "meta.db");
+  FileBlobStore blobs{dir / "blobs"};
+  std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<Monitor> monitor;
+  std::unique_ptr<Api> api;
+  boost::asio::io_context ioc;
+  boost::asio::ssl::context tls =
+      make_server_tls(pki / "collector.cert.pem", pki / "collector.key.pem", pki / "ca.cert.pem");
+  std::unique_ptr<Server> stations, operators;
+  std::thread thread;
+
+  Collector() {
+    write_file(dir / "keys/G001.pub.pem", key1.public_key().to_pem());
+    write_file(
+        dir / "registry.json",
+        R"({"stations":[{"id":"G001","name":"Ring road N","location":{"lat":31.1,"lon":121.2},)"
+        R"("lanes":2,"tls_cert_sha256_file":")" +
+            (pki / "stations/G001.sha256").string() +
+            R"(","signing_key_file":"keys/G001.pub.pem"}]})");
+    registry = std::make_shared<RegistryHolder>(dir / "registry.json");
+    ingest = std::make_unique<Ingest>(*store, blobs, registry);
+    MonitorOptions mo;
+    mo.silent_after_s = 60;
+    monitor = std::make_unique<Monitor>(*store, mo);
+    ingest->add_observer(monitor.get());
+    api = std::make_unique<Api>(*ingest, *store, *monitor, registry);
+    stations = std::make_unique<Server>(
+        ioc, ServerOptions{},
+        [this](const Request& r, const Peer& p) { return api->station(r, p); }, &tls, registry);
+    operators = std::make_unique<Server>(
+        ioc, ServerOptions{},
+        [this](const Request& r, const Peer& p) { return api->operators(r, p); });
+    api->set_server_counters(&stations->counters());
+    thread = std::thread([this] { ioc.run(); });
+  }
+  ~Collector() {
+    ioc.stop();
+    thread.join();
+    std::filesystem::remove_all(dir);
+  }
+  Client station() {
+    return Client(stations->port(), pki / "ca.cert.pem", pki / "stations/G001.cert.pem",
+                  pki / "stations/G001.key.pem");
+  }
+};
+
+boost::json::value body(const Reply& r) {
+  return wim::json::parse(r.body, "reply");
+}
+
+}  // namespace
+
+TEST_CASE("api: a station posts records, reads its ack, sends heartbeats; operators see it") {
+  Collector c;
+  chain::ChainWriter writer("G001", c.key1, 0, "");
+  std::vector<packet::Packet> ps;
+  for (int i = 0; i < 3; ++i) {
+    auto m = wim::test::pass_record(wim::test::kT0_us + i * 1'000'000);
+    m.station_id = "G001";
+    ps.push_back(writer.append(m, {}));
+  }
+  auto client = c.station();
+  auto r = client.post("/v1/records", packet::to_tar({ps[0], ps[2]}), "application/x-tar");
+  REQUIRE(r.ok);
+  REQUIRE(r.status == 200);
+  auto b = body(r).as_object();
+  CHECK(b.at("acked_seq").as_int64() == 1);
+  CHECK(wim::json::canonical(b.at("missing")) == "[[2,2]]");
+
+  auto ack = client.get("/v1/stations/G001/ack");
+  CHECK(body(ack).as_object().at("highest_seq").as_int64() == 3);
+  CHECK(client.get("/v1/stations/G002/ack").status == 403);
+
+  SECTION("a broken tar is a 400 naming the problem, and is counted") {
+    auto bad = client.post("/v1/records", "this is not a tar", "application/x-tar");
+    CHECK(bad.status == 400);
+    CHECK_THAT(bad.body, Catch::Contains("broken_tar"));
+    Client op(c.operators->port());
+    CHECK_THAT(op.get("/metrics").body, Catch::Contains("wim_ingest_broken_tar_total 1"));
+  }
+  SECTION("wrong content type is 415") {
+    CHECK(client.post("/v1/records", "x", "application/json").status == 415);
+  }
+  SECTION("heartbeat with a faulty channel and unsynced clock raises alerts; a good one clears") {
+    auto hb =
+        R"({"station_id":"G001","sent_utc":"2026-11-27T08:00:00.000Z",)"
+        R"("clock":{"sync":"unsynced","offset_ms":900,"max_error_ms":16000},)"
+        R"("outbox":{"depth":5,"oldest_unsent_age_s":12},)"
+        R"("channels":[{"name":"L1R1L","state":"stuck","errors":3,"lost_samples":0}],"faults":[]})";
+    auto h = client.post("/v1/heartbeat", hb, "application/json");
+    REQUIRE(h.status == 200);
+    CHECK(body(h).as_object().at("acked_seq").as_int64() == 1);
+    Client op(c.operators->port());
+    auto alerts = body(op.get("/v1/alerts?active=1")).as_array();
+    std::vector<std::string> kinds;
+    for (const auto& a : alerts) kinds.emplace_back(a.as_object().at("kind").as_string());
+    CHECK(kinds == std::vector<std::string>{"clock", "sensor_fault"});
+
+    auto good = R"({"station_id":"G001","clock":{"sync":"synced","offset_ms":0.2},)"
+                R"("outbox":{"depth":0,"oldest_unsent_age_s":0},"channels":[],"faults":[]})";
+    REQUIRE(client.post("/v1/heartbeat", good, "application/json").status == 200);
+    CHECK(body(op.get("/v1/alerts?active=1")).as_array().empty());
+    auto all = body(op.get("/v1/alerts")).as_array();
+    REQUIRE(all.size() == 2);
+    CHECK_FALSE(all[0].as_object().at("end_utc").is_null());
+
+    auto st = body(op.get("/v1/stations/G001")).as_object();
+    CHECK(st.at("name").as_string() == "Ring road N");
+    CHECK(st.at("clock").as_object().at("sync").as_string() == "synced");
+    CHECK(st.at("chain").as_object().at("records").as_int64() == 2);
+    CHECK_THAT(op.get("/metrics").body,
+               Catch::Contains("wim_station_missing_records{station=\"G001\"} 1"));
+  }
+  SECTION("a heartbeat with a bad field is a 400 naming it") {
+    auto h = client.post("/v1/heartbeat", R"({"station_id":"G001","clock":{"sync":"maybe"}})",
+                         "application/json");
+    CHECK(h.status == 400);
+    CHECK_THAT(h.body, Catch::Contains("maybe"));
+  }
+  SECTION("a heartbeat for another station is refused") {
+    auto h = client.post("/v1/heartbeat", R"({"station_id":"G002","clock":{"sync":"synced"}})",
+                         "application/json");
+    CHECK(h.status == 403);
+  }
+}
+
+TEST_CASE("monitor: a silent station raises an alert that ends when it is heard again") {
+  auto dir = temp_dir("monitor");
+  auto store = open_sqlite_store(dir / "meta.db");
+  MonitorOptions mo;
+  mo.silent_after_s = 60;
+  Monitor mon(*store, mo);
+  const std::int64_t t0 = wim::test::kT0_us;
+  boost::json::object hb{{"clock", {{"sync", "synced"}, {"offset_ms", 1.0}}}};
+  mon.heartbeat("G001", hb, t0);
+  mon.tick({"G001"}, t0 + 30'000'000);
+  CHECK(mon.alerts(true).empty());
+  mon.tick({"G001"}, t0 + 61'000'000);
+  REQUIRE(mon.alerts(true).size() == 1);
+  CHECK(mon.alerts(true)[0].kind == "silent");
+  CHECK(mon.alerts(true)[0].start_unix_us == t0 + 61'000'000);
+  mon.heartbeat("G001", hb, t0 + 90'000'000);
+  CHECK(mon.alerts(true).empty());
+  REQUIRE(mon.alerts(false).size() == 1);
+  CHECK(mon.alerts(false)[0].end_unix_us == t0 + 90'000'000);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("config: defaults, paths relative to the file, errors name the field") {
+  auto c = CollectorConfig::parse(
+      R"({"tls":{"cert":"pki/c.pem","key":"pki/k.pem","ca":"pki/ca.pem"},"listen":{"port":0}})",
+      "collector.json", "/etc/wim");
+  CHECK(c.tls_ca == "/etc/wim/pki/ca.pem");
+  CHECK(c.registry == "/etc/wim/registry.json");
+  CHECK(c.station_listen.port == 0);
+  CHECK(c.operator_listen.port == 8080);
+  CHECK(c.operator_listen.address == "127.0.0.1");
+  CHECK(c.ingest.future_seq_window == 100000);
+  CHECK_THROWS_WITH(
+      CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b"}})", "collector.json", "."),
+      Catch::Contains("collector.json") && Catch::Contains("tls.ca"));
+  CHECK_THROWS_WITH(
+      CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b","ca":"c"},"listen":{"port":70000}})",
+                             "collector.json", "."),
+      Catch::Contains("listen.port"));
+}

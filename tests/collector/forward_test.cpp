@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: Apache-2.0
+// Forwarding (cases to the review queue, spool folder and webhook) and daily statistics.
+#include "wim/collector/forward.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "../common/record_samples.hpp"
+#include "test_util.hpp"
+#include "wim/collector/api.hpp"
+#include "wim/common/chain.hpp"
+#include "wim/common/crypto.hpp"
+#include "wim/common/time.hpp"
+
+using namespace wim;
+using namespace wim::collector;
+using wim::collector::test::temp_dir;
+
+namespace {
+
+/// Record n (1-based): station_start, then pass (even n) and overload violation (odd n).
+/// Lane 1 for passes; violations on lane 2 when `violation_lane2`.
+struct TestStation {
+  std::string id;
+  crypto::SigningKey key = crypto::SigningKey::generate();
+  chain::ChainWriter writer{id, key, 0, ""};
+  explicit TestStation(std::string station_id) : id(std::move(station_id)) {}
+  packet::Packet next(bool fit = true) {
+    const auto n = static_cast<std::int64_t>(writer.last_seq()) + 1;
+    const std::int64_t t = wim::test::kT0_us + n * 1'000'000;
+    record::Manifest m = n == 1       ? wim::test::event_record("station_start", t)
+                         : n % 2 == 0 ? wim::test::pass_record(t)
+                                      : wim::test::violation_record(t);
+    m.station_id = id;
+    if (m.kind == record::Kind::violation) {
+      m.lane = 2;
+      m.measurement->lane = 2;
+      m.measurement->fit_for_enforcement = fit;
+      if (!fit) m.measurement->invalid_reasons = {"speed_change"};
+    }
+    return writer.append(m, m.kind == record::Kind::violation
+                                ? wim::test::violation_attachments()
+                                : std::map<std::string, std::string>{});
+  }
+};
+
+struct Fixture {
+  std::filesystem::path dir = temp_dir("forward");
+  TestStation g1{"G001"};
+  std::unique_ptr<MetadataStore> store = open_sqlite_store(dir / "meta.db");
+  FileBlobStore blobs{dir / "blobs"};
+  std::shared_ptr<RegistryHolder> registry;
+  std::unique_ptr<Ingest> ingest;
+
+  Fixture() {
+    boost::json::array st{{{"id", g1.id},
+                           {"location", {{"lat", 31.0}, {"lon", 121.0}}},
+                           {"lanes", 2},
+                           {"tls_cert_sha256", std::string(64, 'a')},
+                           {"signing_key_pem", g1.key.public_key().to_pem()}}};
+    registry = std::make_shared<RegistryHolder>(
+        Registry::parse(boost::json::serialize(boost::json::object{{"stations", st}}), "t", "."),
+        "unused");
+    ingest = std::make_unique<Ingest>(*store, blobs, registry);
+  }
+  ~Fixture() { std::filesystem::remove_all(dir); }
+  std::unique_ptr<Forwarder> forwarder(ForwardOptions o = {}) {
+    auto f = std::make_unique<Forwarder>(dir / "cases.db", *store, blobs, o);
+    return f;
+  }
+  std::string key_pem(const std::string&) const { return g1.key.public_key().to_pem(); }
+  void send(int n) {
+    std::vector<packet::Packet> ps;
+    for (int i = 0; i < n; ++i) ps.push_back(g1.next());
+    ingest->ingest(g1.id, ps);
+  }
+};
+
+/// A one-connection-at-a-time HTTP receiver on 127.0.0.1 (port from the OS). Answers the
+/// first `fail_first` requests with 503, the rest with 200, and keeps every body.
+struct Receiver {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  int fail_first;
+  std::mutex m;
+  std::vector<std::string> bodies, keys;
+  std::vector<unsigned> statuses;
+  std::thread thread;
+  explicit Receiver(int fail) : fail_first(fail) {
+    thread = std::thread([this] {
+      for (;;) {
+        boost::asio::ip::tcp::socket s(ioc);
+        boost::system::error_code ec;
+        acceptor.accept(s, ec);
+        if (ec) return;
+        boost::beast::flat_buffer buf;
+        boost::beast::http::request<boost::beast::http::string_body> req;
+        boost::beast::http::read(s, buf, req, ec);
+        if (ec) continue;
+        if (req.target() == "/quit") return;
+        unsigned status;
+        {
+          std::lock_guard lock(m);
+          bodies.push_back(req.body());
+          keys.push_back(std::string(req["Idempotency-Key"]));
+          status = static_cast<int>(bodies.size()) <= fail_first ? 503 : 200;
+          statuses.push_back(status);
+        }
+        boost::beast::http::response<boost::beast::http::string_body> res{
+            static_cast<boost::beast::http::status>(status), 11};
+        res.body() = status == 200 ? "{\"ok\":true}" : "{\"error\":\"busy\"}";
+        res.prepare_payload();
+        boost::beast::http::write(s, res, ec);
+      }
+    });
+  }
+  std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+  ~Receiver() {
+    // Wake the accept with a last request, then join.
+    try {
+      WebhookSink quit("http://127.0.0.1:" + std::to_string(port()) + "/quit",
+                       std::chrono::milliseconds(500));
+      quit.deliver(Case{}, packet::Packet{});
+    } catch (...) {
+    }
+    thread.join();
+  }
+};
+
+int run(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
+
+}  // namespace
+
+TEST_CASE("forward: fit overload records become cases in the review queue") {
+  Fixture f;
+  ForwardOptions o;
+  o.stage_deadline_s = 48 * 3600;
+  auto fw = f.forwarder(o);
+  f.ingest->add_observer(fw.get());
+  GIVEN("seq 1 event, 2 pass, 3 overload, 4 pass, 5 overload, 6 pass, 7 overload not fit") {
+    f.send(6);
+    auto unfit = f.g1.next(false);
+    f.ingest->ingest(f.g1.id, {unfit});
+    THEN("seqs 3 and 5 are cases awaiting transport review with the configured deadline") {
+      auto cs = fw->cases();
+      REQUIRE(cs.size() == 2);
+      for (const auto& c : cs) {
+        CHECK((c.seq == 3 || c.seq == 5));
+        CHECK(c.state == "awaiting_transport_review");
+        CHECK(c.deadline_unix_us - c.created_unix_us == 48LL * 3600 * 1'000'000);
+        CHECK(c.lane == 2);
+        CHECK(c.gross_kg == Approx(46230.5));
+        CHECK(c.excess_kg == Approx(3230.5));
+        CHECK(c.case_id == packet::dir_name("G001", static_cast<std::uint64_t>(c.seq)));
+      }
+    }
+    AND_WHEN("the same records are resent") {
+      std::vector<packet::Packet> again;
+      f.ingest->ingest(f.g1.id, {unfit});
+      THEN("no case is doubled") {
+        CHECK(fw->cases().size() == 2);
+      }
+    }
+  }
+}
+
+TEST_CASE("forward: spool folder holds one tar per case, checkable with openssl alone") {
+  Fixture f;
+  auto fw = f.forwarder();
+  const auto spool = f.dir / "spool";
+  fw->add_sink(
+      std::make_unique<SpoolSink>(spool, [&](const std::string& id) { return f.key_pem(id); }));
+  f.ingest->add_observer(fw.get());
+  f.send(5);
+  CHECK(fw->pending_deliveries() == 2);
+  CHECK(fw->pump(time::now_unix_us()) == 2);
+  CHECK(fw->pending_deliveries() == 0);
+  const auto id = packet::dir_name("G001", 3);
+  const auto tar = spool / (id + ".tar");
+  REQUIRE(std::filesystem::exists(tar));
+  REQUIRE(std::filesystem::exists(spool / (packet::dir_name("G001", 5) + ".tar")));
+  // Only final names in the folder: no temporary files left.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(spool))
+    if (e.is_regular_file()) ++files;
+  CHECK(files == 2);
+  auto ps = packet::from_tar(wim::collector::test::read_file(tar));
+  REQUIRE(ps.size() == 1);
+  CHECK(ps[0].manifest().seq == 3);
+
+  WHEN("a reviewer extracts it and runs openssl") {
+    const auto x = f.dir / "review";
+    std::filesystem::create_directories(x);
+    REQUIRE(run("tar -xf " + tar.string() + " -C " + x.string()) == 0);
+    const auto pkt = x / id;
+    const std::string verify = "openssl pkeyutl -verify -pubin -inkey " +
+                               (spool / "keys" / "G001.pub.pem").string() + " -rawin -in " +
+                               (pkt / "manifest.json").string() + " -sigfile ";
+    THEN("the signature verifies and the attachment hashes match the manifest") {
+      CHECK(run(verify + (pkt / "manifest.sig").string()) == 0);
+      const auto manifest = wim::collector::test::read_file(pkt / "manifest.json");
+      const auto out = f.dir / "dgst.txt";
+      REQUIRE(run("openssl dgst -sha256 -r " + (pkt / "plate.jpg").string() + " > " +
+                  out.string()) == 0);
+      const auto hash = wim::collector::test::read_file(out).substr(0, 64);
+      CHECK(manifest.find(hash) != std::string::npos);
+    }
+    AND_THEN("a tampered manifest fails the openssl check") {
+      auto m = wim::collector::test::read_file(pkt / "manifest.json");
+      m[m.find("46230.5")] = '5';
+      wim::collector::test::write_file(pkt / "manifest.json", m);
+      CHECK(run(verify + (pkt / "manifest.sig").string()) != 0);
+    }
+  }
+}
+
+TEST_CASE("forward: webhook fails first, is retried with backoff, then delivered") {
+  Fixture f;
+  Receiver rx(2);
+  ForwardOptions o;
+  o.retry_initial_ms = 1000;
+  o.retry_max_ms = 3000;
+  auto fw = f.forwarder(o);
+  fw->add_sink(std::make_unique<WebhookSink>(
+      "http://127.0.0.1:" + std::to_string(rx.port()) + "/cases", std::chrono::milliseconds(2000)));
+  f.ingest->add_observer(fw.get());
+  f.send(3);  // one case: seq 3
+  const auto id = packet::dir_name("G001", 3);
+  const auto t0 = time::now_unix_us();
+
+  CHECK(fw->pump(t0) == 0);
+  auto d = fw->deliveries(id);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].state == "retrying");
+  CHECK(d[0].attempts == 1);
+  CHECK(d[0].last_error.find("503") != std::string::npos);
+  CHECK(d[0].next_attempt_unix_us == t0 + 1'000'000);
+  WHEN("pumped again before the backoff ends") {
+    CHECK(fw->pump(t0 + 500'000) == 0);
+    THEN("nothing was sent") {
+      CHECK(fw->deliveries(id)[0].attempts == 1);
+    }
+  }
+  CHECK(fw->pump(t0 + 1'000'000) == 0);  // second 503
+  d = fw->deliveries(id);
+  CHECK(d[0].attempts == 2);
+  CHECK(d[0].next_attempt_unix_us == t0 + 1'000'000 + 2'000'000);  // doubled
+
+  // A restart keeps the delivery state.
+  fw.reset();
+  fw = f.forwarder(o);
+  fw->add_sink(std::make_unique<WebhookSink>(
+      "http://127.0.0.1:" + std::to_string(rx.port()) + "/cases", std::chrono::milliseconds(2000)));
+  CHECK(fw->pump(t0 + 3'000'000) == 1);
+  d = fw->deliveries(id);
+  CHECK(d[0].state == "delivered");
+  CHECK(d[0].attempts == 3);
+  CHECK(d[0].last_error.empty());
+  CHECK(fw->pump(t0 + 100'000'000) == 0);  // delivered once, not again
+
+  std::lock_guard lock(rx.m);
+  REQUIRE(rx.bodies.size() == 3);
+  CHECK(rx.statuses == std::vector<unsigned>{503, 503, 200});
+  CHECK(rx.keys[2] == id);
+  auto body = boost::json::parse(rx.bodies[2]).as_object();
+  CHECK(body.at("case_id").as_string() == id);
+  CHECK(body.at("state").as_string() == "awaiting_transport_review");
+  // The webhook receives the signed manifest and a signature that verifies.
+  const std::string manifest(body.at("manifest").as_string());
+  CHECK(f.g1.key.public_key().verify(
+      manifest, crypto::from_hex(std::string(body.at("signature_hex").as_string()))));
+
+  auto js = fw->cases_json();
+  REQUIRE(js.size() == 1);
+  CHECK(js[0].at("deliveries").as_array()[0].at("state").as_string() == "delivered");
+}
+
+TEST_CASE("forward: a webhook that refuses connections stays retrying with the error") {
+  Fixture f;
+  std::uint16_t dead_port;
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    dead_port = a.local_endpoint().port();
+  }
+  auto fw = f.forwarder();
+  fw->add_sink(std::make_unique<WebhookSink>("http://127.0.0.1:" + std::to_string(dead_port) + "/x",
+                                             std::chrono::milliseconds(500)));
+  f.ingest->add_observer(fw.get());
+  f.send(3);
+  CHECK(fw->pump(time::now_unix_us()) == 0);
+  auto d = fw->deliveries(packet::dir_name("G001", 3));
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].state == "retrying");
+  CHECK(d[0].last_error.find("refused") != std::string::npos);
+}
+
+TEST_CASE("forward: catch-up creates the cases of records stored while forwarding was off") {
+  Fixture f;
+  f.send(7);  // overloads at 3, 5, 7; no forwarder observing
+  auto fw = f.forwarder();
+  CHECK(fw->cases().empty());
+  CHECK(fw->catch_up(time::now_unix_us()) == 3);
+  CHECK(fw->cases().size() == 3);
+  CHECK(fw->catch_up(time::now_unix_us()) == 0);
+  CHECK(fw->cases("G001").size() == 3);
+  CHECK(fw->cases("G002").empty());
+}
+
+TEST_CASE("stats: vehicles, overloads and rate per station per day and lane") {
+  Fixture f;
+  f.send(9);  // 1 event; passes 2,4,6,8 on lane 1; overloads 3,5,7,9 on lane 2
+  const auto day = time::format_utc_ms(wim::test::kT0_us).substr(0, 10);
+  auto s = day_stats(*f.store, "G001", parse_day(day), day);
+  CHECK(s.at("vehicles").as_int64() == 8);
+  CHECK(s.at("overloads").as_int64() == 4);
+  CHECK(s.at("overload_rate").as_double() == Approx(0.5));
+  const auto& lanes = s.at("lanes").as_array();
+  REQUIRE(lanes.size() == 2);
+  CHECK(lanes[0].at("lane").as_int64() == 1);
+  CHECK(lanes[0].at("overloads").as_int64() == 0);
+  CHECK(lanes[1].at("vehicles").as_int64() == 4);
+  CHECK(lanes[1].at("overload_rate").as_double() == Approx(1.0));
+  auto next = day_stats(*f.store, "G001", parse_day(day) + 86'400'000'000LL, "next");
+  CHECK(next.at("vehicles").as_int64() == 0);
+  CHECK_THROWS_WITH(parse_day("2026-13"), Catch::Contains("YYYY-MM-DD"));
+
+  WHEN("read through the operators' API") {
+    Monitor monitor(*f.store, {});
+    Api api(*f.ingest, *f.store, monitor, f.registry);
+    auto fw = f.forwarder();
+    fw->catch_up(time::now_unix_us());
+    api.set_forwarder(fw.get());
+    auto get = [&](const std::string& target) {
+      Request req{http::verb::get, target, 11};
+      return api.operators(req, Peer{});
+    };
+    auto r = get("/v1/stats?day=" + day + "&station=G001");
+    REQUIRE(r.result() == http::status::ok);
+    CHECK(boost::json::parse(r.body()).at("overloads").as_int64() == 4);
+    r = get("/v1/stats?day=" + day);
+    REQUIRE(r.result() == http::status::ok);
+    auto all = boost::json::parse(r.body());
+    CHECK(all.at("vehicles").as_int64() == 8);
+    CHECK(all.at("stations").as_array().size() == 1);
+    CHECK(get("/v1/stats?day=yesterday").result() == http::status::bad_request);
+    CHECK(get("/v1/stats?day=" + day + "&station=G999").result() == http::status::not_found);
+    r = get("/v1/cases?station=G001");
+    REQUIRE(r.result() == http::status::ok);
+    auto cs = boost::json::parse(r.body()).as_array();
+    REQUIRE(cs.size() == 4);
+    CHECK(cs[0].at("state").as_string() == "awaiting_transport_review");
+    CHECK(cs[0].as_object().contains("stage_deadline_utc"));
+  }
+}

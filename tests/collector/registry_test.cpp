@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "wim/collector/registry.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "test_util.hpp"
+#include "wim/common/error.hpp"
+#include "wim/common/json.hpp"
+
+using namespace wim::collector;
+using wim::collector::test::temp_dir;
+using wim::collector::test::write_file;
+
+namespace {
+
+const std::string kFp1(64, 'a');
+const std::string kFp2(64, 'b');
+
+std::string entry(const std::string& id, const std::string& fp, const std::string& key_pem,
+                  const std::string& extra = "") {
+  boost::json::object o{
+      {"id", id},   {"name", "Point " + id}, {"location", {{"lat", 31.2}, {"lon", 121.4}}},
+      {"lanes", 2}, {"tls_cert_sha256", fp}, {"signing_key_pem", key_pem}};
+  std::string s = boost::json::serialize(o);
+  if (!extra.empty()) s.insert(s.size() - 1, "," + extra);
+  return s;
+}
+
+std::string registry(const std::string& entries) {
+  return "{\"stations\":[" + entries + "]}";
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    Registry::parse(text, "reg.json", ".");
+  } catch (const wim::InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("registry: valid file gives lookups by id and certificate") {
+  auto pem = wim::crypto::SigningKey::generate().public_key().to_pem();
+  GIVEN("two stations, one revoked") {
+    auto r = Registry::parse(
+        registry(entry("G001", kFp1, pem) + "," + entry("G002", kFp2, pem, "\"revoked\":true")),
+        "reg.json", ".");
+    THEN("both are found by id and fingerprint, with their fields") {
+      REQUIRE(r.stations().size() == 2);
+      REQUIRE(r.by_id("G001") != nullptr);
+      CHECK(r.by_id("G001")->lanes == 2);
+      CHECK(r.by_id("G001")->lat_deg == Approx(31.2));
+      CHECK_FALSE(r.by_id("G001")->revoked);
+      CHECK(r.by_cert_sha256(kFp2)->id == "G002");
+      CHECK(r.by_cert_sha256(kFp2)->revoked);
+      CHECK(r.by_id("G009") == nullptr);
+      CHECK(r.by_id("G001")->signing_key->to_pem() == pem);
+    }
+  }
+}
+
+TEST_CASE("registry: errors name the entry and the field") {
+  auto pem = wim::crypto::SigningKey::generate().public_key().to_pem();
+  CHECK_THAT(error_of(registry(entry("G001", "abc", pem))),
+             Catch::Contains("reg.json") &&
+                 Catch::Contains("stations[0] (G001).tls_cert_sha256: expected 64 hex"));
+  CHECK_THAT(error_of(registry(entry("G001", kFp1, "not a key"))),
+             Catch::Contains("stations[0] (G001).signing_key"));
+  CHECK_THAT(error_of(registry(entry("G001", kFp1, pem) + "," + entry("G001", kFp2, pem))),
+             Catch::Contains("stations[1] (G001).id: duplicate"));
+  CHECK_THAT(
+      error_of(registry(entry("G001", kFp1, pem) + "," + entry("G002", kFp1, pem))),
+      Catch::Contains("stations[1] (G002).tls_cert_sha256: same certificate as station G001"));
+  CHECK_THAT(error_of(registry(entry("G 1", kFp1, pem))), Catch::Contains("stations[0] (G 1).id"));
+  CHECK_THAT(error_of(R"({"stations":[{"id":"G001","location":{"lat":95,"lon":1},"lanes":1}]})"),
+             Catch::Contains("stations[0] (G001).location.lat: out of"));
+  CHECK_THAT(error_of(R"({"stations":[{"id":"G001","location":{"lat":5,"lon":1},"lanes":0}]})"),
+             Catch::Contains("stations[0] (G001).lanes"));
+  CHECK_THAT(error_of(R"({"stations":[{"id":"G001","location":{"lat":5,"lon":1},"lanes":1}]})"),
+             Catch::Contains("stations[0] (G001).tls_cert_sha256: missing"));
+  CHECK_THAT(error_of("{\"stations\":[}"),
+             Catch::Contains("reg.json") && Catch::Contains("line 1"));
+  CHECK_THAT(error_of("{}"), Catch::Contains("stations"));
+}
+
+TEST_CASE("registry: files relative to the registry, reload keeps the old one on error") {
+  auto dir = temp_dir("registry");
+  auto key = wim::crypto::SigningKey::generate().public_key();
+  write_file(dir / "keys/G001.pub.pem", key.to_pem());
+  write_file(dir / "pki/G001.sha256", kFp1 + "\n");
+  const std::string good =
+      R"({"stations":[{"id":"G001","location":{"lat":1,"lon":2},"lanes":1,)"
+      R"("tls_cert_sha256_file":"pki/G001.sha256","signing_key_file":"keys/G001.pub.pem"}]})";
+  write_file(dir / "registry.json", good);
+  RegistryHolder holder(dir / "registry.json");
+  REQUIRE(holder.current()->by_cert_sha256(kFp1) != nullptr);
+  CHECK(holder.current()->by_id("G001")->signing_key->raw() == key.raw());
+
+  WHEN("the file is broken and reloaded") {
+    write_file(dir / "registry.json", R"({"stations":[{"id":"G001"}]})");
+    std::string err;
+    CHECK_FALSE(holder.reload(&err));
+    THEN("the previous registry stays and the error names the file and field") {
+      CHECK_THAT(err, Catch::Contains("registry.json") && Catch::Contains("(G001).location"));
+      CHECK(holder.current()->by_id("G001") != nullptr);
+    }
+  }
+  WHEN("the station is revoked in the file and reloaded") {
+    auto revoked = good;
+    revoked.insert(revoked.size() - 3, ",\"revoked\":true");
+    write_file(dir / "registry.json", revoked);
+    REQUIRE(holder.reload());
+    THEN("the new snapshot shows it revoked") {
+      CHECK(holder.current()->by_id("G001")->revoked);
+    }
+  }
+  WHEN("a referenced key file is missing") {
+    std::filesystem::remove(dir / "keys/G001.pub.pem");
+    std::string err;
+    CHECK_FALSE(holder.reload(&err));
+    CHECK_THAT(err, Catch::Contains("(G001).signing_key_file: cannot read file"));
+  }
+  std::filesystem::remove_all(dir);
+}
