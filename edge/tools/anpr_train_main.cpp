@@ -20,6 +20,7 @@ using namespace wim::edge::anpr;
 namespace {
 
 constexpr int kExtraProvinceCuts = 2;  // extra province samples per rendered plate
+constexpr int kBlurEvery = 4;          // every 4th plate also rendered with motion blur
 
 void train(const cv::Mat& x, const std::vector<int>& labels, int classes, const std::string& path) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -70,6 +71,25 @@ int main(int argc, char** argv) {
         } else if (n < alnum_plates) {
           xa.push_back(f.row(static_cast<int>(i)));
           ya.push_back(static_cast<int>(hw::kAlnum.find(chars[i][0])));
+        }
+      }
+      // Deblur-aware: every kBlurEvery-th plate is also rendered under motion blur (the
+      // condition whose right reads had the smallest margins), all characters learnt.
+      if ((n + n / 4) % kBlurEvery == 0) {  // n / 4: every colour in turn
+        auto blurred = renderer.render_patch(spec, hw::Condition::motion_blur, rng);
+        const float bw = static_cast<float>(cv::norm(blurred.corners[1] - blurred.corners[0]));
+        for (auto& c : blurred.corners) c += cv::Point2f(jitter(rng), jitter(rng)) * (0.01f * bw);
+        const cv::Mat fb = char_features(
+            cut_characters(rectify_plate(blurred.image, blurred.corners, colour), colour));
+        for (std::size_t i = 0; i < chars.size(); ++i) {
+          if (i == 0) {
+            const auto it = std::find(hw::kProvinces.begin(), hw::kProvinces.end(), chars[0]);
+            xp.push_back(fb.row(0));
+            yp.push_back(static_cast<int>(it - hw::kProvinces.begin()));
+          } else {
+            xa.push_back(fb.row(static_cast<int>(i)));
+            ya.push_back(static_cast<int>(hw::kAlnum.find(chars[i][0])));
+          }
         }
       }
       // 31 province classes from complex glyphs: more samples of each, cut from the same
