@@ -59,6 +59,11 @@ cfg["uplink"] = {"url": "https://127.0.0.1:18443",
                  "heartbeat_s": 10}
 cfg["outbox"] = {"path": os.path.join(d, "outbox.db"), "quota_mb": 256}
 cfg["acquisition"] = {"source": "replay", "recording": os.path.join(d, "sim", "rec.csv")}
+# Plate camera (issue 7): the sim twin, driven by the recording's truth.jsonl (plates of
+# the violations); field conditions drawn per pass; every 9th violation finds the stream
+# down (a camera_fault record, the plate left to a human).
+cfg["camera"] = {"kind": "sim", "condition": "mixed", "seed": sum(map(ord, sid)),
+                 "lead_s": 0.15, "lag_s": 0.15, "max_frames": 3, "fail_every": 9}
 cfg.setdefault("calibration", {})
 cfg["calibration"].setdefault("id", "DEMO-" + sid + "-SIM")
 json.dump(cfg, open(os.path.join(d, "station.json"), "w"), indent=1)

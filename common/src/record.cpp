@@ -79,6 +79,8 @@ void validate_measurement(const Measurement& m, const Manifest& mf) {
     if (m.plate->confidence < 0 || m.plate->confidence > 1)
       fail("measurement.plate.confidence", "must be within 0..1");
   }
+  if (!m.camera_problem.empty() && !m.camera_present)
+    fail("measurement.camera_problem", "set while camera_present is false (no camera)");
   if (!m.plate_hash.empty() && !is_sha256_hex(m.plate_hash))
     fail("measurement.plate_hash", "expected 64 lower-case hex digits");
 }
@@ -156,7 +158,7 @@ Measurement measurement_from(const bj::value& v) {
   only_keys(o, ctx,
             {"lane", "speed_kmh", "axle_loads_kg", "axle_spacings_m", "axles", "gross_kg",
              "axle_config", "vehicle_class", "fit_for_enforcement", "invalid_reasons", "plate",
-             "plate_hash", "camera_present"});
+             "plate_hash", "camera_present", "camera_problem"});
   Measurement m;
   m.lane = get_small_int(o, "lane", ctx);
   m.speed_kmh = json::get_number(o, "speed_kmh", ctx);
@@ -190,6 +192,7 @@ Measurement measurement_from(const bj::value& v) {
   }
   m.plate_hash = json::get_string(o, "plate_hash", ctx, "");
   m.camera_present = get_bool_req(o, "camera_present", ctx);
+  m.camera_problem = json::get_string(o, "camera_problem", ctx, "");
   return m;
 }
 
@@ -368,6 +371,7 @@ std::string serialize(const Manifest& m) {
                                {"needs_human_review", x.plate->needs_human_review}};
     if (!x.plate_hash.empty()) mo["plate_hash"] = x.plate_hash;
     mo["camera_present"] = x.camera_present;
+    if (!x.camera_problem.empty()) mo["camera_problem"] = x.camera_problem;
     o["measurement"] = std::move(mo);
   }
   if (m.legal) {

@@ -14,12 +14,16 @@
 
 #include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/json.hpp"
 #include "wim/common/log.hpp"
 #include "wim/edge/heartbeat.hpp"
 #include "wim/edge/outbox_sealer.hpp"
 #include "wim/edge/station_daemon.hpp"
 #include "wim/edge/station_weigher.hpp"
 #include "wim/edge/uplink_client.hpp"
+#ifdef WIM_WITH_CAMERA
+#include "wim/edge/camera_evidence.hpp"
+#endif
 
 namespace po = boost::program_options;
 using namespace wim;
@@ -50,7 +54,17 @@ int cmd_run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   try {
     const auto cfg = edge::load_daemon_config(config_path);
+    // The plate camera (station.json "camera"; none: records say camera_present false).
+#ifdef WIM_WITH_CAMERA
+    auto camera = edge::load_camera(config_path);
+    auto acquisition =
+        edge::load_acquisition(config_path, camera ? camera->on_truth : hw::SimTruthCallback{});
+#else
+    if (json::as_object(json::load_file(config_path), config_path).contains("camera"))
+      throw InputError(config_path +
+                       ": camera: this build has no camera support (WIM_WITH_CAMERA=OFF)");
     auto acquisition = edge::load_acquisition(config_path);
+#endif
     const auto key = crypto::SigningKey::load_pem_file(cfg.signing_key);
     edge::OutboxOptions oo;
     oo.path = cfg.outbox_path;
@@ -70,6 +84,9 @@ int cmd_run(int argc, char** argv) {
     if (acquisition)
       weigher = std::make_unique<edge::StationWeigher>(
           std::move(acquisition->station), *acquisition->source, sealer, acquisition->options);
+#ifdef WIM_WITH_CAMERA
+    if (weigher && camera) weigher->set_evidence_source(camera->evidence.get());
+#endif
     edge::UplinkClient uplink(cfg.uplink, outbox, [&] {
       edge::Health h;
       h.station_id = cfg.station_id;

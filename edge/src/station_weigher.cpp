@@ -121,7 +121,8 @@ record::Manifest vehicle_manifest(const weigh::WeighedVehicle& v, std::int64_t t
   return m;
 }
 
-std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json) {
+std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json,
+                                            hw::SimTruthCallback on_truth) {
   const std::string file = station_json.string();
   const auto root = json::load_file(station_json);
   const auto& o = json::as_object(root, file);
@@ -136,6 +137,7 @@ std::optional<Acquisition> load_acquisition(const std::filesystem::path& station
   hw::SourceFactoryOptions fo;
   fo.base_dir = station_json.parent_path();
   for (const auto& c : a.station.channels) fo.channel_names.push_back(c.name);
+  fo.on_truth = std::move(on_truth);
   a.source = hw::make_source(*section, file + ": acquisition", fo);
   const auto* kind = section->is_object() ? section->as_object().if_contains("source") : nullptr;
   a.options.live_clock = !(kind && kind->is_string() && kind->as_string() == "replay");
@@ -201,7 +203,15 @@ void StationWeigher::emit_vehicles(bool all) {
     if (!all && (history_.empty() || history_.back().t_mono_us < window_end_us(v))) break;
     auto m = vehicle_manifest(v, unix_at(v.t_us), clock(), cfg_.calibration_id);
     std::map<std::string, std::string> att;
+    if (evidence_) m.measurement->camera_present = true;
     if (m.kind == record::Kind::violation) {
+      if (evidence_) {  // plate and images: violations only (privacy rule)
+        auto ev = evidence_->evidence_for(m);
+        m.measurement->plate = std::move(ev.plate);
+        m.measurement->camera_problem = std::move(ev.camera_problem);
+        att = std::move(ev.attachments);
+        commit_camera_events();
+      }
       att["waveform.csv"] = waveform_csv(v);
       ++stats_.violations;
     }
@@ -211,7 +221,19 @@ void StationWeigher::emit_vehicles(bool all) {
   }
 }
 
+void StationWeigher::commit_camera_events() {
+  if (!evidence_) return;
+  const auto ck = clock();
+  for (auto& e : evidence_->take_events()) {
+    e.clock_sync = ck.sync;
+    e.clock_offset_ms = ck.offset_ms;
+    sealer_.commit(std::move(e));
+    ++stats_.events;
+  }
+}
+
 void StationWeigher::process(const hw::SampleBlock& b) {
+  commit_camera_events();
   const auto ck = clock();
   for (const hw::LostSpan& s : b.lost) {
     record::Manifest m;

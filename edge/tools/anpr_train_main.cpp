@@ -2,8 +2,8 @@
 // wim-anpr-train: trains the plate reader's character classifiers at build time from
 // plates rendered with Debian's fonts under all field conditions (nothing downloaded).
 // Usage: wim-anpr-train OUT_DIR [plates=2500] [seed=7]
-// Province characters are learnt from every plate, letters and digits from the first half.
-// Writes OUT_DIR/anpr_province.yml.gz and OUT_DIR/anpr_alnum.yml.gz.
+// Province characters are learnt from every plate (3 cuts each), letters and digits from the first
+// half. Writes OUT_DIR/anpr_province.yml.gz and OUT_DIR/anpr_alnum.yml.gz.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +18,9 @@ using namespace wim;
 using namespace wim::edge::anpr;
 
 namespace {
+
+constexpr int kExtraProvinceCuts = 2;  // extra province samples per rendered plate
+constexpr int kBlurEvery = 4;          // every 4th plate also rendered with motion blur
 
 void train(const cv::Mat& x, const std::vector<int>& labels, int classes, const std::string& path) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
       auto scene = renderer.render_patch(spec, cond, rng);
       // Localisation is never exact: train on corners off by about 1 % of the plate width.
       const float w = static_cast<float>(cv::norm(scene.corners[1] - scene.corners[0]));
+      const auto truth_corners = scene.corners;
       for (auto& c : scene.corners) c += cv::Point2f(jitter(rng), jitter(rng)) * (0.01f * w);
       const auto cells = cut_characters(rectify_plate(scene.image, scene.corners, colour), colour);
       const cv::Mat f = char_features(cells);
@@ -68,6 +72,35 @@ int main(int argc, char** argv) {
           xa.push_back(f.row(static_cast<int>(i)));
           ya.push_back(static_cast<int>(hw::kAlnum.find(chars[i][0])));
         }
+      }
+      // Deblur-aware: every kBlurEvery-th plate is also rendered under motion blur (the
+      // condition whose right reads had the smallest margins), all characters learnt.
+      if ((n + n / 4) % kBlurEvery == 0) {  // n / 4: every colour in turn
+        auto blurred = renderer.render_patch(spec, hw::Condition::motion_blur, rng);
+        const float bw = static_cast<float>(cv::norm(blurred.corners[1] - blurred.corners[0]));
+        for (auto& c : blurred.corners) c += cv::Point2f(jitter(rng), jitter(rng)) * (0.01f * bw);
+        const cv::Mat fb = char_features(
+            cut_characters(rectify_plate(blurred.image, blurred.corners, colour), colour));
+        for (std::size_t i = 0; i < chars.size(); ++i) {
+          if (i == 0) {
+            const auto it = std::find(hw::kProvinces.begin(), hw::kProvinces.end(), chars[0]);
+            xp.push_back(fb.row(0));
+            yp.push_back(static_cast<int>(it - hw::kProvinces.begin()));
+          } else {
+            xa.push_back(fb.row(static_cast<int>(i)));
+            ya.push_back(static_cast<int>(hw::kAlnum.find(chars[i][0])));
+          }
+        }
+      }
+      // 31 province classes from complex glyphs: more samples of each, cut from the same
+      // rendering with other corner errors (cheap: no new rendering).
+      const auto province = std::find(hw::kProvinces.begin(), hw::kProvinces.end(), chars[0]);
+      for (int k = 0; k < kExtraProvinceCuts; ++k) {
+        auto corners = truth_corners;
+        for (auto& c : corners) c += cv::Point2f(jitter(rng), jitter(rng)) * (0.012f * w);
+        const auto extra = cut_characters(rectify_plate(scene.image, corners, colour), colour);
+        xp.push_back(char_features({extra[0]}).row(0));
+        yp.push_back(static_cast<int>(province - hw::kProvinces.begin()));
       }
     }
     train(xp, yp, static_cast<int>(hw::kProvinces.size()), (out / "anpr_province.yml.gz").string());

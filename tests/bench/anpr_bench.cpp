@@ -58,11 +58,23 @@ int main(int argc, char** argv) {
   cv::setNumThreads(1);  // one core
   const int per = argc > 2 ? std::stoi(argv[2]) : 170;
   std::mt19937 rng(argc > 3 ? static_cast<unsigned>(std::stoul(argv[3])) : 20261127u);
-  edge::anpr::PlateReader reader({argv[1]});
+  edge::anpr::PlateReaderConfig rc{argv[1]};
+  // ANPR_REVIEW_BELOW, ANPR_CROSS_GROW: try other calibrations without rebuilding.
+  if (const char* e = std::getenv("ANPR_REVIEW_BELOW")) rc.review_below = std::stod(e);
+  if (const char* e = std::getenv("ANPR_CROSS_GROW")) rc.cross_check_grow = std::stod(e);
+  std::printf("review_below %.2f, cross_check_grow %.3f, seed %s\n", rc.review_below,
+              rc.cross_check_grow, argc > 3 ? argv[3] : "20261127");
+  edge::anpr::PlateReader reader(rc);
   hw::PlateRenderer renderer;
   std::map<std::string, Tally> by_condition, by_colour;
   Tally all;
   const char* dump = std::getenv("ANPR_BENCH_DUMP");
+  struct Outcome {
+    hw::Condition cond;
+    double confidence;  // [0, 1]; -1: no plate found
+    bool right;
+  };
+  std::vector<Outcome> sweep;  // the same reads decided at other review thresholds
   for (auto cond : hw::kConditions) {
     for (int i = 0; i < per; ++i) {
       const auto colour = hw::kPlateColours[static_cast<std::size_t>(i) % 4];
@@ -96,6 +108,11 @@ int main(int argc, char** argv) {
         t.exact = right;
         t.accepted_wrong = !right;
       }
+      if (!r.needs_review && !right)
+        std::printf("accepted wrong: %s #%d truth %s %s, read %s %s (confidence %.3f)\n",
+                    std::string(hw::to_string(cond)).c_str(), i, spec.text.c_str(),
+                    std::string(hw::to_string(colour)).c_str(), r.candidate.c_str(),
+                    std::string(hw::to_string(r.colour)).c_str(), r.confidence);
       if (dump && !right) {  // ANPR_BENCH_DUMP=dir: the plate area of every failure, for study
         cv::Rect bb =
             cv::boundingRect(std::vector<cv::Point2f>(scene.corners.begin(), scene.corners.end()));
@@ -106,6 +123,7 @@ int main(int argc, char** argv) {
             (r.found ? "-read-" + std::string(hw::to_string(r.colour)) : "-notfound") + ".png";
         cv::imwrite(name, frame(bb));
       }
+      sweep.push_back({cond, r.found ? r.confidence : -1.0, right});
       by_condition[std::string(hw::to_string(cond))].add(t);
       by_colour[std::string(hw::to_string(colour))].add(t);
       all.add(t);
@@ -118,5 +136,27 @@ int main(int argc, char** argv) {
   for (auto c : hw::kPlateColours)
     by_colour[std::string(hw::to_string(c))].print(std::string(hw::to_string(c)));
   all.print("all");
+  std::printf(
+      "\nthe same reads at other review thresholds: exact %% per condition, "
+      "accepted-wrong, to human (right)\n");
+  for (double th : {0.6, 0.65, 0.7, 0.75, 0.8}) {
+    std::printf("review_below %.2f:", th);
+    int wrong = 0, review = 0, review_right = 0;
+    for (auto cond : hw::kConditions) {
+      int n = 0, exact = 0;
+      for (const auto& o : sweep) {
+        if (o.cond != cond) continue;
+        ++n;
+        const bool accepted = o.confidence >= th;
+        exact += accepted && o.right;
+        wrong += accepted && !o.right;
+        review += !accepted;
+        review_right += !accepted && o.right;
+      }
+      std::printf(" %s %.1f", std::string(hw::to_string(cond)).c_str(),
+                  100.0 * exact / std::max(1, n));
+    }
+    std::printf("  accepted-wrong %d  to human %d (right %d)\n", wrong, review, review_right);
+  }
   return 0;
 }

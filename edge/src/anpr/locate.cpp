@@ -2,6 +2,7 @@
 // Plate localisation: plates are saturated blue, yellow or green rectangles of known aspect;
 // at night under infrared they are the brightest rectangle (retroreflective sheeting).
 #include <algorithm>
+#include <cmath>
 
 #include <opencv2/imgproc.hpp>
 
@@ -12,8 +13,26 @@ namespace {
 
 constexpr double kScale = 0.5;  // localise on half resolution: 4× fewer pixels
 
+// Green plates fade to pale green at the top, which glare or the colour mask can lose: the
+// mask then holds only the lower part. Raise the top edge along the bottom edge's normal to
+// the plate's aspect (480 x 140 mm); the dark-green bottom edge is the reliable one.
+void extend_green_top(cv::Point2f& tl, cv::Point2f& tr, const cv::Point2f& br,
+                      const cv::Point2f& bl) {
+  constexpr double kAspect = 480.0 / 140.0;
+  const cv::Point2f bottom = br - bl;
+  const double w = std::hypot(bottom.x, bottom.y);
+  if (w < 1) return;
+  const double h = (cv::norm(tl - bl) + cv::norm(tr - br)) / 2;
+  const double want = w / kAspect;
+  if (h >= want * 0.93) return;
+  const cv::Point2f up(static_cast<float>(bottom.y / w), static_cast<float>(-bottom.x / w));
+  tl = bl + up * static_cast<float>(want);
+  tr = br + up * static_cast<float>(want);
+}
+
 void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
              std::vector<PlateCandidate>& out) {
+  const bool green = !mono && hint.size() == 1 && hint[0] == hw::PlateColour::green;
   cv::Mat m;
   const int kw = std::max(9, mask.cols / 64);
   cv::morphologyEx(mask, m, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, {kw, 3}));
@@ -26,7 +45,7 @@ void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
     if (w < h) std::swap(w, h);
     if (h < 8 || w < 30 || w > mask.cols * 0.6) continue;
     const double aspect = w / h;
-    if (aspect < 1.5 || aspect > 5.5) continue;
+    if (aspect < 1.5 || aspect > (green ? 9.0 : 5.5)) continue;
     const double fill = cv::contourArea(c) / (w * h);
     if (fill < 0.55) continue;
     std::vector<cv::Point> hull;
@@ -38,6 +57,7 @@ void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
       if (p.x - p.y > tr.x - tr.y) tr = p;
       if (p.x - p.y < bl.x - bl.y) bl = p;
     }
+    if (green) extend_green_top(tl, tr, br, bl);
     PlateCandidate pc;
     const float s = static_cast<float>(1.0 / kScale);
     // pixel centres: the far edges lie one pixel further out
@@ -45,7 +65,7 @@ void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
                   (bl + cv::Point2f(0, 1)) * s};
     pc.mono = mono;
     pc.area_px = w * h / (kScale * kScale);
-    const bool two_rows = aspect < 2.6;
+    const bool two_rows = !green && aspect < 2.6;
     for (auto l : hint) {
       if ((l == hw::PlateColour::yellow_double) == two_rows) pc.layouts.push_back(l);
     }
@@ -73,6 +93,12 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
     cv::threshold(gray, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
     collect(mask, true,
             {hw::PlateColour::blue, hw::PlateColour::green, hw::PlateColour::yellow_double}, out);
+    if (out.empty()) {  // Otsu split elsewhere (bright scene parts): try half-way to white
+      const double t = cv::threshold(gray, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+      cv::threshold(gray, mask, (t + 255) / 2, 255, cv::THRESH_BINARY);
+      collect(mask, true,
+              {hw::PlateColour::blue, hw::PlateColour::green, hw::PlateColour::yellow_double}, out);
+    }
   } else {
     cv::Mat blue, yellow, green;
     cv::inRange(hsv, cv::Scalar(100, 90, 35), cv::Scalar(125, 255, 255), blue);
@@ -81,6 +107,15 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
     collect(blue, false, {hw::PlateColour::blue}, out);
     collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
     collect(green, false, {hw::PlateColour::green}, out);
+    if (out.empty()) {  // a bluish, yellowish or greenish body merged with the plate: only the most
+                        // saturated pixels (the plate's paint)
+      cv::inRange(hsv, cv::Scalar(100, 170, 35), cv::Scalar(125, 255, 255), blue);
+      cv::inRange(hsv, cv::Scalar(12, 170, 50), cv::Scalar(35, 255, 255), yellow);
+      collect(blue, false, {hw::PlateColour::blue}, out);
+      collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
+      cv::inRange(hsv, cv::Scalar(36, 100, 40), cv::Scalar(85, 255, 255), green);
+      collect(green, false, {hw::PlateColour::green}, out);  // lower part; top extended
+    }
   }
   std::sort(out.begin(), out.end(),
             [](const PlateCandidate& a, const PlateCandidate& b) { return a.area_px > b.area_px; });

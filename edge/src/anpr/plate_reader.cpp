@@ -71,6 +71,28 @@ PlateRead PlateReader::read_candidate(const cv::Mat& bgr, const PlateCandidate& 
   return r;
 }
 
+void PlateReader::cross_check(const cv::Mat& bgr, const PlateCandidate& c, PlateRead& r) const {
+  // A second reading of the same plate through grown borders: a character read
+  // differently is not sure, however large its margin was in the first reading (the
+  // confidence of a single linear-SVM reading is not calibrated against wrong cuts).
+  if (config_.cross_check_grow <= 0) return;
+  const auto grow = static_cast<float>(config_.cross_check_grow);
+  PlateCandidate grown = c;
+  const cv::Point2f centre = (c.corners[0] + c.corners[1] + c.corners[2] + c.corners[3]) * 0.25f;
+  for (auto& p : grown.corners) p = centre + (p - centre) * (1.0f + 2 * grow);
+  // Infrared: a dark-text blue layout was reported as yellow; the layout read was blue.
+  const auto layout =
+      c.mono && r.colour == hw::PlateColour::yellow ? hw::PlateColour::blue : r.colour;
+  const PlateRead second = read_candidate(bgr, grown, layout);
+  const auto a = hw::split_utf8(r.candidate), b = hw::split_utf8(second.candidate);
+  for (std::size_t i = 0; i < a.size() && i < r.char_confidence.size(); ++i) {
+    if (i < b.size() && a[i] == b[i]) continue;
+    r.char_confidence[i] = std::min(r.char_confidence[i], kDisagreeConfidence);
+    r.disagreements += 1;
+  }
+  r.confidence = *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
+}
+
 void PlateReader::decide(PlateRead& r) const {
   r.text.clear();
   if (!r.found) {
@@ -95,14 +117,19 @@ PlateRead PlateReader::read(const cv::Mat& bgr) const {
   cv::Mat colour = bgr;
   if (bgr.channels() == 1) cv::cvtColor(bgr, colour, cv::COLOR_GRAY2BGR);
   PlateRead best;
+  PlateCandidate best_candidate;
   for (const auto& c : find_plate_candidates(colour, config_.max_candidates)) {
     for (auto layout : c.layouts) {
       // Not retried with grown/shrunk quads: taking the best of several tries raised the
       // confidence of a wrong read above the review threshold in the benchmark.
       PlateRead r = read_candidate(colour, c, layout);
-      if (!best.found || r.confidence > best.confidence) best = std::move(r);
+      if (!best.found || r.confidence > best.confidence) {
+        best = std::move(r);
+        best_candidate = c;
+      }
     }
   }
+  if (best.found) cross_check(colour, best_candidate, best);
   decide(best);
   return best;
 }

@@ -69,6 +69,9 @@ struct Measurement {
   std::optional<Plate> plate;                ///< violation records only
   std::string plate_hash;                    ///< keyed hash (hex) of the plate, or empty
   bool camera_present = false;               ///< a camera covered the lane at the pass
+  /// What kept the camera from seeing this pass ("stream down", "corrupt frames", …); empty
+  /// when it worked or there is no camera; serialised only when not empty.
+  std::string camera_problem;
   bool operator==(const Measurement&) const = default;
 };
 

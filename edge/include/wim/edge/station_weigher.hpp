@@ -24,8 +24,10 @@
 #include "wim/common/record.hpp"
 #include "wim/common/station_config.hpp"
 #include "wim/edge/outbox_sealer.hpp"
+#include "wim/edge/pass_evidence.hpp"
 #include "wim/edge/weigh/pipeline.hpp"
 #include "wim/hw/sample_source.hpp"
+#include "wim/hw/sim_truth.hpp"
 
 namespace wim::edge {
 
@@ -52,8 +54,10 @@ struct Acquisition {
   WeigherOptions options;                    ///< live_clock unless the source is "replay"
 };
 /// nullopt when station.json has no "acquisition" section (no weighing in this station);
-/// InputError naming the file and field on a bad section or station config.
-std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json);
+/// InputError naming the file and field on a bad section or station config. `on_truth`:
+/// the in-process simulator's truth per vehicle (drives the camera twin), else unused.
+std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json,
+                                            hw::SimTruthCallback on_truth = {});
 
 class StationWeigher {
  public:
@@ -63,6 +67,9 @@ class StationWeigher {
   /// Throws what the sealer throws (OutboxFull, ...) after stopping acquisition.
   void run();
   void stop() { stop_ = true; }
+  /// The camera (not owned; outlives run()): violations get its plate and images, every
+  /// vehicle record says camera_present. Unset: records say camera_present false.
+  void set_evidence_source(PassEvidenceSource* source) { evidence_ = source; }
   const WeigherStats& stats() const { return stats_; }
 
  private:
@@ -89,6 +96,8 @@ class StationWeigher {
   std::vector<hw::ChannelHealth> health_;
   std::unique_ptr<weigh::Pipeline> pipeline_;
   double rows_span_m_ = 0;  ///< [m] first to last sensor row
+  PassEvidenceSource* evidence_ = nullptr;
+  void commit_camera_events();
 };
 
 }  // namespace wim::edge

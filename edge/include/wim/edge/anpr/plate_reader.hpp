@@ -30,12 +30,19 @@ struct PlateRead {
   std::array<cv::Point2f, 4> corners{};  ///< [px] tl, tr, br, bl
   cv::Mat close_up;                      ///< rectified plate (BGR), empty if none
   int frames_read = 0;                   ///< [-] frames whose reads were voted
+  int disagreements = 0;  ///< [-] characters a cross-check reading (grown borders) read otherwise
 };
+
+/// [0, 1] confidence given to a character that a cross-check reading read otherwise.
+inline constexpr double kDisagreeConfidence = 0.3;
 
 struct PlateReaderConfig {
   std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
   double review_below = 0.75;  ///< [0, 1] plate confidence under which a human reads
   int max_candidates = 6;      ///< [-] plate-like regions read per frame
+  /// [-] the cross-check reading's plate borders are grown by this share of the plate's
+  /// width / height on each side; a character it reads otherwise is not sure (0: off).
+  double cross_check_grow = 0.02;
 };
 
 /// Plate candidates in a frame: corners tl, tr, br, bl in frame pixels.
@@ -65,6 +72,7 @@ class PlateReader {
   struct Model;
   PlateRead read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
                            hw::PlateColour layout) const;
+  void cross_check(const cv::Mat& bgr, const PlateCandidate& c, PlateRead& r) const;
   PlateReaderConfig config_;
   std::unique_ptr<Model> model_;
 };
