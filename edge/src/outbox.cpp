@@ -213,6 +213,19 @@ void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto) {
   }
 }
 
+std::string Outbox::station_fact(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt st(*db_, "SELECT value FROM meta WHERE key = ?");
+  st.bind(1, "station." + key);
+  return st.step() ? st.col_text(0) : std::string();
+}
+
+void Outbox::set_station_fact(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt st(*db_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+  st.bind(1, "station." + key).bind(2, value).step();
+}
+
 std::vector<OutboxRecord> Outbox::pending(std::size_t max_records, std::uint64_t max_bytes) const {
   std::lock_guard lock(mu_);
   std::vector<OutboxRecord> out;

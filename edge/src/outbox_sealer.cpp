@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/edge/outbox_sealer.hpp"
 
+#include <algorithm>
+
 #include "wim/common/log.hpp"
 #include "wim/common/packet.hpp"
 
@@ -33,15 +35,76 @@ void OutboxSealer::resync() {
   writer_ = chain::ChainWriter(station_id_, key_, h.seq, h.manifest_sha256);
 }
 
+void OutboxSealer::set_clock(std::function<std::int64_t()> now_unix_us) {
+  std::lock_guard lock(mu_);
+  now_ = std::move(now_unix_us);
+}
+
+std::uint64_t OutboxSealer::last_seq() const {
+  std::lock_guard lock(mu_);
+  return writer_.last_seq();
+}
+
+std::int64_t OutboxSealer::last_time_unix_us() const {
+  std::lock_guard lock(mu_);
+  return last_time_us_;
+}
+
+std::size_t OutboxSealer::held_events() const {
+  std::lock_guard lock(mu_);
+  return held_.size();
+}
+
+void OutboxSealer::stamp(record::Manifest& m) const {
+  if (m.time_unix_us != 0) return;
+  const auto clock = time::query_clock();
+  m.time_unix_us = now_ ? now_() : time::now_unix_us();
+  m.clock_sync = clock.sync;
+  m.clock_offset_ms = clock.offset_ms;
+}
+
+void OutboxSealer::hold_event(record::Manifest m) {
+  std::lock_guard lock(mu_);
+  stamp(m);
+  m.station_id = station_id_;
+  held_.push_back(std::move(m));
+}
+
+std::size_t OutboxSealer::release_events(std::int64_t watermark_unix_us) {
+  std::lock_guard lock(mu_);
+  return release_locked(watermark_unix_us);
+}
+
+std::size_t OutboxSealer::release_locked(std::int64_t watermark_unix_us) {
+  auto is_step = [](const record::Manifest& m) { return m.event && m.event->type == "clock_step"; };
+  // A clock step goes first (it says from when on times restart lower); the rest by time.
+  std::stable_sort(held_.begin(), held_.end(), [&](const auto& a, const auto& b) {
+    if (is_step(a) != is_step(b)) return is_step(a);
+    return a.time_unix_us < b.time_unix_us;
+  });
+  std::size_t n = 0;
+  while (!held_.empty() &&
+         (is_step(held_.front()) || held_.front().time_unix_us <= watermark_unix_us)) {
+    record::Manifest m = std::move(held_.front());
+    held_.erase(held_.begin());
+    // Never backwards along the chain (except a clock step): an event detected while a
+    // later record was already sealed keeps its detection time in the detail.
+    if (!is_step(m) && m.time_unix_us < last_time_us_ && m.event) {
+      m.event->detail["detected_utc"] = time::format_utc_us(m.time_unix_us);
+      m.time_unix_us = last_time_us_;
+    }
+    outbox_.thin_to_quota(4096);
+    report_thinning(m.time_unix_us);
+    seal_and_append(std::move(m), {}, 0);
+    ++n;
+  }
+  return n;
+}
+
 std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
                                             std::map<std::string, std::string> att,
                                             std::uint64_t reports_thinned_upto) {
-  if (m.time_unix_us == 0) {
-    const auto clock = time::query_clock();
-    m.time_unix_us = time::now_unix_us();
-    m.clock_sync = clock.sync;
-    m.clock_offset_ms = clock.offset_ms;
-  }
+  stamp(m);
   if (m.software_sha256.empty()) m.software_sha256 = software_sha256_;
   try {
     packet::Packet p = writer_.append(std::move(m), std::move(att));
@@ -54,6 +117,7 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
     r.created_unix_us = parsed.time_unix_us;
     r.packet = packet::to_tar({p});
     outbox_.append(r, reports_thinned_upto);
+    last_time_us_ = r.created_unix_us;
     return r.seq;
   } catch (...) {
     resync();  // the chain advances only with what the outbox holds
@@ -61,7 +125,7 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
   }
 }
 
-void OutboxSealer::report_thinning() {
+void OutboxSealer::report_thinning(std::int64_t before_unix_us) {
   auto thinned = outbox_.unreported_thinned();
   if (thinned.empty()) return;
   boost::json::array seqs;
@@ -74,6 +138,11 @@ void OutboxSealer::report_thinning() {
       record::Event{"thinning", boost::json::object{{"reason", "outbox disk quota"},
                                                     {"quota_bytes", outbox_.stats().quota_bytes},
                                                     {"thinned", seqs}}};
+  // Stamped with the time of the record it precedes, never before the chain head.
+  m.time_unix_us = std::max(before_unix_us, last_time_us_);
+  const auto clock = time::query_clock();
+  m.clock_sync = clock.sync;
+  m.clock_offset_ms = clock.offset_ms;
   seal_and_append(std::move(m), {}, thinned.back().seq);
   log::warning("outbox",
                "thinning event recorded for " + std::to_string(thinned.size()) + " pass records");
@@ -81,10 +150,20 @@ void OutboxSealer::report_thinning() {
 
 std::uint64_t OutboxSealer::commit(record::Manifest m,
                                    std::map<std::string, std::string> attachments) {
+  std::lock_guard lock(mu_);
+  stamp(m);
+  // Held events up to this record's time go first (events never precede their time).
+  if (m.kind != record::Kind::event || !(m.event && m.event->type == "clock_step"))
+    release_locked(m.kind == record::Kind::event ? INT64_MAX : m.time_unix_us);
+  if (m.kind == record::Kind::event && m.event && m.event->type != "clock_step" &&
+      m.time_unix_us < last_time_us_) {
+    m.event->detail["detected_utc"] = time::format_utc_us(m.time_unix_us);
+    m.time_unix_us = last_time_us_;
+  }
   std::uint64_t incoming = 4096;  // [B] manifest, signature and tar headers, generously
   for (const auto& [name, bytes] : attachments) incoming += bytes.size() + 1024;
   outbox_.thin_to_quota(incoming);
-  report_thinning();
+  report_thinning(m.time_unix_us);
   m.station_id = station_id_;
   return seal_and_append(std::move(m), std::move(attachments), 0);
 }

@@ -79,6 +79,24 @@ DaemonConfig load_daemon_config(const std::filesystem::path& path) {
       if (q < 1) throw InputError("outbox.quota_mb: must be >= 1");
       c.outbox_quota_bytes = static_cast<std::uint64_t>(q * 1024 * 1024);
     });
+    attempt([&] {
+      auto pp = json::get_number(b, "pressure_percent", "outbox", 80);
+      if (pp < 10 || pp > 100) throw InputError("outbox.pressure_percent: must be in 10..100");
+      c.pressure_percent = pp;
+    });
+  });
+  attempt([&] {
+    c.status_socket = c.outbox_path.parent_path() / "status.sock";
+    if (const auto* st = o.if_contains("status")) {
+      const auto& so = json::as_object(*st, "status");
+      c.status_socket = json::get_string(so, "socket", "status", c.status_socket.string());
+      if (c.status_socket.string().size() > 100)
+        throw InputError("status.socket: '" + c.status_socket.string() +
+                         "' is longer than 100 characters (UNIX socket path limit)");
+      auto dir = c.status_socket.parent_path();
+      if (!dir.empty() && !std::filesystem::is_directory(dir))
+        throw InputError("status.socket: directory '" + dir.string() + "' does not exist");
+    }
   });
   c.uplink.station_id = c.station_id;
   if (!errors.empty()) {

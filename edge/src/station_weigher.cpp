@@ -152,6 +152,65 @@ StationWeigher::StationWeigher(config::StationConfig cfg, hw::SampleSource& sour
   double lo = 1e9, hi = -1e9;
   for (const auto& c : cfg_.channels) lo = std::min(lo, c.row_m), hi = std::max(hi, c.row_m);
   rows_span_m_ = cfg_.channels.empty() ? 0 : hi - lo;
+  fault_reported_us_.assign(cfg_.channels.size(), INT64_MIN);
+  // A vehicle leaves the pipeline at most a segment (plus the quiet gap and its waveform
+  // window) after its first axle: events wait that long for earlier vehicles.
+  hold_us_ = static_cast<std::int64_t>((cfg_.weighing.max_segment_s + cfg_.weighing.vehicle_gap_s +
+                                        2 * opt_.waveform_margin_s + 5.0) *
+                                       1e6);
+  if (opt_.board) {
+    std::vector<ChannelLive> live;
+    for (const auto& c : channels_) live.push_back({c});
+    opt_.board->set_channels(std::move(live));
+  }
+}
+
+void StationWeigher::note_vehicle(const record::Manifest& m, std::uint64_t seq) {
+  if (!opt_.board || !m.measurement) return;
+  VehicleLine l;
+  l.seq = seq;
+  l.kind = std::string(record::to_string(m.kind));
+  l.time_unix_us = m.time_unix_us;
+  l.clock_sync = std::string(time::to_string(m.clock_sync));
+  l.lane = m.lane;
+  l.axles = static_cast<int>(m.measurement->axle_loads_kg.size());
+  l.gross_kg = m.measurement->gross_kg;
+  if (m.legal) {
+    l.limit_kg = m.legal->limit_kg;
+    l.ratio = m.legal->overload_ratio;
+    l.verdict = m.legal->verdict;
+  } else {
+    l.verdict = "not_enforceable";
+  }
+  opt_.board->add_vehicle(std::move(l));
+}
+
+void StationWeigher::check_pipeline_faults(std::int64_t to_mono_us, const time::ClockStatus& ck) {
+  // Once per fault start (a flat signal lasts, saturation repeats): only faults that began
+  // after the last one reported for that channel.
+  for (const weigh::ChannelFault& f : pipeline_->faults_between(faults_checked_us_, to_mono_us)) {
+    const auto ch = static_cast<std::size_t>(f.channel);
+    if (ch >= fault_reported_us_.size() || f.from_us <= fault_reported_us_[ch]) continue;
+    fault_reported_us_[ch] = f.from_us;
+    record::Manifest m;
+    m.kind = record::Kind::event;
+    m.time_unix_us = unix_at(f.from_us);
+    m.clock_sync = ck.sync;
+    m.clock_offset_ms = ck.offset_ms;
+    m.event = record::Event{"sensor_fault",
+                            {{"channel", cfg_.channels[ch].name},
+                             {"detected_by", "pipeline"},
+                             {"what", f.what},
+                             {"from_utc", time::format_utc_us(m.time_unix_us)}}};
+    sealer_.hold_event(std::move(m));
+    ++stats_.events;
+    if (opt_.board) {
+      for (std::size_t c = 0; c < channels_.size(); ++c)
+        if (channels_[c] == cfg_.channels[ch].name) opt_.board->count_fault(c);
+    }
+    log::warning("weighing", cfg_.channels[ch].name + ": " + f.what);
+  }
+  faults_checked_us_ = to_mono_us;
 }
 
 time::ClockStatus StationWeigher::clock() const {
@@ -215,7 +274,8 @@ void StationWeigher::emit_vehicles(bool all) {
       att["waveform.csv"] = waveform_csv(v);
       ++stats_.violations;
     }
-    sealer_.commit(std::move(m), std::move(att));
+    const record::Manifest shown = m;
+    note_vehicle(shown, sealer_.commit(std::move(m), std::move(att)));
     ++stats_.vehicles;
     waiting_.pop_front();
   }
@@ -246,7 +306,7 @@ void StationWeigher::process(const hw::SampleBlock& b) {
                              {"count_samples", s.count},
                              {"from_utc", time::format_utc_us(s.from_unix_us)},
                              {"to_utc", time::format_utc_us(s.to_unix_us)}}};
-    sealer_.commit(std::move(m));
+    sealer_.hold_event(std::move(m));
     ++stats_.events;
     log::warning("acquisition", "lost " + std::to_string(s.count) + " samples at index " +
                                     std::to_string(s.first_index));
@@ -265,8 +325,15 @@ void StationWeigher::process(const hw::SampleBlock& b) {
                             {{"channel", channels_[c]},
                              {"health", std::string(hw::to_string(b.health[c]))},
                              {"was", std::string(hw::to_string(health_[c]))}}};
-    sealer_.commit(std::move(m));
+    sealer_.hold_event(std::move(m));
     ++stats_.events;
+    if (opt_.board) {
+      if (!recovered) opt_.board->count_fault(c);
+      opt_.board->set_fault(channels_[c] + " " + std::string(hw::to_string(b.health[c])),
+                            !recovered);
+      if (recovered)
+        opt_.board->set_fault(channels_[c] + " " + std::string(hw::to_string(health_[c])), false);
+    }
     health_[c] = b.health[c];
   }
   std::vector<std::int32_t> row(channels_.size());
@@ -277,10 +344,19 @@ void StationWeigher::process(const hw::SampleBlock& b) {
   }
   ++stats_.blocks;
   stats_.samples += b.size();
+  check_pipeline_faults(b.t_mono_us.back(), ck);
+  if (opt_.board) {
+    std::vector<std::string> h;
+    for (auto x : health_) h.emplace_back(hw::to_string(x));
+    opt_.board->update_channels(row, h, b.counters.errors + b.counters.timeouts,
+                                b.counters.lost_samples);
+  }
   const auto keep_us = static_cast<std::int64_t>(opt_.history_s * 1e6);
   while (!history_.empty() && history_.back().t_mono_us - history_.front().t_mono_us > keep_us)
     history_.pop_front();
   emit_vehicles(false);
+  // Events older than any vehicle still to come are sealed now, in time order.
+  sealer_.release_events(b.t_unix_us.back() - hold_us_);
 }
 
 void StationWeigher::run() {
@@ -304,6 +380,7 @@ void StationWeigher::run() {
     while (queue.pop(b)) process(b);
     pipeline_->finish();
     emit_vehicles(true);
+    sealer_.release_all_events();
   } catch (...) {
     stop_ = true;
     queue.close();

@@ -13,6 +13,14 @@ Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds ma
                  std::uint32_t seed)
     : initial_(initial), max_(max), rng_(seed) {}
 
+std::string UplinkHttpError::code() const {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body_, ec);
+  if (ec || !v.is_object()) return "";
+  const auto* e = v.as_object().if_contains("error");
+  return e && e->is_string() ? std::string(e->as_string()) : "";
+}
+
 std::chrono::milliseconds Backoff::next() {
   std::int64_t d = initial_.count();
   for (unsigned i = 0; i < attempt_ && d < max_.count(); ++i) d *= 2;

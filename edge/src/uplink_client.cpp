@@ -80,7 +80,8 @@ DrainResult UplinkClient::run_once() {
     stream.async_handshake(ssl::stream_base::client, std::move(handler));
   });
   set_state("connected");
-  DrainResult r = drain_outbox(session, outbox_, cfg_);
+  if (batch_limit_ == 0) batch_limit_ = cfg_.batch_max_records;
+  DrainResult r = drain_outbox(session, outbox_, cfg_, &batch_limit_);
   const auto now = time::monotonic_us();
   if (heartbeat_json_ && now >= next_heartbeat_us_) {
     std::string hb = heartbeat_json_();

@@ -8,6 +8,7 @@ int cmd_weigh(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
 int cmd_keygen(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_status(int argc, char** argv);
 
 namespace {
 
@@ -19,6 +20,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", cmd_run, "run the station daemon (--config station.json)"},
+    {"status", cmd_status, "the running daemon's live state (--config station.json | --socket)"},
     {"weigh", cmd_weigh, "replay a recording through the weighing pipeline (JSON lines)"},
     {"calibrate", cmd_calibrate, "fit channel gains from reference-truck passes"},
     {"keygen", cmd_keygen, "create the station's signing key and TLS certificate request"},

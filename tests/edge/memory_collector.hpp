@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "wim/edge/batch_tar.hpp"
@@ -19,6 +20,11 @@ namespace wim::test {
 struct MemoryCollector {
   std::string station_id = "G017";
   std::map<std::uint64_t, std::string> stored;  ///< seq -> manifest.json bytes
+  /// Batches holding one of these seqs are refused whole: 400 {"error":"broken_tar"}, as
+  /// the collector answers a tar it cannot read (nothing stored).
+  std::set<std::uint64_t> unreadable;
+  unsigned status = 200;    ///< HTTP status of the last answer
+  std::size_t refused = 0;  ///< [-] requests answered 400
 
   std::uint64_t acked_seq() const {
     std::uint64_t s = 0;
@@ -29,6 +35,7 @@ struct MemoryCollector {
   std::string handle(const std::string& method, const std::string& target,
                      const std::string& body) {
     namespace bj = boost::json;
+    status = 200;
     if (method == "GET" && target == "/v1/stations/" + station_id + "/ack") {
       bj::object o{{"station_id", station_id}, {"acked_seq", acked_seq()}};
       o["highest_seq"] = stored.empty() ? 0 : stored.rbegin()->first;
@@ -45,6 +52,12 @@ struct MemoryCollector {
         auto dash = e.name.find('-');
         manifests[std::stoull(e.name.substr(dash + 1, slash - dash - 1))] = e.data;
       }
+      for (const auto& [seq, m] : manifests)
+        if (unreadable.count(seq)) {
+          status = 400;
+          ++refused;
+          return R"({"error":"broken_tar","detail":"tar: truncated entry"})";
+        }
       bj::array results;
       for (auto& [seq, m] : manifests) {
         auto it = stored.find(seq);
@@ -84,7 +97,8 @@ class MemoryPeer : public std::enable_shared_from_this<MemoryPeer> {
                                          std::string(req_.target()), req_.body());
     res_ = {};
     res_.version(11);
-    res_.result(body.empty() ? http::status::not_found : http::status::ok);
+    res_.result(body.empty() ? http::status::not_found
+                             : static_cast<http::status>(collector_.status));
     res_.set(http::field::content_type, "application/json");
     res_.body() = body.empty() ? R"({"error":"not_found"})" : body;
     res_.keep_alive(true);

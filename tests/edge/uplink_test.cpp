@@ -209,6 +209,43 @@ SCENARIO("An uplink failing at every possible operation loses nothing") {
   }
 }
 
+SCENARIO("A batch the collector refuses whole (400 broken_tar) is not resent forever") {
+  test::TempDir dir("uplinkbad");
+  Outbox box(opts(dir / "o.db"));
+  auto made = fill(box, 10);
+  test::MemoryCollector collector;
+  GIVEN("a collector that cannot read the tar of seq 6 (every batch holding it gets 400)") {
+    collector.unreadable = {6};
+    WHEN("the uplink drains in batches of 4") {
+      std::string err;
+      const bool ok = attempt(box, collector, nullptr, nullptr, &err);
+      INFO(err);
+      THEN("the batches are split until seq 6 alone is refused; it is kept as rejected") {
+        REQUIRE(ok);
+        CHECK(collector.stored.size() == 9);
+        CHECK_FALSE(collector.stored.count(6));
+        const auto s = box.stats();
+        CHECK(s.depth == 1);      // seq 6 stays in the outbox
+        CHECK(s.conflicts == 1);  // flagged for an operator, counted in health/heartbeat
+        CHECK(box.pending(100, 1ULL << 30).empty());  // and no longer sent
+        // 5..8 refused, 5..6 refused, 5 stored, 6 refused alone, then 7.. go on: a few
+        // refusals, not one per retry forever.
+        CHECK(collector.refused >= 3);
+        CHECK(collector.refused <= 5);
+        for (const auto& r : made)
+          if (r.seq != 6) CHECK(collector.stored.at(r.seq) == manifest_of(r));
+      }
+      AND_WHEN("the uplink connects again") {
+        const auto refused_before = collector.refused;
+        REQUIRE(attempt(box, collector, nullptr, nullptr));
+        THEN("the rejected record is not resent") {
+          CHECK(collector.refused == refused_before);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("A batch tar holds the packets' entries in seq order") {
   std::vector<OutboxRecord> rs{tar_record(1, ""), tar_record(2, "x")};
   auto entries = read_tar(make_batch(rs));

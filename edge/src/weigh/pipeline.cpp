@@ -211,4 +211,11 @@ std::vector<WeighedVehicle> Pipeline::take() {
   return out;
 }
 
+std::vector<ChannelFault> Pipeline::faults_between(std::int64_t from_us, std::int64_t to_us) const {
+  std::vector<ChannelFault> out;
+  for (const ChannelDetector& d : detectors_)
+    for (ChannelFault& f : d.faults_between(from_us, to_us)) out.push_back(std::move(f));
+  return out;
+}
+
 }  // namespace wim::weigh

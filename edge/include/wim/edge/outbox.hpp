@@ -149,6 +149,12 @@ class Outbox {
   OutboxStats stats() const;
   const std::filesystem::path& path() const;
 
+  /// Station facts kept beside the chain (e.g. "config_sha256", "calibration_id" as last
+  /// recorded in an event), so a restart can tell what changed. Keys starting with
+  /// "station." only; empty string when never set.
+  std::string station_fact(const std::string& key) const;
+  void set_station_fact(const std::string& key, const std::string& value);
+
   /// Reads what it can from a (possibly damaged) outbox without changing it.
   static SalvageReport salvage(const std::filesystem::path& path);
 

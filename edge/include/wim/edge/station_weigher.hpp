@@ -6,8 +6,10 @@
 //   within limit / not a case -> "pass" record (no plate, no images)
 //   overload fit for enforcement -> "violation" record + waveform.csv (contract 1, the raw
 //                                   samples of the pass +- waveform_margin_s)
-//   lost samples, channel health changes -> "lost_samples", "sensor_fault",
-//                                   "sensor_recovered" event records
+//   lost samples, channel health changes, pipeline channel faults (flat, saturated,
+//   over-long pulse re-zero; once per fault start) -> "lost_samples", "sensor_fault",
+//                                   "sensor_recovered" event records, held by the sealer
+//                                   and sealed in time order between the vehicles
 // Record time = the source's UTC of the vehicle's first axle (replay: started_utc + t_us,
 // clock "unknown"; live: system clock with query_clock()'s sync state).
 // Thread-safety: run() on one thread; stop() from any thread.
@@ -25,6 +27,7 @@
 #include "wim/common/station_config.hpp"
 #include "wim/edge/outbox_sealer.hpp"
 #include "wim/edge/pass_evidence.hpp"
+#include "wim/edge/status_server.hpp"
 #include "wim/edge/weigh/pipeline.hpp"
 #include "wim/hw/sample_source.hpp"
 #include "wim/hw/sim_truth.hpp"
@@ -36,6 +39,7 @@ struct WeigherOptions {
   std::size_t queue_blocks = 64;   ///< [-] bounded queue between acquisition and weighing
   double waveform_margin_s = 1.0;  ///< [s] raw samples kept before and after a pass
   double history_s = 60;           ///< [s] raw samples kept for waveform attachments
+  StatusBoard* board = nullptr;    ///< live values and last vehicles for `wim-edge status`
 };
 
 struct WeigherStats {
@@ -94,6 +98,11 @@ class StationWeigher {
   std::deque<Row> history_;
   std::deque<weigh::WeighedVehicle> waiting_;  ///< weighed, waiting for their waveform
   std::vector<hw::ChannelHealth> health_;
+  void check_pipeline_faults(std::int64_t to_mono_us, const time::ClockStatus& ck);
+  void note_vehicle(const record::Manifest& m, std::uint64_t seq);
+  std::vector<std::int64_t> fault_reported_us_;  ///< [us] per config channel: last fault start
+  std::int64_t faults_checked_us_ = INT64_MIN;   ///< [us] pipeline time checked up to
+  std::int64_t hold_us_ = 0;  ///< [us] how long an event waits for earlier vehicles
   std::unique_ptr<weigh::Pipeline> pipeline_;
   double rows_span_m_ = 0;  ///< [m] first to last sensor row
   PassEvidenceSource* evidence_ = nullptr;

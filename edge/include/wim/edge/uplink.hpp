@@ -31,6 +31,26 @@ class UplinkError : public SystemError {
   using SystemError::SystemError;
 };
 
+/// The collector answered with an HTTP error status (body kept: `{"error": code, ...}`).
+class UplinkHttpError : public UplinkError {
+ public:
+  UplinkHttpError(const std::string& what, unsigned status, std::string body)
+      : UplinkError(what), status_(status), body_(std::move(body)) {}
+  unsigned status() const { return status_; }
+  const std::string& body() const { return body_; }
+  /// The error code of the body ("broken_tar"), empty when none.
+  std::string code() const;
+  /// A 4xx that says the request itself was bad (400, 413, 415, 422): resending the same
+  /// batch would fail the same way. Not 401/403 (credentials), 408, 429 (retry later).
+  bool batch_refused() const {
+    return status_ == 400 || status_ == 413 || status_ == 415 || status_ == 422;
+  }
+
+ private:
+  unsigned status_;
+  std::string body_;
+};
+
 struct UplinkConfig {
   std::string station_id;
   std::string host = "127.0.0.1";  ///< collector host name (checked against its certificate)
@@ -123,8 +143,15 @@ class UplinkSession {
 
 /// Resumes from the collector's acked seq, then sends every pending record, batch by
 /// batch in ascending seq, until the outbox has nothing left to send.
+/// A batch the collector refuses as a whole (UplinkHttpError::batch_refused, e.g. 400
+/// broken_tar) is not resent identically: the batch is halved (the limit is kept in
+/// `*batch_limit` across attempts, since the collector may hang up after an error) until
+/// the single record that makes it fail is found; that record is then marked rejected
+/// (kept in the outbox, flagged, no longer sent, counted as a conflict in health and
+/// heartbeat) and the rest go on. After a batch is accepted the limit doubles again.
 template <class Stream>
-DrainResult drain_outbox(UplinkSession<Stream>& session, Outbox& outbox, const UplinkConfig& cfg);
+DrainResult drain_outbox(UplinkSession<Stream>& session, Outbox& outbox, const UplinkConfig& cfg,
+                         std::size_t* batch_limit = nullptr);
 
 /// Applies one POST /v1/records answer to the outbox (exposed for tests).
 void apply_records_reply(const RecordsReply& reply, const std::vector<OutboxRecord>& sent,

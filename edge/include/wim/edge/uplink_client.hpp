@@ -51,6 +51,7 @@ class UplinkClient {
   bool wake_ = false;
   UplinkStatus status_;
   std::int64_t next_heartbeat_us_ = 0;  ///< [us] monotonic
+  std::size_t batch_limit_ = 0;         ///< [-] records per batch now (halved on refusal)
 };
 
 }  // namespace wim::edge

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Template code of wim/edge/uplink.hpp.
 #pragma once
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
 
 #include "wim/common/log.hpp"
 
@@ -62,8 +64,9 @@ http::response<http::string_body> UplinkSession<Stream>::exchange(
   });
   auto res = parser.release();
   if (res.result() != http::status::ok)
-    throw UplinkError("uplink: " + what + ": HTTP " + std::to_string(res.result_int()) + ": " +
-                      res.body().substr(0, 200));
+    throw UplinkHttpError("uplink: " + what + ": HTTP " + std::to_string(res.result_int()) + ": " +
+                              res.body().substr(0, 200),
+                          res.result_int(), res.body().substr(0, 4096));
   return res;
 }
 
@@ -94,7 +97,11 @@ std::uint64_t UplinkSession<Stream>::post_heartbeat(std::string json) {
 }
 
 template <class Stream>
-DrainResult drain_outbox(UplinkSession<Stream>& session, Outbox& outbox, const UplinkConfig& cfg) {
+DrainResult drain_outbox(UplinkSession<Stream>& session, Outbox& outbox, const UplinkConfig& cfg,
+                         std::size_t* batch_limit) {
+  std::size_t local_limit = cfg.batch_max_records;
+  std::size_t& limit = batch_limit ? *batch_limit : local_limit;
+  limit = std::clamp<std::size_t>(limit, 1, std::max<std::size_t>(cfg.batch_max_records, 1));
   DrainResult result;
   // Resume: whatever the collector holds contiguously from seq 1 is safe to remove,
   // whichever side restarted since the last answer.
@@ -102,9 +109,35 @@ DrainResult drain_outbox(UplinkSession<Stream>& session, Outbox& outbox, const U
   outbox.acknowledge_upto(ack.acked_seq);
   result.acked_seq = ack.acked_seq;
   for (;;) {
-    auto batch = outbox.pending(cfg.batch_max_records, cfg.batch_max_bytes);
+    auto batch = outbox.pending(limit, cfg.batch_max_bytes);
     if (batch.empty()) break;
-    auto reply = session.post_records(make_batch(batch));
+    RecordsReply reply;
+    try {
+      reply = session.post_records(make_batch(batch));
+    } catch (const UplinkHttpError& e) {
+      if (!e.batch_refused()) throw;
+      ++result.batches;
+      if (batch.size() > 1) {
+        limit = std::max<std::size_t>(1, batch.size() / 2);
+        log::warning("uplink", "collector refused a batch of " + std::to_string(batch.size()) +
+                                   " records (seq " + std::to_string(batch.front().seq) + ".." +
+                                   std::to_string(batch.back().seq) + ", HTTP " +
+                                   std::to_string(e.status()) + " " + e.code() +
+                                   "); retrying in batches of " + std::to_string(limit));
+        continue;
+      }
+      // One record alone is refused: it is the bad one. Keep it, flag it, go on.
+      outbox.mark_conflict(batch.front().seq, "collector: rejected (HTTP " +
+                                                  std::to_string(e.status()) + " " + e.code() +
+                                                  "): " + e.body().substr(0, 300));
+      log::error("uplink", "collector refuses record seq " + std::to_string(batch.front().seq) +
+                               " on its own (HTTP " + std::to_string(e.status()) + " " + e.code() +
+                               "); kept in the outbox as rejected for an operator");
+      ++result.rejected;
+      limit = cfg.batch_max_records;
+      continue;
+    }
+    if (limit < cfg.batch_max_records) limit = std::min(cfg.batch_max_records, limit * 2);
     // Every record of the batch leaves the pending set (acknowledged, or held as conflict
     // or rejected for an operator); an answer that settles none would loop forever.
     ++result.batches;

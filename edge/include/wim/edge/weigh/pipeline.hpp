@@ -50,6 +50,9 @@ class Pipeline {
   std::vector<WeighedVehicle> take();
 
   const config::StationConfig& config() const { return cfg_; }
+  /// Channel fault intervals (flat/stuck, saturation, over-long pulse re-zero) that
+  /// overlap [from_us, to_us], every channel; ChannelFault::channel indexes config().channels.
+  std::vector<ChannelFault> faults_between(std::int64_t from_us, std::int64_t to_us) const;
   const PipelineStats& stats() const { return stats_; }
 
  private:
