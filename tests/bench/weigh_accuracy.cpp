@@ -66,7 +66,7 @@ void score(Stats& s, const std::vector<wim::sim::Vehicle>& truth,
   std::vector<bool> used(out.size());
   for (const wim::sim::Vehicle& t : truth) {
     const bool over =
-        t.gross_kg() > wim::sim::gross_limit_kg(t.cls) && wim::sim::gross_limit_kg(t.cls) > 0;
+        t.gross_kg() > wim::sim::goods_limit_kg(t.cls) && wim::sim::goods_limit_kg(t.cls) > 0;
     s.truth_over += over;
     std::size_t best = out.size();
     double best_dt = 0.3e6;
@@ -110,7 +110,7 @@ void score(Stats& s, const std::vector<wim::sim::Vehicle>& truth,
       ++s.missed;
       if (!o.valid)
         ++s.missed_invalid;
-      else if (o.legal.limit_kg > wim::sim::gross_limit_kg(t.cls))
+      else if (o.legal.limit_kg > wim::sim::goods_limit_kg(t.cls))
         ++s.missed_limit;
     }
   }
