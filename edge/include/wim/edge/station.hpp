@@ -24,8 +24,8 @@
 
 #include "wim/common/crypto.hpp"
 #include "wim/edge/outbox_sealer.hpp"
-#include "wim/edge/station_daemon.hpp"
 #include "wim/edge/pass_evidence.hpp"
+#include "wim/edge/station_daemon.hpp"
 #include "wim/edge/station_weigher.hpp"
 #include "wim/edge/status_server.hpp"
 #include "wim/edge/uplink_client.hpp"
@@ -58,7 +58,7 @@ struct StationHooks {
   /// Plate + images for violations (the camera, edge/camera_evidence.hpp); null: no
   /// camera, records say camera_present false. Must outlive the Station.
   PassEvidenceSource* evidence = nullptr;
-  std::int64_t outbox_max_page_count = 0;            ///< emulate a full disk
+  std::int64_t outbox_max_page_count = 0;  ///< emulate a full disk
   std::chrono::milliseconds housekeeping_period{1000};
   /// Called on the weighing thread when weighing ended (failed: by an error).
   std::function<void(bool failed)> on_weighing_end;
