@@ -14,6 +14,8 @@
 #include "wim/common/json.hpp"
 #include "wim/common/log.hpp"
 #include "wim/edge/station.hpp"
+
+#include "cmd_options.hpp"
 #ifdef WIM_WITH_CAMERA
 #include "wim/edge/camera_evidence.hpp"
 #endif
@@ -28,17 +30,7 @@ int cmd_run(int argc, char** argv) {
                                             "station.json")(
       "new-chain", "provisioning only: create the outbox and start a new chain at seq 1");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "wim-edge run: " << e.what() << "\n" << desc << "\n";
-    return 2;
-  }
+  if (auto done = edge::parse_command_options(argc, argv, desc, "wim-edge run", vm)) return *done;
   // Signals are taken by sigwait on the main thread only: block them before any thread.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

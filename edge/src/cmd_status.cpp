@@ -12,6 +12,8 @@
 #include "wim/edge/station_daemon.hpp"
 #include "wim/edge/status_server.hpp"
 
+#include "cmd_options.hpp"
+
 namespace po = boost::program_options;
 using namespace wim;
 
@@ -26,17 +28,8 @@ int cmd_status(int argc, char** argv) {
       "timeout", po::value(&timeout_s), "[s] give up after this long")("json",
                                                                        "print the raw JSON");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "wim-edge status: " << e.what() << "\n" << desc << "\n";
-    return 2;
-  }
+  if (auto done = edge::parse_command_options(argc, argv, desc, "wim-edge status", vm))
+    return *done;
   try {
     if (socket.empty() && config.empty() && std::filesystem::exists("/etc/wim/station.json"))
       config = "/etc/wim/station.json";
