@@ -83,6 +83,8 @@ ModbusSource::ModbusSource(RegisterMap map, ModbusEndpoint endpoint,
       names_(std::move(channel_names)),
       opt_(options),
       regs_(static_cast<std::size_t>(map_.fifo_registers())),
+      backlog_cap_samples_(std::max<std::size_t>(
+          std::size_t{1} << 17, static_cast<std::size_t>(map_.sample_rate_hz * 60))),
       period_us_(1e6 / map_.sample_rate_hz),
       monitor_(names_.size(), static_cast<std::size_t>(
                                   std::max(1.0, options.stuck_window_s * map_.sample_rate_hz))) {
@@ -155,8 +157,11 @@ int ModbusSource::read_regs(int addr, int n, std::uint16_t* dst) {
   const int rc = map_.table == RegTable::holding ? modbus_read_registers(ctx_, addr, n, dst)
                                                  : modbus_read_input_registers(ctx_, addr, n, dst);
   if (rc >= 0) {
-    counters_.max_response_us = std::max<std::uint64_t>(
-        counters_.max_response_us, static_cast<std::uint64_t>(time::monotonic_us() - t0));
+    last_reply_mono_us_ = time::monotonic_us();
+    last_reply_unix_us_ = time::now_unix_us();
+    last_rtt_us_ = last_reply_mono_us_ - t0;
+    counters_.max_response_us = std::max<std::uint64_t>(counters_.max_response_us,
+                                                        static_cast<std::uint64_t>(last_rtt_us_));
     consecutive_errors_ = 0;
   } else {
     failed_request(errno);
@@ -194,14 +199,6 @@ void ModbusSource::poll_status() {
 bool ModbusSource::take_pending(SampleBlock& block) {
   const std::uint64_t mod = map_.counter_modulus();
   const auto n = static_cast<std::size_t>(pending_n_);
-  if (!anchored_) {
-    anchored_ = true;
-    next_index_ = anchor_index_ = pending_counter_;
-    const double back_us = period_us_ * static_cast<double>(n > 0 ? n - 1 : 0);
-    anchor_unix_us_ = time::now_unix_us() - std::llround(back_us);
-    anchor_mono_us_ = time::monotonic_us() - std::llround(back_us);
-    sync_ = time::query_clock().sync;
-  }
   const std::uint64_t diff = (pending_counter_ + mod - next_index_ % mod) % mod;
   if (diff != 0 && n == 0) {
     // An empty FIFO reports the counter of the next sample; a jump is seen with data.
@@ -221,8 +218,16 @@ bool ModbusSource::take_pending(SampleBlock& block) {
     if (block.size() > 0) return false;
     ++counters_.counter_resets;
     log::warning("hw.modbus", ep_.to_string() + ": sample counter went back (device restart?)");
+    // Re-anchor as at connect: this read and what follows wait until the FIFO drains.
+    if (backlog_.empty()) backlog_drained_ = n < static_cast<std::size_t>(map_.max_samples);
+    backlog_.emplace_front(regs_.begin(), regs_.end());
+    backlog_samples_ = 0;
+    for (const auto& b : backlog_)
+      backlog_samples_ += b[static_cast<std::size_t>(map_.count_offset)];
     anchored_ = false;
-    return take_pending(block);
+    pending_ = false;
+    if (backlog_drained_) anchor_backlog(true);
+    return true;
   }
   const auto c = static_cast<std::size_t>(map_.channel_count);
   const auto w = static_cast<std::size_t>(map_.value_words());
@@ -242,14 +247,58 @@ bool ModbusSource::take_pending(SampleBlock& block) {
   return true;
 }
 
+void ModbusSource::anchor_backlog(bool drained) {
+  const std::uint64_t mod = map_.counter_modulus();
+  const auto& oldest = backlog_.front();
+  const auto& newest = backlog_.back();
+  const std::uint64_t first = map_.decode_counter(oldest.data() + map_.counter_offset);
+  // The index after the newest sample read (an empty read reports the next sample's).
+  const std::uint64_t end = (map_.decode_counter(newest.data() + map_.counter_offset) +
+                             newest[static_cast<std::size_t>(map_.count_offset)]) %
+                            mod;
+  // Samples from the oldest read's first to the newest sample (-1: nothing read yet, the
+  // next sample is one period away).
+  const auto span = static_cast<std::int64_t>((end + mod - first) % mod) - 1;
+  const auto back_us = std::llround(period_us_ * static_cast<double>(span));
+  // The newest sample was taken within one sample period before the device answered,
+  // which was between our request and its reply: time it at the reply, so times err late
+  // by at most the round trip + one period, never early.
+  anchored_ = true;
+  next_index_ = anchor_index_ = first;
+  anchor_unix_us_ = last_reply_unix_us_ - back_us;
+  anchor_mono_us_ = last_reply_mono_us_ - back_us;
+  counters_.anchor_uncertainty_us = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, last_rtt_us_) + std::llround(std::ceil(period_us_)));
+  sync_ = time::query_clock().sync;
+  if (!drained) {
+    last_error_ = "FIFO not drained after " + std::to_string(backlog_samples_) +
+                  " samples: times anchored at the newest sample read, may be late";
+    log::warning("hw.modbus", ep_.to_string() + ": " + last_error_);
+  } else if (span > 0) {
+    log::info("hw.modbus", ep_.to_string() + ": " + std::to_string(span + 1) +
+                               " samples of FIFO backlog at connect, timed back from the newest");
+  }
+  backlog_samples_ = 0;
+}
+
+void ModbusSource::load_backlog() {
+  std::copy(backlog_.front().begin(), backlog_.front().end(), regs_.begin());
+  backlog_.pop_front();
+  pending_ = true;
+  pending_counter_ = map_.decode_counter(regs_.data() + map_.counter_offset);
+  pending_n_ = regs_[static_cast<std::size_t>(map_.count_offset)];
+}
+
 bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
   block.channels = names_;
   block.clear();
   const std::int64_t deadline = time::monotonic_us() + timeout.count() * 1000;
   const int nregs = map_.fifo_registers();
   for (;;) {
+    if (!pending_ && anchored_ && !backlog_.empty()) load_backlog();
     if (pending_ && !take_pending(block)) break;
     if (block.size() >= opt_.max_block_samples) break;
+    if (anchored_ && !backlog_.empty()) continue;
     const std::int64_t now = time::monotonic_us();
     if (now >= deadline) break;
     if (!ctx_) {
@@ -277,17 +326,38 @@ bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
                     std::to_string(map_.max_samples);
       continue;
     }
+    // FIFO drained: poll again when a full FIFO read has gathered, not before (a request
+    // costs more CPU than its samples); a full read means more may be waiting.
+    const bool drained = n < map_.max_samples;
+    next_poll_mono_us_ =
+        drained
+            ? time::monotonic_us() + static_cast<std::int64_t>(period_us_ * (map_.max_samples - n))
+            : 0;
+    if (!anchored_) {
+      // Not yet anchored: hold this read back until the FIFO is drained (see the header).
+      if (!backlog_.empty()) {
+        const auto& prev = backlog_.back();
+        const std::uint64_t mod = map_.counter_modulus();
+        const std::uint64_t expected = (map_.decode_counter(prev.data() + map_.counter_offset) +
+                                        prev[static_cast<std::size_t>(map_.count_offset)]) %
+                                       mod;
+        const std::uint64_t counter = map_.decode_counter(regs_.data() + map_.counter_offset);
+        // The device restarted while its backlog was read: time the older reads as they
+        // stand; this one starts a new backlog when they have been taken (take_pending).
+        if ((counter + mod - expected) % mod >= mod / 2) anchor_backlog(false);
+      }
+      backlog_.emplace_back(regs_.begin(), regs_.end());
+      backlog_samples_ += static_cast<std::size_t>(n);
+      backlog_drained_ = drained;
+      if (!anchored_ && (drained || backlog_samples_ >= backlog_cap_samples_))
+        anchor_backlog(drained);
+      continue;
+    }
     pending_ = true;
     pending_counter_ = map_.decode_counter(regs_.data() + map_.counter_offset);
     pending_n_ = n;
     if (!take_pending(block)) break;
-    // FIFO drained: poll again when a full FIFO read has gathered, not before (a request
-    // costs more CPU than its samples); a full read means more may be waiting.
-    next_poll_mono_us_ =
-        n < map_.max_samples
-            ? time::monotonic_us() + static_cast<std::int64_t>(period_us_ * (map_.max_samples - n))
-            : 0;
-    if (n < map_.max_samples && block.size() > 0) break;
+    if (drained && block.size() > 0) break;
   }
   block.clock_sync = sync_;
   monitor_.feed(block);
@@ -305,7 +375,8 @@ std::string ModbusSource::status() const {
     << "\nrequests: " << k.requests << "\ntimeouts: " << k.timeouts << "\nerrors: " << k.errors
     << "\ninvalid_responses: " << k.invalid_responses << "\nreconnects: " << k.reconnects
     << "\nconnect_failures: " << k.connect_failures << "\ncounter_resets: " << k.counter_resets
-    << "\nmax_response_us: " << k.max_response_us << "\nnext_index: " << next_index_
+    << "\nmax_response_us: " << k.max_response_us
+    << "\nanchor_uncertainty_us: " << k.anchor_uncertainty_us << "\nnext_index: " << next_index_
     << "\nclock_sync: " << time::to_string(sync_) << "\n";
   if (!last_error_.empty()) s << "last_error: " << last_error_ << "\n";
   for (std::size_t c = 0; c < names_.size(); ++c)

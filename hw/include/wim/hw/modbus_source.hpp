@@ -3,12 +3,17 @@
 // described by a RegisterMap, turns its sample counter into a continuity index, reports
 // every missed sample as a LostSpan, and never blocks longer than asked.
 //
-// Timing: the first response anchors UTC and monotonic time (its last sample = now); later
-// samples are placed at anchor + index / sample_rate_hz, so times stay evenly spaced and a
-// gap keeps its true span. Not thread-safe: one thread calls read().
+// Timing: at connect the FIFO may hold a backlog (seconds of samples). Full FIFO reads are
+// held back until a read returns less than a full block (the FIFO is drained): that read's
+// last sample anchors UTC and monotonic time (= now), and every sample, the backlog
+// included, is placed at anchor + (index - anchor index) / sample_rate_hz: times stay
+// evenly spaced, a gap keeps its true span, and a time errs late by at most the anchoring
+// read's round trip + one period (SourceCounters::anchor_uncertainty_us), never early. A device
+// restart (counter going back) re-anchors the same way. Not thread-safe: one thread calls read().
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -69,6 +74,12 @@ class ModbusSource final : public SampleSource {
   /// Takes the pending response into the block; false when it must wait for the next
   /// block (a gap after samples already in this block).
   bool take_pending(SampleBlock& block);
+  /// Sets the time anchor from the held-back FIFO reads (backlog_): the newest sample
+  /// read is "now" and every older one is timed backwards by the counter. `drained`:
+  /// the last read returned less than a full block, so the FIFO held nothing newer.
+  void anchor_backlog(bool drained);
+  /// Moves the oldest held-back read into the pending response.
+  void load_backlog();
 
   RegisterMap map_;
   ModbusEndpoint ep_;
@@ -81,12 +92,21 @@ class ModbusSource final : public SampleSource {
   std::int64_t next_status_mono_us_ = 0;
   std::int64_t next_poll_mono_us_ = 0;  // earliest useful FIFO poll
   int consecutive_errors_ = 0;
+  // The last successful request: when its reply arrived and how long it took.
+  std::int64_t last_reply_mono_us_ = 0, last_reply_unix_us_ = 0, last_rtt_us_ = 0;
   std::vector<std::uint16_t> regs_;
   bool pending_ = false;
   std::uint32_t pending_counter_ = 0;
   int pending_n_ = 0;
   bool anchored_ = false;
-  std::uint64_t next_index_ = 0;  // continuity index expected next
+  // FIFO reads held back until the FIFO is drained: at connect (or after a device
+  // restart) the amplifier may hold seconds of backlog, and only the read that empties
+  // the FIFO tells which sample is "now". Raw FIFO blocks, oldest first.
+  std::deque<std::vector<std::uint16_t>> backlog_;
+  std::size_t backlog_samples_ = 0;  // [samples] per channel, in backlog_
+  bool backlog_drained_ = false;     // the newest read in backlog_ emptied the FIFO
+  std::size_t backlog_cap_samples_;  // [samples] anchor anyway (with a warning) beyond this
+  std::uint64_t next_index_ = 0;     // continuity index expected next
   std::uint64_t anchor_index_ = 0;
   std::int64_t anchor_unix_us_ = 0, anchor_mono_us_ = 0;
   double period_us_;

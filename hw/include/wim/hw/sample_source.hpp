@@ -33,6 +33,10 @@ struct SourceCounters {
   std::uint64_t connect_failures = 0;   ///< [-]
   std::uint64_t counter_resets = 0;     ///< [-] device counter jumped back (device restart)
   std::uint64_t max_response_us = 0;    ///< [us] slowest response seen
+  /// [us] sample times are late by at most this, never early: the round trip of the FIFO
+  /// read that anchored them + one sample period (its newest sample was taken within the
+  /// period before the device answered).
+  std::uint64_t anchor_uncertainty_us = 0;
 };
 
 enum class ChannelHealth { ok, stuck, dead };
