@@ -3,8 +3,8 @@
 
 #include <sqlite3.h>
 
-#include "sqlite_db.hpp"
 #include "wim/common/log.hpp"
+#include "wim/common/sqlite.hpp"
 #include "wim/common/time.hpp"
 
 namespace wim::edge {

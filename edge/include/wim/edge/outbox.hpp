@@ -26,6 +26,10 @@
 
 #include "wim/common/error.hpp"
 
+namespace wim::sqlite {
+class Db;
+}
+
 namespace wim::edge {
 
 enum class RecordKind { pass, violation, event };
@@ -105,10 +109,6 @@ struct SalvageReport {
   std::optional<ChainHead> head;      ///< the stored chain head, when readable
   std::vector<OutboxRecord> records;  ///< every record that could be read, in seq order
 };
-
-namespace sqlite {
-class Db;
-}
 
 class Outbox {
  public:

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// A thin RAII layer over the SQLite C API for the station's outbox. Internal to edge/.
-// Errors throw wim::SystemError naming the file, the statement and SQLite's message;
-// SQLITE_FULL throws SqliteFull so callers can tell a full disk from other failures.
+// A thin RAII layer over the SQLite C API (library wim_sqlite), used by the station's
+// outbox and the collector's stores. Errors throw wim::SystemError naming the file, the
+// statement and SQLite's message; SQLITE_FULL throws SqliteFull so callers can tell a
+// full disk from other failures.
 #pragma once
 #include <sqlite3.h>
 
@@ -12,7 +13,7 @@
 
 #include "wim/common/error.hpp"
 
-namespace wim::edge::sqlite {
+namespace wim::sqlite {
 
 /// The database (or the disk under it) is full: SQLITE_FULL.
 class SqliteFull : public SystemError {
@@ -32,7 +33,9 @@ class Stmt;
 /// One connection. Not thread-safe: the owner serialises access.
 class Db {
  public:
-  Db(const std::filesystem::path& path, int flags);
+  /// flags: SQLITE_OPEN_* (FULLMUTEX is always added).
+  explicit Db(const std::filesystem::path& path,
+              int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -59,12 +62,14 @@ class Stmt {
 
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, std::string_view text);
+  Stmt& bind_double(int i, double v);
   Stmt& bind_blob(int i, std::string_view bytes);
   /// true when a row is available, false when done.
   bool step();
   void reset();
 
   std::int64_t col_int(int i) const;
+  double col_double(int i) const;
   std::string col_text(int i) const;
   std::string col_blob(int i) const;
   bool col_null(int i) const;
@@ -87,4 +92,4 @@ class Transaction {
   bool done_ = false;
 };
 
-}  // namespace wim::edge::sqlite
+}  // namespace wim::sqlite

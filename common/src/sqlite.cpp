@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sqlite_db.hpp"
+#include "wim/common/sqlite.hpp"
 
-namespace wim::edge::sqlite {
+namespace wim::sqlite {
 
 void throw_error(sqlite3* db, int rc, std::string_view what) {
   std::string msg(what);
@@ -74,6 +74,12 @@ Stmt& Stmt::bind(int i, std::string_view text) {
   return *this;
 }
 
+Stmt& Stmt::bind_double(int i, double v) {
+  int rc = sqlite3_bind_double(stmt_, i, v);
+  if (rc != SQLITE_OK) throw_error(db_.handle(), rc, "bind '" + sql_ + "'");
+  return *this;
+}
+
 Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
   int rc = sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) throw_error(db_.handle(), rc, "bind '" + sql_ + "'");
@@ -95,6 +101,10 @@ void Stmt::reset() {
 
 std::int64_t Stmt::col_int(int i) const {
   return sqlite3_column_int64(stmt_, i);
+}
+
+double Stmt::col_double(int i) const {
+  return sqlite3_column_double(stmt_, i);
 }
 
 std::string Stmt::col_text(int i) const {
@@ -130,4 +140,4 @@ void Transaction::commit() {
   done_ = true;
 }
 
-}  // namespace wim::edge::sqlite
+}  // namespace wim::sqlite
