@@ -37,6 +37,18 @@ cv::Mat frame_of(const hw::PlateSpec& p, Condition c, unsigned seed) {
   cv::imencode(".jpg", scene.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
   return cv::imdecode(jpeg, cv::IMREAD_COLOR);
 }
+// Paints the character band (25..115 mm of 140) from the 3rd character to the right end
+// over in the plate's blue: the plate is still found, but its last five characters are gone.
+void paint_over_tail(hw::Scene& scene) {
+  const auto& c = scene.corners;
+  auto at = [&c](float u, float v) {  // (u, v) in [0, 1]² on the plate -> frame pixel
+    const cv::Point2f top = c[0] + (c[1] - c[0]) * u, bottom = c[3] + (c[2] - c[3]) * u;
+    return cv::Point(top + (bottom - top) * v);
+  };
+  const std::vector<cv::Point> quad = {at(0.33f, 0.17f), at(0.97f, 0.17f), at(0.97f, 0.83f),
+                                       at(0.33f, 0.83f)};
+  cv::fillConvexPoly(scene.image, quad, cv::Scalar(170, 72, 12));
+}
 }  // namespace
 
 TEST_CASE("Known generated plates of every colour are read exactly in daylight") {
@@ -64,7 +76,7 @@ TEST_CASE("Known generated plates of every colour are read exactly in daylight")
 TEST_CASE("Known 1080p JPEGs on disk are read exactly or sent to a human and never misread") {
   // tests/data/anpr/: written by the anpr_testdata tool (seed 7077), one line per frame in
   // truth.tsv. Read from disk through the real decoder and reader, as a replayed camera would.
-  const std::filesystem::path dir = WIM_ANPR_TESTDATA_DIR;
+  const std::filesystem::path dir = std::filesystem::path(WIM_SOURCE_DIR) / "tests/data/anpr";
   std::ifstream in(dir / "truth.tsv");
   REQUIRE(in.good());
   std::string line;
@@ -138,15 +150,7 @@ TEST_CASE("No plate, or an unreadable plate, goes to a human and is never guesse
     auto scene =
         renderer().render_scene({PlateColour::blue, "川A88888"}, Condition::clear_day, rng);
     REQUIRE(reader().read(scene.image).text == "川A88888");  // readable before the paint
-    const auto& c = scene.corners;
-    auto at = [&c](float u, float v) {  // (u, v) in [0, 1]² on the plate -> frame pixel
-      const cv::Point2f top = c[0] + (c[1] - c[0]) * u, bottom = c[3] + (c[2] - c[3]) * u;
-      return cv::Point(top + (bottom - top) * v);
-    };
-    // the character band (25..115 mm of 140) from the 3rd character to the right end
-    std::vector<cv::Point> quad = {at(0.33f, 0.17f), at(0.97f, 0.17f), at(0.97f, 0.83f),
-                                   at(0.33f, 0.83f)};
-    cv::fillConvexPoly(scene.image, quad, cv::Scalar(170, 72, 12));
+    paint_over_tail(scene);
     const auto r = reader().read(scene.image);
     THEN("it is found but marked for a human, with the reason") {
       CHECK(r.found);
@@ -173,6 +177,42 @@ TEST_CASE("Reads of several frames are voted into one") {
   const auto none = reader().read_pass({});
   CHECK(none.needs_review);
   CHECK(none.review_reason == "no plate found");
+}
+
+TEST_CASE("In a pass an unsure frame does not veto sure frames but sure frames that disagree do") {
+  const hw::PlateSpec p{PlateColour::blue, "川A88888"};
+  std::vector<cv::Mat> frames;
+  for (unsigned s = 30; s < 33; ++s) frames.push_back(frame_of(p, Condition::clear_day, s));
+  // The same plate with its last five characters painted over: found, but not sure.
+  std::mt19937 rng(9);
+  auto scene = renderer().render_scene(p, Condition::clear_day, rng);
+  paint_over_tail(scene);
+  const auto painted = reader().read(scene.image);
+  REQUIRE(painted.found);
+  REQUIRE(painted.needs_review);
+  frames.push_back(scene.image);
+  GIVEN("three sure frames and the painted one") {
+    const auto r = reader().read_pass(frames);
+    CHECK(r.text == p.text);
+    CHECK_FALSE(r.needs_review);
+    CHECK(r.frames_read == 3);
+    CHECK(r.confidence >= PlateReaderConfig{}.review_below);
+  }
+  GIVEN("only the painted frame") {
+    const auto r = reader().read_pass({scene.image});
+    CHECK(r.needs_review);
+    CHECK(r.text.empty());
+    CHECK(r.frames_read == 1);
+  }
+  GIVEN("two sure frames of plates that differ in the last character") {
+    const auto other = frame_of({PlateColour::blue, "川A88886"}, Condition::clear_day, 30);
+    REQUIRE(reader().read(other).text == "川A88886");
+    const auto r = reader().read_pass({frames[0], other});
+    CHECK(r.needs_review);
+    CHECK(r.text.empty());
+    CHECK(r.frames_read == 2);
+    CHECK(r.confidence < PlateReaderConfig{}.review_below);
+  }
 }
 
 TEST_CASE("Corrupt input gives a clear error, never a crash") {

@@ -145,12 +145,13 @@ SCENARIO("a station with the sim camera puts the truth's plate and the images on
           CHECK(m.measurement->camera_present);
           REQUIRE(m.measurement->plate);
           const auto& plate = *m.measurement->plate;
-          INFO("truth " << t->plate << ", read '" << plate.text << "'");
+          INFO("truth " << t->plate << ", read '" << plate.text << "' confidence "
+                        << plate.confidence);
           CHECK(m.measurement->camera_problem.empty());
           CHECK_FALSE(plate.needs_human_review);
           CHECK(plate.text == t->plate);
           CHECK(plate.colour == "yellow");
-          CHECK(plate.confidence >= 0.75);
+          CHECK(plate.confidence >= edge::CameraConfig{}.review_below);
           std::set<std::string> names;
           for (const auto& a : m.attachments) {
             names.insert(a.name);

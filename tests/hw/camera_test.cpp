@@ -152,7 +152,7 @@ TEST_CASE("A source that disappears is reopened with backoff and reported") {
   }
 }
 
-TEST_CASE("A video file is read to its end; a missing one is retried and named") {
+TEST_CASE("A video file is read to its end and a missing one is retried and named") {
   const auto dir = fresh_dir("video");
   const auto file = dir / "pass.avi";
   {

@@ -88,17 +88,17 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
   cv::absdiff(ch[1], ch[2], d2);
   if (cv::mean(d1)[0] + cv::mean(d2)[0] <
       4.0) {  // infrared night frame: no colour, the plate is the bright rectangle
+    // Both cuts: Otsu's (splits plate from road), and half-way to white (Otsu split elsewhere,
+    // e.g. headlights or a bright body merged with the plate). Keeping both finds more plates;
+    // the reader then takes the surest reading, and the cross-check guards against wrong cuts.
     cv::Mat gray, mask;
     cv::cvtColor(small, gray, cv::COLOR_BGR2GRAY);
-    cv::threshold(gray, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-    collect(mask, true,
-            {hw::PlateColour::blue, hw::PlateColour::green, hw::PlateColour::yellow_double}, out);
-    if (out.empty()) {  // Otsu split elsewhere (bright scene parts): try half-way to white
-      const double t = cv::threshold(gray, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-      cv::threshold(gray, mask, (t + 255) / 2, 255, cv::THRESH_BINARY);
-      collect(mask, true,
-              {hw::PlateColour::blue, hw::PlateColour::green, hw::PlateColour::yellow_double}, out);
-    }
+    const double otsu = cv::threshold(gray, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    const std::vector<hw::PlateColour> mono_layouts = {
+        hw::PlateColour::blue, hw::PlateColour::green, hw::PlateColour::yellow_double};
+    collect(mask, true, mono_layouts, out);
+    cv::threshold(gray, mask, (otsu + 255) / 2, 255, cv::THRESH_BINARY);
+    collect(mask, true, mono_layouts, out);
   } else {
     cv::Mat blue, yellow, green;
     cv::inRange(hsv, cv::Scalar(100, 90, 35), cv::Scalar(125, 255, 255), blue);

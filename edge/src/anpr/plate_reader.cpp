@@ -151,9 +151,17 @@ PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames) const {
   const auto colour = std::max_element(by_colour.begin(), by_colour.end(), [](auto& a, auto& b) {
                         return a.second < b.second;
                       })->first;
+  // Frames of that layout vote; when some of them are sure on their own (>= review_below),
+  // only those do: a frame the reader would not accept alone (motion, a passing shadow, a
+  // cut through the plate's edge) must not veto sure frames that agree, yet sure frames that
+  // disagree still lower the winner's confidence below.
   std::vector<const PlateRead*> voters;
+  bool any_sure = false;
   for (const auto& r : reads)
-    if (r.colour == colour) voters.push_back(&r);
+    any_sure = any_sure || (r.colour == colour && r.confidence >= config_.review_below);
+  for (const auto& r : reads)
+    if (r.colour == colour && (!any_sure || r.confidence >= config_.review_below))
+      voters.push_back(&r);
   const PlateRead* sharpest = *std::max_element(
       voters.begin(), voters.end(), [](auto* a, auto* b) { return a->confidence < b->confidence; });
   result = *sharpest;

@@ -38,11 +38,11 @@ inline constexpr double kDisagreeConfidence = 0.3;
 
 struct PlateReaderConfig {
   std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
-  double review_below = 0.75;  ///< [0, 1] plate confidence under which a human reads
+  double review_below = 0.80;  ///< [0, 1] plate confidence under which a human reads
   int max_candidates = 6;      ///< [-] plate-like regions read per frame
   /// [-] the cross-check reading's plate borders are grown by this share of the plate's
   /// width / height on each side; a character it reads otherwise is not sure (0: off).
-  double cross_check_grow = 0.02;
+  double cross_check_grow = 0.01;
 };
 
 /// Plate candidates in a frame: corners tl, tr, br, bl in frame pixels.
@@ -63,7 +63,9 @@ class PlateReader {
 
   /// Reads one frame. Throws InputError for an empty or non-8-bit image.
   PlateRead read(const cv::Mat& bgr) const;
-  /// Reads every frame and votes per character among the reads of the winning layout.
+  /// Reads every frame and votes per character among the reads of the winning layout (only
+  /// the frames sure on their own, >= review_below, when there are any); a character's
+  /// confidence is its summed votes over the number of voters, so disagreement lowers it.
   PlateRead read_pass(const std::vector<cv::Mat>& frames) const;
   /// Applies the review threshold to a read (used by read and read_pass).
   void decide(PlateRead& r) const;
