@@ -71,7 +71,10 @@ bool OpenCvCamera::try_open(bool rewind) {
         ok = numeric ? capture_.open(std::stoi(config_.uri), cv::CAP_V4L2)
                      : capture_.open(config_.uri, cv::CAP_V4L2);
       } else {
-        ok = capture_.open(config_.uri, kind_ == SourceKind::stream ? cv::CAP_FFMPEG : cv::CAP_ANY);
+        // FFmpeg for streams and video files alike: CAP_ANY also tries backends (gPhoto2,
+        // GStreamer, image sequences) that enumerate USB devices and leak libusb memory on
+        // every failed open (LeakSanitizer), and a file that is missing is retried often.
+        ok = capture_.open(config_.uri, cv::CAP_FFMPEG);
       }
     } catch (const cv::Exception& e) {
       why = e.what();
