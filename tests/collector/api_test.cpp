@@ -51,9 +51,12 @@ struct Collector {
     monitor = std::make_unique<Monitor>(*store, mo);
     ingest->add_observer(monitor.get());
     api = std::make_unique<Api>(*ingest, *store, *monitor, registry);
+    // As wim-collector serves stations: records answered from the ingest's threads.
     stations = std::make_unique<Server>(
-        ioc, ServerOptions{},
-        [this](const Request& r, const Peer& p) { return api->station(r, p); }, &tls, registry);
+        ioc, ServerOptions{}, AsyncHandler([this](Request&& r, const Peer& p, Respond respond) {
+          api->station_async(std::move(r), p, std::move(respond));
+        }),
+        &tls, registry);
     operators = std::make_unique<Server>(
         ioc, ServerOptions{},
         [this](const Request& r, const Peer& p) { return api->operators(r, p); });
@@ -61,6 +64,7 @@ struct Collector {
     thread = std::thread([this] { ioc.run(); });
   }
   ~Collector() {
+    ingest->stop();  // answers still in flight go to the io_context before it stops
     ioc.stop();
     thread.join();
     std::filesystem::remove_all(dir);

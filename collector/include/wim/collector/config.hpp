@@ -20,7 +20,7 @@ struct CollectorConfig {
   std::filesystem::path tls_cert, tls_key, tls_ca;
   ServerOptions station_listen;   ///< HTTPS, mutual TLS (default 127.0.0.1:8443)
   ServerOptions operator_listen;  ///< plain HTTP, read-only (default 127.0.0.1:8080)
-  int threads = 8;  ///< io threads serving both listeners (handlers block on the group commit)
+  int threads = 2;  ///< io threads serving both listeners (TLS and HTTP; ingest has its own)
   IngestOptions ingest;
   MonitorOptions monitor;
   std::int64_t monitor_tick_s = 10;  ///< [s] how often silence is checked
