@@ -35,6 +35,10 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
     const auto& top = json::as_object(v, "");
     c.registry = base / json::get_string(top, "registry", "", "registry.json");
     c.data_dir = base / json::get_string(top, "data_dir", "", "data");
+    const auto blob_sync = json::get_string(top, "blob_sync", "", "syncfs");
+    if (blob_sync != "syncfs" && blob_sync != "per_file")
+      throw InputError("blob_sync: expected \"syncfs\" or \"per_file\", got \"" + blob_sync + "\"");
+    c.blob_sync = blob_sync == "syncfs" ? BlobSync::syncfs : BlobSync::per_file;
     const auto& tls = json::as_object(json::require(top, "tls", ""), "tls");
     c.tls_cert = base / json::get_string(tls, "cert", "tls");
     c.tls_key = base / json::get_string(tls, "key", "tls");

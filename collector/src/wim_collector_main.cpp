@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     auto registry = std::make_shared<RegistryHolder>(cfg.registry);
     std::filesystem::create_directories(cfg.data_dir);
     auto store = open_sqlite_store(cfg.data_dir / "meta.db");
-    FileBlobStore blobs(cfg.data_dir / "blobs");
+    FileBlobStore blobs(cfg.data_dir / "blobs", cfg.blob_sync);
     Ingest ingest(*store, blobs, registry, cfg.ingest);
     Monitor monitor(*store, cfg.monitor, cfg.data_dir / "monitor.db");
     ingest.add_observer(&monitor);

@@ -254,6 +254,22 @@ TEST_CASE("config: defaults, paths relative to the file, errors name the field")
   CHECK(c.operator_listen.port == 8080);
   CHECK(c.operator_listen.address == "127.0.0.1");
   CHECK(c.ingest.future_seq_window == 100000);
+  CHECK(c.threads == 2);
+  CHECK(c.ingest.verify_threads == 2);
+  CHECK(c.blob_sync == BlobSync::syncfs);
+  auto per_file = CollectorConfig::parse(
+      R"({"tls":{"cert":"a","key":"b","ca":"c"},"blob_sync":"per_file","verify_threads":3})",
+      "collector.json", ".");
+  CHECK(per_file.blob_sync == BlobSync::per_file);
+  CHECK(per_file.ingest.verify_threads == 3);
+  CHECK_THROWS_WITH(
+      CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b","ca":"c"},"blob_sync":"never"})",
+                             "collector.json", "."),
+      Catch::Contains("blob_sync") && Catch::Contains("never"));
+  CHECK_THROWS_WITH(
+      CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b","ca":"c"},"verify_threads":0})",
+                             "collector.json", "."),
+      Catch::Contains("verify_threads"));
   CHECK_THROWS_WITH(
       CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b"}})", "collector.json", "."),
       Catch::Contains("collector.json") && Catch::Contains("tls.ca"));

@@ -138,7 +138,7 @@ TEST_CASE("server: oversized body gets 413, malformed HTTP gets 400") {
   CHECK(f.server->counters().malformed_http.load() == 1);
 }
 
-TEST_CASE("server: an async handler answers later from another thread; the io thread serves on") {
+TEST_CASE("server: an async handler answers later from another thread, the io thread serves on") {
   // GIVEN one io thread and a handler that answers /slow only when the test says so
   // WHEN a station waits on /slow THEN a second station is served meanwhile (the io thread
   // is not blocked), and /slow gets its answer, on a kept-alive connection, once released.
