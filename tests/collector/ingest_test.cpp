@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <future>
+#include <mutex>
 
 #include "../common/record_samples.hpp"
 #include "test_util.hpp"
@@ -42,15 +43,21 @@ struct TestStation {
   }
 };
 
+/// Observers are called on the ingest's pool threads, two requests at once: locked.
+/// Read the vectors only once every answer has arrived.
 struct Recorder : IngestObserver {
+  std::mutex mutex;
   std::vector<std::int64_t> stored, conflicts, breaks;
   void on_stored(const StoredRecord& r, const record::Manifest&) override {
+    std::lock_guard lock(mutex);
     stored.push_back(r.seq);
   }
   void on_conflict(const std::string&, std::int64_t seq, const std::string&) override {
+    std::lock_guard lock(mutex);
     conflicts.push_back(seq);
   }
   void on_chain_break(const std::string&, std::int64_t seq, const std::string&) override {
+    std::lock_guard lock(mutex);
     breaks.push_back(seq);
   }
 };
