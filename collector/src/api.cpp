@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/api.hpp"
 
+#include <optional>
 #include <sstream>
 
 #include "wim/common/error.hpp"
@@ -59,25 +60,59 @@ Api::Api(Ingest& ingest, const MetadataStore& store, Monitor& monitor,
          std::shared_ptr<RegistryHolder> registry)
     : ingest_(ingest), store_(store), monitor_(monitor), registry_(std::move(registry)) {}
 
+namespace {
+
+/// The answer to POST /v1/records: the reply, or why nothing was acknowledged.
+Response records_response(const Request& head, std::exception_ptr error, const IngestReply& reply) {
+  if (!error) return ok_json(head, reply.to_json());
+  try {
+    std::rethrow_exception(error);
+  } catch (const InputError& e) {
+    return json_error(head, http::status::bad_request, "broken_tar", e.what());
+  } catch (const SystemError& e) {
+    log::error("api", std::string("storage failed, nothing acknowledged: ") + e.what());
+    return json_error(head, http::status::service_unavailable, "storage", e.what());
+  } catch (const std::exception& e) {
+    log::error("api", std::string("ingest failed, nothing acknowledged: ") + e.what());
+    return json_error(head, http::status::internal_server_error, "internal", e.what());
+  }
+}
+
+/// Checks of POST /v1/records before the body goes to the ingest.
+std::optional<Response> refuse_records(const Request& req) {
+  if (req.method() != http::verb::post)
+    return json_error(req, http::status::method_not_allowed, "method", "use POST");
+  if (req[http::field::content_type] != "application/x-tar")
+    return json_error(req, http::status::unsupported_media_type, "content_type",
+                      "expected application/x-tar");
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Api::station_async(Request&& req, const Peer& peer, Respond respond) {
+  if (peer.station_id.empty() || path_of(req) != "/v1/records") return respond(station(req, peer));
+  if (auto refused = refuse_records(req)) return respond(std::move(*refused));
+  Request head{req.method(), req.target(), req.version()};
+  head.keep_alive(req.keep_alive());
+  ingest_.submit(peer.station_id, std::move(req.body()),
+                 [head = std::move(head), respond = std::move(respond)](std::exception_ptr error,
+                                                                        IngestReply&& reply) {
+                   respond(records_response(head, error, reply));
+                 });
+}
+
 Response Api::station(const Request& req, const Peer& peer) {
   const auto path = path_of(req);
   if (peer.station_id.empty())
     return json_error(req, http::status::forbidden, "no_station", "no station certificate");
   std::string id;
   if (path == "/v1/records") {
-    if (req.method() != http::verb::post)
-      return json_error(req, http::status::method_not_allowed, "method", "use POST");
-    if (req[http::field::content_type] != "application/x-tar")
-      return json_error(req, http::status::unsupported_media_type, "content_type",
-                        "expected application/x-tar");
+    if (auto refused = refuse_records(req)) return std::move(*refused);
     try {
-      auto reply = ingest_.ingest_tar(peer.station_id, req.body());
-      return ok_json(req, reply.to_json());
-    } catch (const InputError& e) {
-      return json_error(req, http::status::bad_request, "broken_tar", e.what());
-    } catch (const SystemError& e) {
-      log::error("api", std::string("storage failed, nothing acknowledged: ") + e.what());
-      return json_error(req, http::status::service_unavailable, "storage", e.what());
+      return records_response(req, nullptr, ingest_.ingest_tar(peer.station_id, req.body()));
+    } catch (...) {
+      return records_response(req, std::current_exception(), {});
     }
   }
   if (match_id(path, "/v1/stations/", "/ack", id)) {

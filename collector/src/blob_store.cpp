@@ -77,7 +77,8 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data)
   fsync_dir(dir);
 }
 
-FileBlobStore::FileBlobStore(std::filesystem::path root) : root_(std::move(root)) {
+FileBlobStore::FileBlobStore(std::filesystem::path root, BlobSync sync)
+    : root_(std::move(root)), sync_(sync) {
   std::filesystem::create_directories(root_);
 }
 
@@ -130,7 +131,8 @@ void FileBlobStore::sync_barrier() {
   }
 }
 
-void FileBlobStore::put_many(const std::vector<std::pair<std::string, std::string_view>>& blobs) {
+void FileBlobStore::put_many(const std::vector<std::pair<std::string, std::string_view>>& blobs,
+                             HashCheck check) {
   struct Pending {
     std::filesystem::path tmp, path;
   };
@@ -140,16 +142,22 @@ void FileBlobStore::put_many(const std::vector<std::pair<std::string, std::strin
       if (!p.tmp.empty()) ::unlink(p.tmp.c_str());
   };
   std::set<std::string> seen;
+  std::set<std::filesystem::path> dirs;  // BlobSync::per_file: folders to fsync at the end
   try {
     for (const auto& [sha, data] : blobs) {
       const auto path = path_of(sha);
-      if (crypto::sha256_hex(data) != sha)
+      if (check == HashCheck::check && crypto::sha256_hex(data) != sha)
         throw InputError("blob " + sha + ": content does not match its SHA-256");
-      if (!seen.insert(sha).second || std::filesystem::exists(path)) continue;
-      std::filesystem::create_directories(path.parent_path());
-      auto tmp =
-          path.parent_path() / (path.filename().string() + ".tmp." + std::to_string(::getpid()) +
-                                "." + std::to_string(reinterpret_cast<std::uintptr_t>(&data)));
+      if (!seen.insert(sha).second) continue;
+      const auto dir = path.parent_path();
+      dirs.insert(dir);  // also for a blob that exists: its name may not be durable yet
+      if (std::filesystem::exists(path)) continue;
+      if (std::filesystem::create_directories(dir)) {
+        dirs.insert(dir.parent_path());  // the new <aa>/<bb> names themselves
+        dirs.insert(root_);
+      }
+      auto tmp = dir / (path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+                        std::to_string(reinterpret_cast<std::uintptr_t>(&data)));
       pending.push_back({tmp, path});
       int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) sys_fail("create", tmp);
@@ -165,9 +173,19 @@ void FileBlobStore::put_many(const std::vector<std::pair<std::string, std::strin
         }
         off += static_cast<std::size_t>(n);
       }
+      if (sync_ == BlobSync::per_file) {
+        if (::fsync(fd) != 0) {
+          int e = errno;
+          ::close(fd);
+          errno = e;
+          sys_fail("fsync", tmp);
+        }
+        ++syncs_done_;
+      }
       if (::close(fd) != 0) sys_fail("close", tmp);
     }
-    if (!pending.empty()) sync_barrier();  // contents durable before any name points at them
+    // Contents durable before any name points at them.
+    if (sync_ == BlobSync::syncfs && !pending.empty()) sync_barrier();
     for (auto& p : pending) {
       if (::rename(p.tmp.c_str(), p.path.c_str()) != 0) sys_fail("rename", p.tmp);
       p.tmp.clear();
@@ -177,7 +195,14 @@ void FileBlobStore::put_many(const std::vector<std::pair<std::string, std::strin
     throw;
   }
   // Names durable (also those another request renamed and may not have synced yet).
-  if (!blobs.empty()) sync_barrier();
+  if (sync_ == BlobSync::syncfs) {
+    if (!blobs.empty()) sync_barrier();
+    return;
+  }
+  for (const auto& d : dirs) {
+    fsync_dir(d);
+    ++syncs_done_;
+  }
 }
 
 bool FileBlobStore::contains(std::string_view sha) const {

@@ -35,6 +35,10 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
     const auto& top = json::as_object(v, "");
     c.registry = base / json::get_string(top, "registry", "", "registry.json");
     c.data_dir = base / json::get_string(top, "data_dir", "", "data");
+    const auto blob_sync = json::get_string(top, "blob_sync", "", "syncfs");
+    if (blob_sync != "syncfs" && blob_sync != "per_file")
+      throw InputError("blob_sync: expected \"syncfs\" or \"per_file\", got \"" + blob_sync + "\"");
+    c.blob_sync = blob_sync == "syncfs" ? BlobSync::syncfs : BlobSync::per_file;
     const auto& tls = json::as_object(json::require(top, "tls", ""), "tls");
     c.tls_cert = base / json::get_string(tls, "cert", "tls");
     c.tls_key = base / json::get_string(tls, "key", "tls");
@@ -47,8 +51,11 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
     c.station_listen.timeout = std::chrono::milliseconds(timeout);
     c.station_listen = listen_of(top, "listen", 8443, c);
     c.operator_listen = listen_of(top, "operator_listen", 8080, c);
-    c.threads = static_cast<int>(json::get_int(top, "threads", "", 8));
+    c.threads = static_cast<int>(json::get_int(top, "threads", "", 2));
     if (c.threads < 1 || c.threads > 64) throw InputError("threads: expected 1..64");
+    c.ingest.verify_threads = static_cast<int>(json::get_int(top, "verify_threads", "", 2));
+    if (c.ingest.verify_threads < 1 || c.ingest.verify_threads > 64)
+      throw InputError("verify_threads: expected 1..64");
     c.ingest.future_seq_window = json::get_int(top, "future_seq_window", "", 100'000);
     if (c.ingest.future_seq_window < 1) throw InputError("future_seq_window: expected >= 1");
     if (top.contains("monitor")) {

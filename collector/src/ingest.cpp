@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/ingest.hpp"
 
+#include <future>
 #include <map>
+#include <optional>
 
 #include "wim/common/chain.hpp"
 #include "wim/common/crypto.hpp"
@@ -37,75 +39,211 @@ bj::object IngestReply::to_json() const {
 
 Ingest::Ingest(MetadataStore& store, BlobStore& blobs, std::shared_ptr<RegistryHolder> registry,
                IngestOptions options)
-    : store_(store), blobs_(blobs), registry_(std::move(registry)), options_(options) {}
-
-std::mutex& Ingest::station_mutex(const std::string& station) {
-  std::lock_guard lock(mutexes_mutex_);
-  auto& m = station_mutexes_[station];
-  if (!m) m = std::make_unique<std::mutex>();
-  return *m;
+    : store_(store), blobs_(blobs), registry_(std::move(registry)), options_(options) {
+  if (options_.verify_threads < 1) throw InputError("ingest: verify_threads must be >= 1");
+  committer_ = std::thread([this] { commit_loop(); });
+  for (int i = 0; i < options_.verify_threads; ++i) pool_.emplace_back([this] { verify_worker(); });
 }
 
-IngestReply Ingest::ingest_tar(const std::string& station_id, std::string_view tar) {
-  ++counters_.requests;
-  std::vector<packet::Packet> packets;
-  try {
-    packets = packet::from_tar(tar, options_.limits);
-  } catch (const InputError& e) {
-    ++counters_.broken_tar;
-    log::warning("ingest", station_id + ": unreadable tar: " + e.what());
-    throw;
-  }
-  return ingest(station_id, packets);
+Ingest::~Ingest() {
+  stop();
+}
+
+struct Ingest::Job {
+  /// A verified packet waiting for its chain checks and the commit.
+  struct Candidate {
+    StoredRecord rec;
+    record::Manifest manifest;
+    const packet::Packet* packet;
+    std::size_t result_index;  // in reply.results
+    bool accepted = false;     // passed the chain checks
+    PutOutcome outcome = PutOutcome::stored;
+  };
+  std::string station_id;
+  std::string owned_tar;                               // submit(): the request body
+  std::string_view tar;                                // owned_tar or the caller's bytes
+  const std::vector<packet::Packet>* given = nullptr;  // ingest(): packets already read
+  std::vector<packet::Packet> packets;                 // read from `tar`
+  IngestDone done;
+  IngestReply reply;
+  std::vector<Candidate> candidates;
+  std::vector<std::pair<std::int64_t, std::string>> chain_breaks;
+  std::exception_ptr error;
+};
+
+void Ingest::submit(std::string station_id, std::string tar, IngestDone done) {
+  auto job = std::make_unique<Job>();
+  job->station_id = std::move(station_id);
+  job->owned_tar = std::move(tar);
+  job->tar = job->owned_tar;
+  job->done = std::move(done);
+  enqueue(std::move(job));
 }
 
 namespace {
 
-struct Accepted {
-  StoredRecord rec;
-  record::Manifest manifest;
-  const packet::Packet* packet;
-  std::size_t result_index;
-};
+IngestDone fulfil(std::promise<IngestReply>& p) {
+  return [&p](std::exception_ptr e, IngestReply&& r) {
+    if (e)
+      p.set_exception(e);
+    else
+      p.set_value(std::move(r));
+  };
+}
 
 }  // namespace
 
+IngestReply Ingest::ingest_tar(const std::string& station_id, std::string_view tar) {
+  std::promise<IngestReply> answer;
+  auto job = std::make_unique<Job>();
+  job->station_id = station_id;
+  job->tar = tar;  // the caller waits below, so its bytes outlive the job
+  job->done = fulfil(answer);
+  auto f = answer.get_future();
+  enqueue(std::move(job));
+  return f.get();
+}
+
 IngestReply Ingest::ingest(const std::string& station_id,
                            const std::vector<packet::Packet>& packets) {
-  IngestReply reply;
+  std::promise<IngestReply> answer;
+  auto job = std::make_unique<Job>();
+  job->station_id = station_id;
+  job->given = &packets;
+  job->done = fulfil(answer);
+  auto f = answer.get_future();
+  enqueue(std::move(job));
+  return f.get();
+}
+
+void Ingest::enqueue(std::unique_ptr<Job> job) {
+  ++counters_.requests;
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      to_verify_.push_back(std::move(job));
+      work_cv_.notify_one();
+      return;
+    }
+  }
+  job->done(std::make_exception_ptr(SystemError("ingest is stopping: request not taken")), {});
+}
+
+void Ingest::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  commit_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();  // every verified request committed
+  {
+    std::lock_guard lock(mutex_);
+    pool_stop_ = true;
+  }
+  work_cv_.notify_all();
+  for (auto& t : pool_)
+    if (t.joinable()) t.join();  // every request answered
+}
+
+void Ingest::verify_worker() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    // Answers first: they are committed work whose stations wait for the ack.
+    if (!to_finish_.empty()) {
+      auto job = std::move(to_finish_.front());
+      to_finish_.pop_front();
+      lock.unlock();
+      finish(*job);
+      job.reset();
+      lock.lock();
+      continue;
+    }
+    if (!to_verify_.empty()) {
+      auto job = std::move(to_verify_.front());
+      to_verify_.pop_front();
+      ++verifying_;
+      lock.unlock();
+      verify(*job);
+      lock.lock();
+      --verifying_;
+      if (job->error) {
+        to_finish_.push_back(std::move(job));  // nothing to commit: answer it
+      } else {
+        to_commit_.push_back(std::move(job));
+      }
+      commit_cv_.notify_one();
+      continue;
+    }
+    if (pool_stop_) return;
+    work_cv_.wait(lock);
+  }
+}
+
+void Ingest::commit_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (!to_commit_.empty()) {
+      // Every request verified while the previous group was committing: one group.
+      std::vector<std::unique_ptr<Job>> group(std::make_move_iterator(to_commit_.begin()),
+                                              std::make_move_iterator(to_commit_.end()));
+      to_commit_.clear();
+      lock.unlock();
+      commit_group(group);
+      lock.lock();
+      for (auto& j : group) to_finish_.push_back(std::move(j));
+      work_cv_.notify_all();
+      continue;
+    }
+    if (closing_ && to_verify_.empty() && verifying_ == 0) return;
+    commit_cv_.wait(lock);
+  }
+}
+
+// Pool thread, any order: the tar, the manifest, station, signature and attachment hashes.
+void Ingest::verify(Job& job) {
+  const std::string& station_id = job.station_id;
+  const std::vector<packet::Packet>* packets = job.given;
+  if (!packets) {
+    try {
+      job.packets = packet::from_tar(job.tar, options_.limits);
+    } catch (const InputError& e) {
+      ++counters_.broken_tar;
+      log::warning("ingest", station_id + ": unreadable tar: " + e.what());
+      job.error = std::current_exception();
+      return;
+    }
+    packets = &job.packets;
+  }
+  IngestReply& reply = job.reply;
   reply.station_id = station_id;
   auto reg = registry_->current();
   const StationEntry* entry = reg->by_id(station_id);
-  if (!entry || entry->revoked) throw InputError("station " + station_id + " is not registered");
+  if (!entry || entry->revoked) {
+    job.error = std::make_exception_ptr(InputError("station " + station_id + " is not registered"));
+    return;
+  }
   chain::KeyRegistry keys;
   keys.add(station_id, *entry->signing_key);
-
-  std::lock_guard station_lock(station_mutex(station_id));
-  const ChainSummary before = store_.chain(station_id);
-  std::vector<Accepted> accepted;
-  std::map<std::int64_t, std::string> pending_sha;  // seq -> manifest sha of this request
-  std::vector<std::pair<std::int64_t, std::string>> chain_breaks;
   const std::int64_t now_us = time::now_unix_us();
 
   auto reject = [&](std::int64_t seq, std::string problem, std::string detail) {
     reply.results.push_back({seq, "rejected", std::move(problem), std::move(detail)});
   };
 
-  for (const auto& p : packets) {
-    record::Manifest m;
-    try {
-      m = p.manifest();
-    } catch (const std::exception& e) {
-      reject(0, "malformed", std::string(e.what()) + (p.origin.empty() ? "" : " in " + p.origin));
+  for (const auto& p : *packets) {
+    chain::PacketFacts facts;
+    auto findings = chain::verify_packet(p, keys, facts);
+    if (!facts.manifest) {  // the first finding says why it did not parse
+      reject(0, "malformed", findings.front().detail + (p.origin.empty() ? "" : " in " + p.origin));
       continue;
     }
+    record::Manifest& m = *facts.manifest;
     const auto seq = static_cast<std::int64_t>(m.seq);
     if (m.station_id != station_id) {
       reject(seq, "station_mismatch",
              "manifest of station " + m.station_id + " sent with the certificate of " + station_id);
       continue;
     }
-    auto findings = chain::verify_packet(p, keys);
     if (!findings.empty()) {
       std::string detail;
       for (const auto& f : findings) {
@@ -115,46 +253,10 @@ IngestReply Ingest::ingest(const std::string& station_id,
       reject(seq, std::string(chain::to_string(findings.front().problem)), detail);
       continue;
     }
-    const std::int64_t highest =
-        std::max(before.highest_seq, pending_sha.empty() ? 0 : pending_sha.rbegin()->first);
-    if (seq > highest + options_.future_seq_window) {
-      reject(seq, "seq_out_of_window",
-             "seq " + std::to_string(seq) + " is more than " +
-                 std::to_string(options_.future_seq_window) + " beyond the highest stored seq " +
-                 std::to_string(highest));
-      continue;
-    }
-    const std::string sha = crypto::sha256_hex(p.manifest_json);
-    auto stored_here = store_.link(station_id, seq);
-    auto pending_here = pending_sha.find(seq);
-    const bool known = stored_here.has_value() || pending_here != pending_sha.end();
-    if (!known) {
-      // Link to the previous record, stored or earlier in this request.
-      std::string prev_sha;
-      if (auto it = pending_sha.find(seq - 1); it != pending_sha.end())
-        prev_sha = it->second;
-      else if (auto l = store_.link(station_id, seq - 1))
-        prev_sha = l->first;
-      if (!prev_sha.empty() && prev_sha != m.prev_sha256) {
-        std::string d = "prev_sha256 " + m.prev_sha256 + " is not the stored seq " +
-                        std::to_string(seq - 1) + " (" + prev_sha + ")";
-        reject(seq, "broken_link", d);
-        chain_breaks.emplace_back(seq, d);
-        continue;
-      }
-      // Link from the next record, when a gap is being filled.
-      if (auto next = store_.link(station_id, seq + 1); next && next->second != sha) {
-        std::string d = "stored seq " + std::to_string(seq + 1) + " names prev_sha256 " +
-                        next->second + ", this manifest is " + sha;
-        reject(seq, "broken_link", d);
-        chain_breaks.emplace_back(seq, d);
-        continue;
-      }
-    }
     StoredRecord r;
     r.station_id = station_id;
     r.seq = seq;
-    r.manifest_sha256 = sha;
+    r.manifest_sha256 = std::move(facts.manifest_sha256);
     r.prev_sha256 = m.prev_sha256;
     r.kind = std::string(record::to_string(m.kind));
     r.time_unix_us = m.time_unix_us;
@@ -166,59 +268,149 @@ IngestReply Ingest::ingest(const std::string& station_id,
     r.received_unix_us = now_us;
     for (const auto& a : m.attachments)
       r.attachments.push_back({a.name, a.sha256, static_cast<std::int64_t>(a.size_bytes)});
-    if (!known) pending_sha.emplace(seq, sha);
     reply.results.push_back({seq, "", "", ""});
-    accepted.push_back({std::move(r), std::move(m), &p, reply.results.size() - 1});
+    job.candidates.push_back({std::move(r), std::move(m), &p, reply.results.size() - 1});
   }
+}
 
-  // Files first (each durable on return), then the metadata that refers to them.
-  std::vector<std::pair<std::string, std::string_view>> files;
-  for (const auto& a : accepted)
-    for (const auto& [name, bytes] : a.packet->attachments)
-      for (const auto& ref : a.rec.attachments)
-        if (ref.name == name) files.emplace_back(ref.sha256, bytes);
-  blobs_.put_many(files);
-  std::vector<StoredRecord> batch;
-  batch.reserve(accepted.size());
-  for (const auto& a : accepted) batch.push_back(a.rec);
-  const auto outcomes = batch.empty() ? std::vector<PutOutcome>{} : store_.put_records(batch);
-
-  for (std::size_t i = 0; i < accepted.size(); ++i) {
-    auto& res = reply.results[accepted[i].result_index];
-    switch (outcomes[i]) {
-      case PutOutcome::stored:
-        res.status = "stored";
-        ++counters_.stored;
-        for (auto* o : observers_) o->on_stored(accepted[i].rec, accepted[i].manifest);
-        break;
-      case PutOutcome::duplicate:
-        res.status = "duplicate";
-        ++counters_.duplicate;
-        break;
-      case PutOutcome::conflict: {
-        res.status = "conflict";
-        res.problem = "fork";
-        res.detail = "another manifest is stored for seq " + std::to_string(res.seq) +
-                     "; this one (" + accepted[i].rec.manifest_sha256 +
-                     ") is kept as conflict evidence";
-        ++counters_.conflict;
-        log::error("ingest", station_id + ": conflict at seq " + std::to_string(res.seq));
-        for (auto* o : observers_) o->on_conflict(station_id, res.seq, res.detail);
-        break;
+// Commit thread: chain checks in arrival order against the store and the records of
+// this group (`pending`), then the group's files, then one transaction.
+void Ingest::commit_group(std::vector<std::unique_ptr<Job>>& group) {
+  ++counters_.commit_groups;
+  struct Link {
+    std::string sha, prev;
+  };
+  std::map<std::string, std::map<std::int64_t, Link>> pending;  // station -> seq -> link
+  for (auto& job : group) {
+    const std::string& station_id = job->station_id;
+    auto& mine = pending[station_id];
+    const std::int64_t stored_highest = store_.chain(station_id).highest_seq;
+    auto reject = [&](Job::Candidate& c, std::string problem, std::string detail) {
+      auto& res = job->reply.results[c.result_index];
+      res.status = "rejected";
+      res.problem = std::move(problem);
+      res.detail = std::move(detail);
+    };
+    for (auto& c : job->candidates) {
+      const std::int64_t seq = c.rec.seq;
+      const std::string& sha = c.rec.manifest_sha256;
+      const std::int64_t highest =
+          std::max(stored_highest, mine.empty() ? 0 : mine.rbegin()->first);
+      if (seq > highest + options_.future_seq_window) {
+        reject(c, "seq_out_of_window",
+               "seq " + std::to_string(seq) + " is more than " +
+                   std::to_string(options_.future_seq_window) + " beyond the highest stored seq " +
+                   std::to_string(highest));
+        continue;
       }
+      const bool known = mine.contains(seq) || store_.link(station_id, seq).has_value();
+      if (!known) {
+        // Link to the previous record, stored or earlier in this group.
+        std::string prev_sha;
+        if (auto it = mine.find(seq - 1); it != mine.end())
+          prev_sha = it->second.sha;
+        else if (auto l = store_.link(station_id, seq - 1))
+          prev_sha = l->first;
+        if (!prev_sha.empty() && prev_sha != c.rec.prev_sha256) {
+          std::string d = "prev_sha256 " + c.rec.prev_sha256 + " is not the stored seq " +
+                          std::to_string(seq - 1) + " (" + prev_sha + ")";
+          job->chain_breaks.emplace_back(seq, d);
+          reject(c, "broken_link", std::move(d));
+          continue;
+        }
+        // Link from the next record (stored or earlier in this group), when filling a gap.
+        std::optional<std::string> next_prev;
+        if (auto it = mine.find(seq + 1); it != mine.end())
+          next_prev = it->second.prev;
+        else if (auto l = store_.link(station_id, seq + 1))
+          next_prev = l->second;
+        if (next_prev && *next_prev != sha) {
+          std::string d = "stored seq " + std::to_string(seq + 1) + " names prev_sha256 " +
+                          *next_prev + ", this manifest is " + sha;
+          job->chain_breaks.emplace_back(seq, d);
+          reject(c, "broken_link", std::move(d));
+          continue;
+        }
+        mine.emplace(seq, Link{sha, c.rec.prev_sha256});
+      }
+      c.accepted = true;
     }
   }
-  for (const auto& r : reply.results) {
-    if (r.status != "rejected") continue;
-    ++counters_.rejected;
-    log::warning("ingest", station_id + ": seq " + std::to_string(r.seq) +
-                               " rejected: " + r.problem + ": " + r.detail);
-    for (auto* o : observers_) o->on_rejected(station_id, r);
+
+  // Files first (durable on return), then the metadata that refers to them.
+  std::vector<std::pair<std::string, std::string_view>> files;
+  std::vector<StoredRecord> batch;
+  for (auto& job : group)
+    for (auto& c : job->candidates) {
+      if (!c.accepted) continue;
+      for (const auto& ref : c.rec.attachments)
+        if (auto it = c.packet->attachments.find(ref.name); it != c.packet->attachments.end())
+          files.emplace_back(ref.sha256, it->second);
+      batch.push_back(c.rec);
+    }
+  try {
+    blobs_.put_many(files, HashCheck::trusted);  // verify_packet hashed every attachment
+    const auto outcomes = batch.empty() ? std::vector<PutOutcome>{} : store_.put_records(batch);
+    std::size_t i = 0;
+    for (auto& job : group)
+      for (auto& c : job->candidates)
+        if (c.accepted) c.outcome = outcomes.at(i++);
+  } catch (...) {
+    for (auto& job : group) job->error = std::current_exception();
   }
-  for (const auto& [seq, d] : chain_breaks)
-    for (auto* o : observers_) o->on_chain_break(station_id, seq, d);
-  reply.chain = store_.chain(station_id);
-  return reply;
+}
+
+// Pool thread, after the commit: results, counters, observers, then the answer.
+void Ingest::finish(Job& job) {
+  const std::string& station_id = job.station_id;
+  if (!job.error) {
+    IngestReply& reply = job.reply;
+    try {
+      for (auto& c : job.candidates) {
+        if (!c.accepted) continue;
+        auto& res = reply.results[c.result_index];
+        switch (c.outcome) {
+          case PutOutcome::stored:
+            res.status = "stored";
+            ++counters_.stored;
+            for (auto* o : observers_) o->on_stored(c.rec, c.manifest);
+            break;
+          case PutOutcome::duplicate:
+            res.status = "duplicate";
+            ++counters_.duplicate;
+            break;
+          case PutOutcome::conflict: {
+            res.status = "conflict";
+            res.problem = "fork";
+            res.detail = "another manifest is stored for seq " + std::to_string(res.seq) +
+                         "; this one (" + c.rec.manifest_sha256 + ") is kept as conflict evidence";
+            ++counters_.conflict;
+            log::error("ingest", station_id + ": conflict at seq " + std::to_string(res.seq));
+            for (auto* o : observers_) o->on_conflict(station_id, res.seq, res.detail);
+            break;
+          }
+        }
+      }
+      for (const auto& r : reply.results) {
+        if (r.status != "rejected") continue;
+        ++counters_.rejected;
+        log::warning("ingest", station_id + ": seq " + std::to_string(r.seq) +
+                                   " rejected: " + r.problem + ": " + r.detail);
+        for (auto* o : observers_) o->on_rejected(station_id, r);
+      }
+      for (const auto& [seq, d] : job.chain_breaks)
+        for (auto* o : observers_) o->on_chain_break(station_id, seq, d);
+    } catch (const std::exception& e) {
+      // The records are durable: they are acknowledged even when an observer failed.
+      log::error("ingest", station_id + ": observer failed after the commit: " + e.what());
+    }
+    reply.chain = store_.chain(station_id);
+  }
+  try {
+    job.done(job.error, std::move(job.reply));
+  } catch (const std::exception& e) {
+    log::error("ingest", station_id + ": completion failed: " + e.what());
+  }
 }
 
 }  // namespace wim::collector

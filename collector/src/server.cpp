@@ -31,7 +31,7 @@ constexpr std::uint32_t kHeaderLimitBytes = 16 * 1024;
 
 struct Shared {
   ServerOptions opt;
-  Handler handler;
+  AsyncHandler handler;
   std::shared_ptr<RegistryHolder> registry;
   std::shared_ptr<ServerCounters> counters;
 };
@@ -93,17 +93,29 @@ class HttpSession {
     }
     if (ec) return;
     ++sh_->counters->requests;
-    const Request& req = parser_->get();
-    Response res;
+    Request req = parser_->release();
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    auto self = derived().shared_from_this();
+    // The session reads nothing until the handler answers, so one response is pending
+    // at a time; the answer may come from any thread and is written on our strand.
+    Respond respond = [self, keep_alive](Response&& res) {
+      auto r = std::make_shared<Response>(std::move(res));
+      asio::post(self->stream().get_executor(), [self, r, keep_alive] {
+        const bool close = !keep_alive || r->need_eof();
+        r->keep_alive(!close);
+        self->send(std::move(*r), close);
+      });
+    };
     try {
-      res = sh_->handler(req, peer_);
+      sh_->handler(std::move(req), peer_, respond);
     } catch (const std::exception& ex) {
       log::error("server", std::string("handler failed: ") + ex.what());
-      res = json_error(req, http::status::internal_server_error, "internal", ex.what());
+      Request head;
+      head.version(version);
+      head.keep_alive(keep_alive);
+      respond(json_error(head, http::status::internal_server_error, "internal", ex.what()));
     }
-    const bool close = !req.keep_alive() || res.need_eof();
-    res.keep_alive(!close);
-    send(std::move(res), close);
   }
 
   void send(Response&& res, bool close) {
@@ -257,6 +269,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 Server::Server(asio::io_context& ioc, ServerOptions options, Handler handler, ssl::context* tls,
                std::shared_ptr<RegistryHolder> registry)
+    : Server(
+          ioc, std::move(options),
+          AsyncHandler([h = std::move(handler)](Request&& req, const Peer& peer, Respond respond) {
+            Response res;
+            try {
+              res = h(req, peer);
+            } catch (const std::exception& ex) {
+              log::error("server", std::string("handler failed: ") + ex.what());
+              res = json_error(req, http::status::internal_server_error, "internal", ex.what());
+            }
+            respond(std::move(res));
+          }),
+          tls, std::move(registry)) {}
+
+Server::Server(asio::io_context& ioc, ServerOptions options, AsyncHandler handler,
+               ssl::context* tls, std::shared_ptr<RegistryHolder> registry)
     : counters_(std::make_shared<ServerCounters>()) {
   if (tls && !registry) throw std::invalid_argument("Server: TLS needs a station registry");
   auto sh = std::make_shared<Shared>(

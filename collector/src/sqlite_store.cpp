@@ -152,11 +152,16 @@ class SqliteStore final : public MetadataStore {
   std::optional<std::pair<std::string, std::string>> link(std::string_view station,
                                                           std::int64_t seq) const override {
     std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT manifest_sha256, prev_sha256 FROM records WHERE station=?1 AND seq=?2");
+    // Asked two or three times per ingested record: prepared once, reused.
+    if (!link_stmt_)
+      link_stmt_ = std::make_unique<sql::Stmt>(
+          db_, "SELECT manifest_sha256, prev_sha256 FROM records WHERE station=?1 AND seq=?2");
+    sql::Stmt& st = reset(*link_stmt_);
     st.bind(1, station).bind(2, seq);
     if (!st.step()) return std::nullopt;
-    return std::make_pair(st.text(0), st.text(1));
+    auto out = std::make_pair(st.text(0), st.text(1));
+    st.reset();  // ends the read, so it holds no snapshot of the WAL
+    return out;
   }
 
   ChainSummary chain(std::string_view station) const override {
@@ -333,8 +338,9 @@ class SqliteStore final : public MetadataStore {
     while (st.step()) r.attachments.push_back({st.text(0), st.text(1), st.i64(2)});
   }
 
-  mutable std::mutex mutex_;  // the connection and chains_
+  mutable std::mutex mutex_;  // the connection, link_stmt_ and chains_
   sql::Db db_;
+  mutable std::unique_ptr<sql::Stmt> link_stmt_;
   std::uint64_t commits_ = 0;
   std::atomic<std::uint64_t> put_calls_{0};
   std::mutex queue_mutex_;  // queue_ and leader_active_

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     auto registry = std::make_shared<RegistryHolder>(cfg.registry);
     std::filesystem::create_directories(cfg.data_dir);
     auto store = open_sqlite_store(cfg.data_dir / "meta.db");
-    FileBlobStore blobs(cfg.data_dir / "blobs");
+    FileBlobStore blobs(cfg.data_dir / "blobs", cfg.blob_sync);
     Ingest ingest(*store, blobs, registry, cfg.ingest);
     Monitor monitor(*store, cfg.monitor, cfg.data_dir / "monitor.db");
     ingest.add_observer(&monitor);
@@ -77,9 +77,11 @@ int main(int argc, char** argv) {
 
     boost::asio::io_context ioc(cfg.threads);
     auto tls = make_server_tls(cfg.tls_cert, cfg.tls_key, cfg.tls_ca);
-    Server stations(
-        ioc, cfg.station_listen, [&](const Request& r, const Peer& p) { return api.station(r, p); },
-        &tls, registry);
+    Server stations(ioc, cfg.station_listen,
+                    AsyncHandler([&](Request&& r, const Peer& p, Respond respond) {
+                      api.station_async(std::move(r), p, std::move(respond));
+                    }),
+                    &tls, registry);
     Server operators(ioc, cfg.operator_listen,
                      [&](const Request& r, const Peer& p) { return api.operators(r, p); });
     api.set_server_counters(&stations.counters());
@@ -129,6 +131,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < cfg.threads; ++i) threads.emplace_back([&] { ioc.run(); });
     ioc.run();
     for (auto& t : threads) t.join();
+    ingest.stop();  // answers (posted to the stopped io_context) before it goes away
     {
       std::lock_guard lock(fwd_mutex);
       fwd_stop = true;

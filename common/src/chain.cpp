@@ -230,6 +230,15 @@ std::vector<Finding> verify_packet(const packet::Packet& p, const KeyRegistry& k
   return out;
 }
 
+std::vector<Finding> verify_packet(const packet::Packet& p, const KeyRegistry& keys,
+                                   PacketFacts& facts) {
+  std::vector<Finding> out;
+  Checked c = check_packet(p, keys, out);
+  facts.manifest = std::move(c.manifest);
+  facts.manifest_sha256 = std::move(c.sha256);
+  return out;
+}
+
 std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const KeyRegistry& keys) {
   return verify_chain(std::move(packets), keys, false, nullptr);
 }

@@ -5,8 +5,13 @@
 //     measured in the same run (the ceiling: one verification per record);
 //  2. acknowledgement latency over HTTPS + mutual TLS with N stations each sending one
 //     record every 500 ms (2 records/s), p50/p99.
+// Both for each way of syncing blob files (BlobSync). The machine is shared: every figure
+// carries the load average (1 min) read when it was taken.
 // Usage: bench_collector_ingest [records=3000] [stations=51] [latency_seconds=10]
+//                               [blob_sync=both|per_file|syncfs] [part=all|rate|latency]
 #include <sys/resource.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +19,8 @@
 #include <cstdio>
 #include <iostream>
 #include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
 
 #include "../collector/https_client.hpp"
 #include "../collector/test_util.hpp"
@@ -36,8 +43,29 @@ double cpu_s() {  // [s] user + system CPU of this process, all threads
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-double openssl_verify_per_s() {
-  FILE* p = ::popen("openssl speed -seconds 3 ed25519 2>/dev/null", "r");
+/// "load 1.23 (1 min) on N cpus": printed next to every figure.
+std::string load() {
+  double l[3] = {0, 0, 0};
+  char buf[64];
+  if (::getloadavg(l, 3) < 1) return "load ?";
+  std::snprintf(buf, sizeof buf, "load %.2f (1 min) on %u cpus", l[0],
+                std::thread::hardware_concurrency());
+  return buf;
+}
+
+/// "N requests in M commit groups, K blob syncs; load ...": how well commits were shared.
+std::string grouping(const IngestCounters& c, const FileBlobStore& blobs) {
+  return std::to_string(c.requests.load()) + " requests in " +
+         std::to_string(c.commit_groups.load()) + " commit groups, " +
+         std::to_string(blobs.syncs()) + " blob syncs; " + load();
+}
+
+/// `openssl speed` verify/s of one core: CPU time by default, wall clock with -elapsed
+/// (what a loaded machine actually gives one thread, comparable to our wall-clock rate).
+double openssl_verify_per_s(bool elapsed) {
+  FILE* p = ::popen(elapsed ? "openssl speed -elapsed -seconds 3 ed25519 2>/dev/null"
+                            : "openssl speed -seconds 3 ed25519 2>/dev/null",
+                    "r");
   if (!p) return 0;
   char line[512];
   double verify = 0;
@@ -90,6 +118,19 @@ int main(int argc, char** argv) {
   const int records = argc > 1 ? std::atoi(argv[1]) : 3000;
   const int stations = argc > 2 ? std::atoi(argv[2]) : 51;
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 10;
+  const std::string sync_arg = argc > 4 ? argv[4] : "both";
+  const std::string part = argc > 5 ? argv[5] : "all";
+  std::vector<std::pair<std::string, BlobSync>> syncs;
+  if (sync_arg == "both" || sync_arg == "per_file")
+    syncs.emplace_back("per_file", BlobSync::per_file);
+  if (sync_arg == "both" || sync_arg == "syncfs") syncs.emplace_back("syncfs", BlobSync::syncfs);
+  if (records < 1 || stations < 1 || seconds < 1 || syncs.empty() ||
+      (part != "all" && part != "rate" && part != "latency")) {
+    std::fprintf(stderr,
+                 "usage: bench_collector_ingest [records>=1] [stations>=1] [latency_seconds>=1] "
+                 "[blob_sync=both|per_file|syncfs] [part=all|rate|latency]\n");
+    return 2;
+  }
   wim::log::set_min_level(wim::log::Level::error);
 
   auto dir = wim::collector::test::temp_dir("bench");
@@ -108,22 +149,28 @@ int main(int argc, char** argv) {
     return 1;
   wim::collector::test::write_file(dir / "registry.json", registry_json(sims, pki));
   auto registry = std::make_shared<RegistryHolder>(dir / "registry.json");
+  const IngestOptions ingest_options = CollectorConfig{}.ingest;  // the config defaults
+  std::printf("start: %s; ingest verify_threads %d + 1 commit thread\n", load().c_str(),
+              ingest_options.verify_threads);
 
-  // 1. Ingest rate: the same requests once from one thread (no two requests share a
-  //    commit) and once from `kSenders` threads, as a server's io threads would call it
-  //    (group commit: concurrent requests share one SQLite transaction and one syncfs).
-  const double ceiling = openssl_verify_per_s();
-  std::printf("load average before: %s", [] {
-    static char buf[128] = "?\n";
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-      if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
-      std::fclose(f);
-    }
-    return buf;
-  }());
+  // 1. Ingest rate: the same requests from one thread (each request waits for its own
+  //    commit), from `kSenders` threads and from one thread per station (that many
+  //    requests in flight: the verify pool works in parallel and the commit thread groups
+  //    what is verified meanwhile).
+  const double ceiling = openssl_verify_per_s(false);
+  std::printf(
+      "openssl speed ed25519 verify (same run, CPU time of one core): %.0f verify/s "
+      "(one verify per record); %s\n",
+      ceiling, load().c_str());
+  const double ceiling_wall = openssl_verify_per_s(true);
+  std::printf(
+      "openssl speed -elapsed ed25519 verify (same run, wall clock, one thread): %.0f "
+      "verify/s; %s\n",
+      ceiling_wall, load().c_str());
   const int batch = 50;
+  const int kSenders = 8;
   std::vector<std::vector<std::string>> tars_by_station(sims.size());
-  {
+  if (part != "latency") {
     int made = 0;
     while (made < records)
       for (std::size_t k = 0; k < sims.size() && made < records; ++k) {
@@ -132,10 +179,12 @@ int main(int argc, char** argv) {
         tars_by_station[k].push_back(packet::to_tar(ps));
       }
   }
-  auto run_rate = [&](const char* name, int senders) {
-    auto store = open_sqlite_store(dir / (std::string(name) + ".db"));
-    FileBlobStore blobs(dir / (std::string(name) + "-blobs"));
-    Ingest ingest(*store, blobs, registry);
+  int run_no = 0;
+  auto run_rate = [&](const std::string& name, int senders, BlobSync sync) {
+    const auto base = dir / ("rate-" + std::to_string(++run_no));
+    auto store = open_sqlite_store(base.string() + ".db");
+    FileBlobStore blobs(base.string() + "-blobs", sync);
+    Ingest ingest(*store, blobs, registry, ingest_options);
     std::atomic<std::size_t> stored{0};
     const double cpu0 = cpu_s();
     auto t0 = Clock::now();
@@ -151,97 +200,119 @@ int main(int argc, char** argv) {
     for (auto& th : ts) th.join();
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
     const double cpu = cpu_s() - cpu0;
-    const auto c = store->counters();
     std::printf(
-        "ingest %-10s %zu records (%d per request, 10%% violations with 2 distinct attachments)"
-        " in %.2f s = %.0f records/s (target >= 2000); %llu requests in %llu commits, %llu "
-        "blob syncs; ingest/openssl-verify = %.2f\n",
-        name, stored.load(), batch, s, stored / s, static_cast<unsigned long long>(c.put_calls),
-        static_cast<unsigned long long>(c.commits), static_cast<unsigned long long>(blobs.syncs()),
-        ceiling > 0 ? stored / s / ceiling : 0.0);
+        "ingest %-19s %zu records (%d per request, 10%% violations with 2 distinct attachments)"
+        " in %.2f s = %.0f records/s (target >= 2000); ingest/openssl-verify = %.2f (cpu), "
+        "%.2f (-elapsed); %s\n",
+        name.c_str(), stored.load(), batch, s, stored / s, ceiling > 0 ? stored / s / ceiling : 0.0,
+        ceiling_wall > 0 ? stored / s / ceiling_wall : 0.0,
+        grouping(ingest.counters(), blobs).c_str());
     std::printf(
         "  cpu: %.2f s user+sys = %.0f us per record; records per cpu-second %.0f (what 1 idle "
         "core would carry; the rest of the wall time is waiting for syncs or for a core)\n",
         cpu, cpu * 1e6 / std::max<std::size_t>(1, stored), stored / std::max(cpu, 1e-9));
     return stored / s;
   };
-  std::printf("openssl speed ed25519 verify (same run): %.0f verify/s (one verify per record)\n",
-              ceiling);
-  const double seq_rate = run_rate("1-sender", 1);
-  const double par_rate = run_rate("8-senders", 8);
-  std::printf("group commit gain: 8 senders / 1 sender = %.2f\n", par_rate / seq_rate);
+  if (part != "latency")
+    for (const auto& [sync_name, sync] : syncs) {
+      const double seq_rate = run_rate("1-sender/" + sync_name, 1, sync);
+      const double par_rate =
+          run_rate(std::to_string(kSenders) + "-senders/" + sync_name, kSenders, sync);
+      std::printf("  %d senders / 1 sender = %.2f (%s)\n", kSenders, par_rate / seq_rate,
+                  sync_name.c_str());
+      // Every station catching up its backlog at once: one request in flight per station.
+      if (stations > kSenders)
+        run_rate(std::to_string(stations) + "-senders/" + sync_name, stations, sync);
+    }
 
-  // 2. Ack latency over HTTPS with `stations` stations at 2 records/s each.
-  {
-    auto store = open_sqlite_store(dir / "lat.db");
-    FileBlobStore blobs(dir / "lat-blobs");
-    Ingest ingest(*store, blobs, registry);
-    Monitor monitor(*store, {});
-    Api api(ingest, *store, monitor, registry);
-    boost::asio::io_context ioc;
-    auto tls =
-        make_server_tls(pki / "collector.cert.pem", pki / "collector.key.pem", pki / "ca.cert.pem");
-    ServerOptions so;
-    Server server(
-        ioc, so, [&](const Request& r, const Peer& p) { return api.station(r, p); }, &tls,
-        registry);
-    std::vector<std::thread> io;
-    const int io_threads = CollectorConfig{}.threads;  // the config default
-    for (int i = 0; i < io_threads; ++i) io.emplace_back([&] { ioc.run(); });
-    std::mutex mu;
-    std::vector<double> lat_ms, handshake_ms;  // acks on an open connection; TLS set-up
-    std::atomic<int> failures{0};
-    std::vector<std::thread> clients;
-    const auto end = Clock::now() + std::chrono::seconds(seconds);
-    for (auto& sp : sims) {
-      clients.emplace_back([&, s = sp.get()] {
-        wim::collector::test::Client c(server.port(), pki / "ca.cert.pem",
-                                       pki / "stations" / (s->id + ".cert.pem"),
-                                       pki / "stations" / (s->id + ".key.pem"));
-        auto h0 = Clock::now();
-        const bool connected = c.connect();
-        {
-          std::lock_guard l(mu);
-          handshake_ms.push_back(
-              std::chrono::duration<double, std::milli>(Clock::now() - h0).count());
-        }
-        if (!connected) ++failures;
-        auto next = Clock::now();
-        while (connected && next < end) {
-          auto tar = packet::to_tar({s->next()});
-          auto t0 = Clock::now();
-          auto r = c.post("/v1/records", tar, "application/x-tar");
-          double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-          if (!r.ok || r.status != 200 || r.body.find("\"stored\"") == std::string::npos)
-            ++failures;
+  // 2. Ack latency over HTTPS with `stations` stations at 2 records/s each, served as
+  //    wim-collector serves them (async handler, the config's io and verify threads).
+  if (part != "rate")
+    for (const auto& [sync_name, sync] : syncs) {
+      const auto base = dir / ("lat-" + std::to_string(++run_no));
+      auto store = open_sqlite_store(base.string() + ".db");
+      FileBlobStore blobs(base.string() + "-blobs", sync);
+      Ingest ingest(*store, blobs, registry, ingest_options);
+      Monitor monitor(*store, {});
+      Api api(ingest, *store, monitor, registry);
+      boost::asio::io_context ioc;
+      auto tls = make_server_tls(pki / "collector.cert.pem", pki / "collector.key.pem",
+                                 pki / "ca.cert.pem");
+      ServerOptions so;
+      Server server(ioc, so, AsyncHandler([&](Request&& r, const Peer& p, Respond respond) {
+                      api.station_async(std::move(r), p, std::move(respond));
+                    }),
+                    &tls, registry);
+      std::vector<std::thread> io;
+      const int io_threads = CollectorConfig{}.threads;  // the config default
+      auto work = boost::asio::make_work_guard(ioc);
+      for (int i = 0; i < io_threads; ++i) io.emplace_back([&] { ioc.run(); });
+      std::mutex mu;
+      // Acks on an open connection (all, and those sent once every station had connected:
+      // the steady state without 51 TLS handshakes competing for the 2 cores); TLS set-up.
+      std::vector<double> lat_ms, steady_ms, handshake_ms;
+      std::atomic<int> failures{0}, connected_count{0};
+      std::vector<std::thread> clients;
+      const auto end = Clock::now() + std::chrono::seconds(seconds);
+      for (auto& sp : sims) {
+        clients.emplace_back([&, s = sp.get()] {
+          wim::collector::test::Client c(server.port(), pki / "ca.cert.pem",
+                                         pki / "stations" / (s->id + ".cert.pem"),
+                                         pki / "stations" / (s->id + ".key.pem"));
+          auto h0 = Clock::now();
+          const bool connected = c.connect();
           {
             std::lock_guard l(mu);
-            lat_ms.push_back(ms);
+            handshake_ms.push_back(
+                std::chrono::duration<double, std::milli>(Clock::now() - h0).count());
           }
-          next += std::chrono::milliseconds(500);
-          std::this_thread::sleep_until(next);
-        }
-      });
+          if (!connected) ++failures;
+          ++connected_count;
+          auto next = Clock::now();
+          while (connected && next < end) {
+            auto tar = packet::to_tar({s->next()});
+            const bool steady = connected_count.load() == static_cast<int>(sims.size());
+            auto t0 = Clock::now();
+            auto r = c.post("/v1/records", tar, "application/x-tar");
+            double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+            if (!r.ok || r.status != 200 || r.body.find("\"stored\"") == std::string::npos)
+              ++failures;
+            {
+              std::lock_guard l(mu);
+              lat_ms.push_back(ms);
+              if (steady) steady_ms.push_back(ms);
+            }
+            next += std::chrono::milliseconds(500);
+            std::this_thread::sleep_until(next);
+          }
+        });
+      }
+      for (auto& t : clients) t.join();
+      ingest.stop();
+      work.reset();
+      ioc.stop();
+      for (auto& t : io) t.join();
+      for (auto* v : {&lat_ms, &steady_ms, &handshake_ms}) std::sort(v->begin(), v->end());
+      auto pct = [](const std::vector<double>& v, double p) {
+        return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))];
+      };
+      std::printf(
+          "ack latency/%s: %d stations x 2 records/s for %d s over HTTPS+mTLS (keep-alive, %d "
+          "io threads): %zu acks, %d failures, p50 %.1f ms, p99 %.1f ms, max %.1f ms (target "
+          "p99 < 100 ms); %s\n",
+          sync_name.c_str(), stations, seconds, io_threads, lat_ms.size(), failures.load(),
+          pct(lat_ms, 0.50), pct(lat_ms, 0.99), lat_ms.empty() ? 0.0 : lat_ms.back(),
+          grouping(ingest.counters(), blobs).c_str());
+      std::printf(
+          "  steady (sent after all %d stations had connected): %zu acks, p50 %.1f ms, p99 %.1f "
+          "ms, max %.1f ms\n",
+          stations, steady_ms.size(), pct(steady_ms, 0.50), pct(steady_ms, 0.99),
+          steady_ms.empty() ? 0.0 : steady_ms.back());
+      std::printf("  TLS connect (handshake, %d stations at once): p50 %.1f ms, max %.1f ms\n",
+                  stations, pct(handshake_ms, 0.5),
+                  handshake_ms.empty() ? 0.0 : handshake_ms.back());
     }
-    for (auto& t : clients) t.join();
-    ioc.stop();
-    for (auto& t : io) t.join();
-    std::sort(lat_ms.begin(), lat_ms.end());
-    std::sort(handshake_ms.begin(), handshake_ms.end());
-    auto pct = [](const std::vector<double>& v, double p) {
-      return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))];
-    };
-    const auto c = store->counters();
-    std::printf(
-        "ack latency: %d stations x 2 records/s for %d s over HTTPS+mTLS (keep-alive, %d io "
-        "threads): %zu acks, %d failures, p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 < "
-        "100 ms); %llu requests in %llu commits\n",
-        stations, seconds, io_threads, lat_ms.size(), failures.load(), pct(lat_ms, 0.50),
-        pct(lat_ms, 0.99), lat_ms.empty() ? 0.0 : lat_ms.back(),
-        static_cast<unsigned long long>(c.put_calls), static_cast<unsigned long long>(c.commits));
-    std::printf("TLS connect (handshake, %d stations at once): p50 %.1f ms, max %.1f ms\n",
-                stations, pct(handshake_ms, 0.5), handshake_ms.empty() ? 0.0 : handshake_ms.back());
-  }
+  std::printf("end: %s\n", load().c_str());
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -51,9 +51,12 @@ struct Collector {
     monitor = std::make_unique<Monitor>(*store, mo);
     ingest->add_observer(monitor.get());
     api = std::make_unique<Api>(*ingest, *store, *monitor, registry);
+    // As wim-collector serves stations: records answered from the ingest's threads.
     stations = std::make_unique<Server>(
-        ioc, ServerOptions{},
-        [this](const Request& r, const Peer& p) { return api->station(r, p); }, &tls, registry);
+        ioc, ServerOptions{}, AsyncHandler([this](Request&& r, const Peer& p, Respond respond) {
+          api->station_async(std::move(r), p, std::move(respond));
+        }),
+        &tls, registry);
     operators = std::make_unique<Server>(
         ioc, ServerOptions{},
         [this](const Request& r, const Peer& p) { return api->operators(r, p); });
@@ -61,6 +64,7 @@ struct Collector {
     thread = std::thread([this] { ioc.run(); });
   }
   ~Collector() {
+    ingest->stop();  // answers still in flight go to the io_context before it stops
     ioc.stop();
     thread.join();
     std::filesystem::remove_all(dir);
@@ -250,6 +254,22 @@ TEST_CASE("config: defaults, paths relative to the file, errors name the field")
   CHECK(c.operator_listen.port == 8080);
   CHECK(c.operator_listen.address == "127.0.0.1");
   CHECK(c.ingest.future_seq_window == 100000);
+  CHECK(c.threads == 2);
+  CHECK(c.ingest.verify_threads == 2);
+  CHECK(c.blob_sync == BlobSync::syncfs);
+  auto per_file = CollectorConfig::parse(
+      R"({"tls":{"cert":"a","key":"b","ca":"c"},"blob_sync":"per_file","verify_threads":3})",
+      "collector.json", ".");
+  CHECK(per_file.blob_sync == BlobSync::per_file);
+  CHECK(per_file.ingest.verify_threads == 3);
+  CHECK_THROWS_WITH(
+      CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b","ca":"c"},"blob_sync":"never"})",
+                             "collector.json", "."),
+      Catch::Contains("blob_sync") && Catch::Contains("never"));
+  CHECK_THROWS_WITH(
+      CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b","ca":"c"},"verify_threads":0})",
+                             "collector.json", "."),
+      Catch::Contains("verify_threads"));
   CHECK_THROWS_WITH(
       CollectorConfig::parse(R"({"tls":{"cert":"a","key":"b"}})", "collector.json", "."),
       Catch::Contains("collector.json") && Catch::Contains("tls.ca"));

@@ -3,6 +3,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <catch2/catch.hpp>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "https_client.hpp"
@@ -134,4 +136,62 @@ TEST_CASE("server: oversized body gets 413, malformed HTTP gets 400") {
   CHECK(bad.status == 400);
   CHECK_THAT(bad.body, Catch::Contains("malformed_http"));
   CHECK(f.server->counters().malformed_http.load() == 1);
+}
+
+TEST_CASE("server: an async handler answers later from another thread, the io thread serves on") {
+  // GIVEN one io thread and a handler that answers /slow only when the test says so
+  // WHEN a station waits on /slow THEN a second station is served meanwhile (the io thread
+  // is not blocked), and /slow gets its answer, on a kept-alive connection, once released.
+  std::filesystem::path pki = test_pki();
+  boost::asio::io_context ioc;
+  auto tls =
+      make_server_tls(pki / "collector.cert.pem", pki / "collector.key.pem", pki / "ca.cert.pem");
+  auto registry = std::make_shared<RegistryHolder>(make_registry(pki), "unused.json");
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::thread> answerers;
+  std::mutex mu;
+  Server server(
+      ioc, ServerOptions{}, AsyncHandler([&](Request&& req, const Peer& peer, Respond respond) {
+        if (req.target() == "/throw") throw std::runtime_error("handler broke");
+        auto res = json_response(req, http::status::ok,
+                                 "{\"station\":\"" + peer.station_id + "\",\"target\":\"" +
+                                     std::string(req.target()) + "\"}");
+        if (req.target() != "/slow") return respond(std::move(res));
+        std::lock_guard l(mu);
+        answerers.emplace_back([released, respond, res = std::move(res)]() mutable {
+          released.wait();
+          respond(std::move(res));
+        });
+      }),
+      &tls, registry);
+  std::thread io([&] { ioc.run(); });
+  auto client = [&] {
+    return Client(server.port(), pki / "ca.cert.pem", pki / "stations/G001.cert.pem",
+                  pki / "stations/G001.key.pem");
+  };
+  auto slow_client = client();
+  auto slow = std::async(std::launch::async, [&] { return slow_client.get("/slow"); });
+  auto fast_client = client();
+  auto fast = fast_client.get("/fast");
+  REQUIRE(fast.ok);
+  CHECK_THAT(fast.body, Catch::Contains("\"target\":\"/fast\""));
+  CHECK(slow.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+  release.set_value();
+  auto s = slow.get();
+  REQUIRE(s.ok);
+  CHECK_THAT(s.body, Catch::Contains("\"target\":\"/slow\""));
+  auto again = slow_client.get("/fast");  // the same connection, kept alive
+  REQUIRE(again.ok);
+  CHECK(again.status == 200);
+  AND_THEN("a handler that throws is answered with 500") {
+    auto r = fast_client.get("/throw");
+    REQUIRE(r.ok);
+    CHECK(r.status == 500);
+    CHECK_THAT(r.body, Catch::Contains("handler broke"));
+  }
+  for (auto& t : answerers) t.join();
+  server.stop();
+  ioc.stop();
+  io.join();
 }

@@ -21,7 +21,11 @@ class Api {
   Api(Ingest& ingest, const MetadataStore& store, Monitor& monitor,
       std::shared_ptr<RegistryHolder> registry);
   /// Station requests; `peer.station_id` comes from the verified client certificate.
+  /// POST /v1/records waits here for the ingest (verification and durable commit).
   Response station(const Request& req, const Peer& peer);
+  /// Same, for Server's AsyncHandler: POST /v1/records is handed to the ingest's threads
+  /// and answered from there; the io thread returns at once.
+  void station_async(Request&& req, const Peer& peer, Respond respond);
   /// Operators' requests.
   Response operators(const Request& req, const Peer& peer);
   /// Lets /metrics include the TLS server's refusal counters.

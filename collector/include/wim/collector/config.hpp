@@ -17,10 +17,11 @@ namespace wim::collector {
 struct CollectorConfig {
   std::filesystem::path registry = "registry.json";
   std::filesystem::path data_dir = "data";  ///< meta.db and blobs/ live here
+  BlobSync blob_sync = BlobSync::syncfs;    ///< how blob files are made durable
   std::filesystem::path tls_cert, tls_key, tls_ca;
   ServerOptions station_listen;   ///< HTTPS, mutual TLS (default 127.0.0.1:8443)
   ServerOptions operator_listen;  ///< plain HTTP, read-only (default 127.0.0.1:8080)
-  int threads = 8;  ///< io threads serving both listeners (handlers block on the group commit)
+  int threads = 2;  ///< io threads serving both listeners (TLS and HTTP; ingest has its own)
   IngestOptions ingest;
   MonitorOptions monitor;
   std::int64_t monitor_tick_s = 10;  ///< [s] how often silence is checked

@@ -8,18 +8,31 @@
 // the stored (or same-request) previous seq and to a stored next seq. Then the
 // attachments go to the blob store and all accepted records of the request are committed
 // in one transaction. Nothing of a rejected packet is stored (its attachments are not
-// written either). Thread-safe: requests of different stations may run in parallel;
-// requests of one station are serialised (a per-station mutex), so the chain checks see
-// a consistent store.
+// written either).
+//
+// Threads: reading the tar and verifying signatures and hashes (the CPU work) runs on a
+// small pool (`verify_threads`), in parallel and in any order. Chain checks, blob writes
+// and the SQLite commit run on one commit thread that takes every verified request
+// waiting at that moment as one group: one blob sync and one transaction for the group
+// (group commit), and the chain checks of the group's requests see each other's records
+// in order, so two requests of one station in flight at once never both link to the same
+// predecessor. A failed commit fails every request of its group; nothing is answered
+// before the commit that holds its records. Observers and the completion run on the pool
+// afterwards, so neither the io threads nor the commit thread wait for them.
 #pragma once
 #include <atomic>
 #include <boost/json/object.hpp>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "wim/collector/registry.hpp"
@@ -34,6 +47,8 @@ struct IngestOptions {
   /// seq would otherwise open a huge "gap"). 100 000 ≈ 50 days of a busy station.
   std::int64_t future_seq_window = 100'000;
   packet::Limits limits;
+  /// Threads that read tars and verify signatures and attachment hashes (>= 1).
+  int verify_threads = 2;
 };
 
 /// The verdict on one packet of a request.
@@ -64,30 +79,53 @@ class IngestObserver {
   virtual void on_rejected(const std::string& /*station*/, const RecordResult& /*r*/) {}
 };
 
-/// Counters for /metrics. Thread-safe.
+/// Counters for /metrics. Thread-safe. `commit_groups`: groups of requests that shared one
+/// blob sync and one transaction (requests / commit_groups = requests per commit).
 struct IngestCounters {
   std::atomic<std::uint64_t> requests{0}, stored{0}, duplicate{0}, conflict{0}, rejected{0},
-      broken_tar{0};
+      broken_tar{0}, commit_groups{0};
 };
+
+/// The answer to a submitted request: `error` set (InputError: the tar is unreadable,
+/// nothing stored; SystemError: storage failed, nothing acknowledged) or `reply`.
+using IngestDone = std::function<void(std::exception_ptr error, IngestReply&& reply)>;
 
 class Ingest {
  public:
+  /// Starts the verify pool and the commit thread.
   Ingest(MetadataStore& store, BlobStore& blobs, std::shared_ptr<RegistryHolder> registry,
          IngestOptions options = {});
+  /// stop()
+  ~Ingest();
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
 
-  /// Verifies and stores the packets in `tar` sent by `station_id` (from its certificate).
-  /// Throws InputError when the tar itself cannot be read (nothing is stored then);
-  /// SystemError when storage fails (nothing is acknowledged then).
+  /// Verifies and stores the packets in `tar` sent by `station_id` (from its certificate)
+  /// and calls `done` once, on a pool thread, after the durable commit (or the failure).
+  /// After stop(), `done` is called at once with a SystemError.
+  void submit(std::string station_id, std::string tar, IngestDone done);
+  /// Same, waiting for the answer. Throws InputError when the tar itself cannot be read
+  /// (nothing is stored then); SystemError when storage fails (nothing is acknowledged).
   IngestReply ingest_tar(const std::string& station_id, std::string_view tar);
   /// Same for packets already read.
   IngestReply ingest(const std::string& station_id, const std::vector<packet::Packet>& packets);
+  /// Finishes every request already submitted (each gets its answer), then stops the
+  /// threads. Call it before whatever the completions post to goes away. Idempotent.
+  void stop();
 
+  /// Not thread-safe: add observers before the first request.
   void add_observer(IngestObserver* o) { observers_.push_back(o); }
   const IngestCounters& counters() const { return counters_; }
   const IngestOptions& options() const { return options_; }
 
  private:
-  std::mutex& station_mutex(const std::string& station);
+  struct Job;
+  void enqueue(std::unique_ptr<Job> job);
+  void verify_worker();
+  void verify(Job& job);
+  void commit_loop();
+  void commit_group(std::vector<std::unique_ptr<Job>>& group);
+  void finish(Job& job);
 
   MetadataStore& store_;
   BlobStore& blobs_;
@@ -95,8 +133,15 @@ class Ingest {
   IngestOptions options_;
   std::vector<IngestObserver*> observers_;
   IngestCounters counters_;
-  std::mutex mutexes_mutex_;
-  std::map<std::string, std::unique_ptr<std::mutex>> station_mutexes_;
+
+  std::mutex mutex_;  // everything below
+  std::condition_variable work_cv_, commit_cv_;
+  std::deque<std::unique_ptr<Job>> to_verify_, to_commit_, to_finish_;
+  int verifying_ = 0;       // jobs taken from to_verify_, not yet in to_commit_
+  bool closing_ = false;    // no new requests; the commit thread ends when all is drained
+  bool pool_stop_ = false;  // the pool ends once to_finish_ is empty
+  std::thread committer_;
+  std::vector<std::thread> pool_;
 };
 
 /// {"station_id","acked_seq","highest_seq","missing":[[a,b],...]}

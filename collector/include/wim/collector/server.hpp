@@ -35,6 +35,14 @@ struct Peer {
 
 /// Produces the response to one request. Called on a server thread; must be thread-safe.
 using Handler = std::function<Response(const Request&, const Peer&)>;
+/// Hands a response back to its session. Call it exactly once, from any thread: the
+/// response is posted to the session's strand and written there.
+using Respond = std::function<void(Response&&)>;
+/// Produces the response later (e.g. after a durable commit on another thread): the
+/// session reads nothing more until `respond` is called, and the io thread is free
+/// meanwhile. Called on a server thread; must be thread-safe. An exception thrown from
+/// the call itself is answered with 500.
+using AsyncHandler = std::function<void(Request&&, const Peer&, Respond)>;
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -67,6 +75,10 @@ class Server {
   /// HTTPS with mutual TLS when `tls` is given, else plain HTTP. Listens at once (throws
   /// SystemError when the address cannot be bound); serves once the io_context runs.
   Server(boost::asio::io_context& ioc, ServerOptions options, Handler handler,
+         boost::asio::ssl::context* tls = nullptr,
+         std::shared_ptr<RegistryHolder> registry = nullptr);
+  /// Same, with a handler that answers asynchronously.
+  Server(boost::asio::io_context& ioc, ServerOptions options, AsyncHandler handler,
          boost::asio::ssl::context* tls = nullptr,
          std::shared_ptr<RegistryHolder> registry = nullptr);
   ~Server();

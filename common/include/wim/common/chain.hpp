@@ -86,6 +86,15 @@ struct Finding {
 /// Signature and attachments of one packet (plus manifest syntax and dir name).
 std::vector<Finding> verify_packet(const packet::Packet& p, const KeyRegistry& keys);
 
+/// What verify_packet computed on the way, so that a caller (the collector's ingest)
+/// need not parse the manifest or hash it a second time.
+struct PacketFacts {
+  std::optional<record::Manifest> manifest;  ///< set when manifest.json parsed strictly
+  std::string manifest_sha256;               ///< hex SHA-256 of manifest.json
+};
+std::vector<Finding> verify_packet(const packet::Packet& p, const KeyRegistry& keys,
+                                   PacketFacts& facts);
+
 /// Every packet (verify_packet) plus, over the authentic ones: links, gaps, duplicates,
 /// forks, time order, one station, input order. The set may start at any seq (an export
 /// of a range); `require_from_seq_1` reports a gap before the first seq as well.
