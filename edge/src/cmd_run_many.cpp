@@ -43,6 +43,8 @@ int cmd_run_many(int argc, char** argv) {
     edge::StationGroupOptions options;
     options.new_chain = vm.count("new-chain") > 0;
     edge::StationGroup group(paths, options);
+    log::notice("station", "run-many: " + std::to_string(group.size()) + " stations built in " +
+                               std::to_string((time::monotonic_us() - t0) / 1000) + " ms");
     group.start();
     log::notice("station", "run-many: " + std::to_string(group.size()) + " stations started in " +
                                std::to_string((time::monotonic_us() - t0) / 1000) + " ms");

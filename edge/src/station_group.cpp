@@ -16,11 +16,39 @@
 
 namespace wim::edge {
 
+namespace {
+
+/// A station's camera evidence, taken only while one of the group's slots is free.
+class GatedEvidence final : public PassEvidenceSource {
+ public:
+  GatedEvidence(PassEvidenceSource& inner, std::counting_semaphore<>& slots)
+      : inner_(inner), slots_(slots) {}
+  VehicleEvidence evidence_for(const record::Manifest& violation) override {
+    slots_.acquire();
+    try {
+      auto ev = inner_.evidence_for(violation);
+      slots_.release();
+      return ev;
+    } catch (...) {
+      slots_.release();
+      throw;
+    }
+  }
+  std::vector<record::Manifest> take_events() override { return inner_.take_events(); }
+
+ private:
+  PassEvidenceSource& inner_;
+  std::counting_semaphore<>& slots_;
+};
+
+}  // namespace
+
 struct StationGroup::Member {
   std::filesystem::path config;
 #ifdef WIM_WITH_CAMERA
   std::optional<StationCamera> camera;  // before station: must outlive it
 #endif
+  std::unique_ptr<GatedEvidence> evidence;
   std::unique_ptr<Station> station;
   std::string weighing_error;
   bool running = false;
@@ -95,6 +123,9 @@ StationGroup::StationGroup(std::vector<std::filesystem::path> configs,
 #ifdef WIM_WITH_CAMERA
   readers_ = std::make_shared<SharedPlateReaders>();
 #endif
+  const unsigned slots = options.evidence_slots ? options.evidence_slots
+                                                : std::max(1u, std::thread::hardware_concurrency());
+  evidence_slots_ = std::make_unique<std::counting_semaphore<>>(slots);
   std::vector<std::filesystem::path> created;  // outboxes this build created
   try {
     for (const auto& path : configs) {
@@ -105,7 +136,8 @@ StationGroup::StationGroup(std::vector<std::filesystem::path> configs,
       m->camera = load_camera(path, readers_.get());
       if (m->camera) {
         hooks.on_truth = m->camera->on_truth;
-        hooks.evidence = m->camera->evidence.get();
+        m->evidence = std::make_unique<GatedEvidence>(*m->camera->evidence, *evidence_slots_);
+        hooks.evidence = m->evidence.get();
       }
 #endif
       hooks.on_weighing_end = [this, index = stations_.size()](bool failed) {
@@ -138,7 +170,8 @@ StationGroup::StationGroup(std::vector<std::filesystem::path> configs,
     throw;
   }
   log::notice("station", "built " + std::to_string(stations_.size()) + " stations, " +
-                             std::to_string(plate_models_loaded()) + " plate reader model(s)");
+                             std::to_string(plate_models_loaded()) + " plate reader model(s), " +
+                             std::to_string(slots) + " evidence slot(s)");
 }
 
 StationGroup::~StationGroup() {

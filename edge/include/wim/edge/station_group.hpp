@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ class SharedPlateReaders;
 struct StationGroupOptions {
   /// Create the outbox (a new chain at seq 1) of each station that has none yet.
   bool new_chain = false;
+  /// [-] stations that render camera frames and read plates at the same time (0: one per
+  /// hardware thread). Each pass holds its 1080p frames (tens of MB) while it is read; 50
+  /// stations weighing a burst at once would otherwise hold them all together.
+  unsigned evidence_slots = 0;
   /// Applied to each station's hooks before it is built (tests: shorter backoff).
   std::function<void(StationHooks&)> adjust_hooks;
 };
@@ -67,6 +72,7 @@ class StationGroup {
   struct Member;
   std::vector<std::unique_ptr<Member>> stations_;
   std::shared_ptr<SharedPlateReaders> readers_;  // null in builds without camera
+  std::unique_ptr<std::counting_semaphore<>> evidence_slots_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::size_t> failed_;  // indices, guarded by mu_
