@@ -2,21 +2,27 @@
 # SPDX-License-Identifier: Apache-2.0
 # The demo: a central collector and 51 simulated roadside stations on this machine.
 #
-#   ./scripts/demo.sh            # runs DEMO_SECONDS (default 180), then stops everything
-#   DEMO_SECONDS=0 ./scripts/demo.sh   # runs until Ctrl-C
+#   ./scripts/demo.sh                   # runs DEMO_SECONDS (default 180), then stops everything
+#   DEMO_SECONDS=0 ./scripts/demo.sh    # runs until Ctrl-C
+#   DEMO_STATIONS=5 DEMO_SECONDS=60 ./scripts/demo.sh   # a short run with 5 stations
 #
 # What happens:
 #  1. builds wim-collector, wim-edge, wim-sim, wim-verify (build/);
 #  2. provisions out/demo/: a demo CA, a TLS client certificate and an Ed25519 signing
 #     key per station (collector/demo/provision.sh), the 51-point registry;
-#  3. per station: a simulated traffic recording (wim-sim record, its own seed) and a
-#     station.json (contract-2 channels from the simulator + keys, uplink, outbox,
-#     acquisition = replay of that recording);
-#  4. starts wim-collector and the 51 wim-edge daemons; each weighs its traffic, seals a
-#     signed record per vehicle into its outbox and uploads over mutual TLS;
-#  5. half-way, stops station G051 (as if its power failed) so its "silent" alert shows;
-#  6. prints where to look: the operators' API, the alerts, /metrics.
-# Safe to run again: keys, certificates and outboxes are kept; chains continue.
+#  3. per station: a simulated traffic recording with overloaded lorries (wim-sim record,
+#     its own seed) and a station.json (contract-2 channels from the simulator + keys,
+#     uplink, outbox, acquisition = replay of that recording, the sim plate camera);
+#  4. starts wim-collector; stations G001..G050 in ONE process (`wim-edge run-many`: one
+#     outbox, key, chain and uplink per station, one shared plate reader model) and the
+#     last station (G051) as its own `wim-edge run`; each weighs its traffic, reads the
+#     plates of violations, seals a signed record per vehicle and uploads over mutual TLS;
+#  5. half-way, kill -9's G051 (as if its power failed) and waits for its "silent" alert;
+#  6. prints the summary: stations reporting, records and cases stored, G051's alert, one
+#     case's plate, and checks one spool tar with tar + openssl alone; then where to look.
+# Safe to run again: keys, certificates, recordings and outboxes are kept; chains continue.
+# Ports: DEMO_STATION_PORT (mTLS, default 18443) and DEMO_API_PORT (operators, 18080);
+# the tests use ports the OS picks, so they do not clash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,7 +30,22 @@ run="${DEMO_DIR:-$root/out/demo}"
 stations="${DEMO_STATIONS:-51}"
 vehicles="${DEMO_VEHICLES:-12}"
 seconds="${DEMO_SECONDS:-180}"
-api="http://127.0.0.1:18080"
+station_port="${DEMO_STATION_PORT:-18443}"
+api_port="${DEMO_API_PORT:-18080}"
+api="http://127.0.0.1:$api_port"
+if ! [[ "$stations" =~ ^[0-9]+$ ]] || [ "$stations" -lt 2 ] || [ "$stations" -gt 51 ]; then
+  echo "DEMO_STATIONS=$stations: must be 2..51 (the registry holds G001..G051)" >&2
+  exit 2
+fi
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$station_port" "$api_port"; do
+  if port_busy "$p"; then
+    echo "port $p on 127.0.0.1 is in use (another demo still running?); stop it or set" \
+      "DEMO_STATION_PORT / DEMO_API_PORT" >&2
+    exit 1
+  fi
+done
 
 echo "=== build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -34,9 +55,18 @@ echo "=== provision $run"
 mkdir -p "$run"
 collector/demo/provision.sh "$run" >/dev/null
 # The demo notices a silent station after 30 s rather than the production default.
-sed -i 's/"silent_after_s": [0-9]*/"silent_after_s": 30/' "$run/collector.json"
+python3 - "$run/collector.json" "$station_port" "$api_port" <<'PY'
+import json, sys
+path, sp, ap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = json.load(open(path))
+c["listen"]["port"] = sp
+c["operator_listen"]["port"] = ap
+c["monitor"]["silent_after_s"] = 30
+json.dump(c, open(path, "w"), indent=1)
+PY
 
 ids=$(seq -f 'G%03g' 1 "$stations")
+lone=$(printf 'G%03d' "$stations")  # runs alone, is cut off half-way
 n=0
 for id in $ids; do
   n=$((n + 1))
@@ -46,13 +76,13 @@ for id in $ids; do
     build/hw/wim-sim record --seed "$n" --vehicles "$vehicles" --station "$id" \
       --overload-share 0.3 --out "$dir/sim" >/dev/null
   fi
-  python3 - "$dir" "$run" "$id" <<'PY'
+  python3 - "$dir" "$run" "$id" "$station_port" <<'PY'
 import json, sys, os
-d, run, sid = sys.argv[1:4]
+d, run, sid, port = sys.argv[1:5]
 cfg = json.load(open(os.path.join(d, "sim", "station.json")))
 cfg["station_id"] = sid
 cfg["keys"] = {"signing_key": os.path.join(run, "keys", sid + ".key.pem")}
-cfg["uplink"] = {"url": "https://127.0.0.1:18443",
+cfg["uplink"] = {"url": "https://127.0.0.1:" + port,
                  "ca_file": os.path.join(run, "pki", "ca.cert.pem"),
                  "cert_file": os.path.join(run, "pki", "stations", sid + ".cert.pem"),
                  "key_file": os.path.join(run, "pki", "stations", sid + ".key.pem"),
@@ -72,6 +102,7 @@ done
 
 pids=()
 cleanup() {
+  # SIGTERM: every station seals its station_stop record; the collector closes its files.
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
@@ -81,18 +112,38 @@ echo "=== start wim-collector"
 mkdir -p "$run/logs"
 build/collector/wim-collector --config "$run/collector.json" >"$run/logs/collector.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do curl -fs "$api/v1/stations" >/dev/null 2>&1 && break; sleep 0.2; done
+for _ in $(seq 100); do curl -fs "$api/v1/stations" >/dev/null 2>&1 && break; sleep 0.2; done
 
-echo "=== start $stations stations"
-declare -A station_pid
+echo "=== start $((stations - 1)) stations in one wim-edge run-many process, $lone alone"
+group=()
+new=""
 for id in $ids; do
-  dir="$run/stations/$id"
-  new=""
-  [ -e "$dir/outbox.db" ] || new="--new-chain"
-  build/edge/wim-edge run --config "$dir/station.json" $new >"$run/logs/$id.log" 2>&1 &
-  pids+=($!)
-  station_pid[$id]=$!
+  [ "$id" = "$lone" ] && continue
+  group+=(--config "$run/stations/$id/station.json")
+  [ -e "$run/stations/$id/outbox.db" ] || new="--new-chain"
 done
+many_started=$(date +%s.%N)
+build/edge/wim-edge run-many $new "${group[@]}" >"$run/logs/run-many.log" 2>&1 &
+many_pid=$!
+pids+=("$many_pid")
+new=""
+[ -e "$run/stations/$lone/outbox.db" ] || new="--new-chain"
+build/edge/wim-edge run --config "$run/stations/$lone/station.json" $new \
+  >"$run/logs/$lone.log" 2>&1 &
+lone_pid=$!
+pids+=("$lone_pid")
+
+# run-many logs "run-many: N stations started in T ms" once every station has started.
+for _ in $(seq 600); do
+  grep -q "stations started in" "$run/logs/run-many.log" 2>/dev/null && break
+  kill -0 "$many_pid" 2>/dev/null || { echo "wim-edge run-many ended:" >&2;
+    tail -20 "$run/logs/run-many.log" >&2; exit 1; }
+  sleep 0.2
+done
+ready_s=$(python3 -c "import time; print(f'{time.time() - $many_started:.1f}')")
+rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %.0f MB  ", $1, $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
+echo "  run-many: $(grep -o '[0-9]* stations started in [0-9]* ms' "$run/logs/run-many.log")" \
+  "(${ready_s} s from launch); $(rss "$many_pid")"
 
 cat <<TXT
 
@@ -100,41 +151,118 @@ The demo is running. Look at:
   stations and their uplinks   curl -s $api/v1/stations | python3 -m json.tool
   one station                  curl -s $api/v1/stations/G001
   alerts                       curl -s $api/v1/alerts
+  cases for review             curl -s $api/v1/cases
   Prometheus metrics           curl -s $api/metrics
+  evidence packets (spool)     $run/spool/  (one tar per case, keys/ beside them)
   logs                         $run/logs/
-  collector data               $run/data/ (SQLite meta.db, blobs/)
-Station G051 is stopped half-way; its "silent" alert appears 30 s later.
+Station $lone is cut off half-way; its "silent" alert appears 30-40 s later.
 TXT
 
 summary() {
   curl -fs "$api/v1/stations" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-st = d["stations"] if isinstance(d, dict) and "stations" in d else d
-heard = [s for s in st if s.get("last_heartbeat_utc") or s.get("last_record_utc")]
+import json, sys, datetime
+st = json.load(sys.stdin)
+now = datetime.datetime.now(datetime.timezone.utc)
+def recent(s):  # heard within 60 s (a heartbeat every 10 s) and not alerted silent
+    t = s.get("last_heartbeat_utc")
+    if not t or "silent" in s.get("alerts", []): return False
+    t = datetime.datetime.fromisoformat(t.replace("Z", "+00:00"))
+    return (now - t).total_seconds() < 60
+rep = [s for s in st if recent(s)]
 recs = sum((s.get("chain") or {}).get("records", 0) for s in st)
-print(f"  {len(heard)} of {len(st)} stations reporting, {recs} records stored")' || true
-  curl -fs "$api/v1/alerts?active=1" | python3 -c '
+print(f"  {len(rep)} of {len(st)} registered stations reporting, {recs} records stored")' || true
+  curl -fs "$api/v1/cases" | python3 -c '
 import json, sys
-d = json.load(sys.stdin)
-al = d["alerts"] if isinstance(d, dict) and "alerts" in d else d
-for a in al[:8]: print("  ALERT", a.get("station_id"), a.get("kind"), a.get("detail"), "since", a.get("start_utc"))
-if len(al) > 8: print(f"  ... {len(al) - 8} more active alerts ({len(al)} in all)")' || true
+c = json.load(sys.stdin)
+print(f"  {len(c)} cases awaiting review")' || true
 }
 
 start=$(date +%s)
 stopped=0
+alerted=0
 while :; do
   sleep 10
   now=$(date +%s)
-  echo "--- $(date -u +%H:%M:%SZ)"
+  echo "--- $(date -u +%H:%M:%SZ)  load $(cut -d' ' -f1-3 /proc/loadavg)  run-many $(rss "$many_pid")"
   summary
-  if [ "$stopped" = 0 ] && [ "$seconds" != 0 ] && [ $((now - start)) -ge $((seconds / 2)) ] &&
-    [ -n "${station_pid[G051]:-}" ]; then
-    echo "  stopping station G051 (power cut)"
-    kill -9 "${station_pid[G051]}" 2>/dev/null || true
-    stopped=1
+  if [ "$stopped" = 0 ] && [ "$seconds" != 0 ] && [ $((now - start)) -ge $((seconds / 2)) ]; then
+    echo "  cutting station $lone off (kill -9, as if its power failed)"
+    kill -9 "$lone_pid" 2>/dev/null || true
+    stopped=$now
   fi
-  [ "$seconds" != 0 ] && [ $((now - start)) -ge "$seconds" ] && break
+  if [ "$stopped" != 0 ] && [ "$alerted" = 0 ] && curl -fs "$api/v1/alerts?active=1" |
+    python3 -c 'import json, sys; sys.exit(not any(a["station_id"] == sys.argv[1] and
+      a["kind"] == "silent" for a in json.load(sys.stdin)))' "$lone"; then
+    alerted=1
+  fi
+  # Run on past DEMO_SECONDS (up to 90 s) until the cut-off station's alert has shown.
+  if [ "$seconds" != 0 ] && [ $((now - start)) -ge "$seconds" ]; then
+    [ "$alerted" = 1 ] || [ $((now - stopped)) -ge 90 ] && break
+  fi
 done
-echo "=== demo over; data kept in $run"
+
+echo
+echo "=== summary"
+summary
+echo "  run-many ($((stations - 1)) stations in one process): $(rss "$many_pid"); started in ${ready_s} s"
+curl -fs "$api/v1/alerts" | python3 -c '
+import json, sys
+lone = sys.argv[1]
+al = [a for a in json.load(sys.stdin) if a["station_id"] == lone and a["kind"] == "silent"]
+for a in al[-1:]:
+    print("  ALERT %s silent: %s (since %s, active %s)" % (lone, a["detail"], a["start_utc"], a["active"]))
+if not al: print(f"  no silent alert for {lone} (yet)")' "$lone" || true
+
+echo "=== one evidence packet checked with tar + openssl alone"
+spool="$run/spool"
+# The newest case whose plate the camera read (a camera fault leaves it to a human).
+tarfile=$(python3 - "$spool" <<'PY' || true
+import glob, json, os, sys, tarfile
+tars = sorted(glob.glob(os.path.join(sys.argv[1], "*.tar")), key=os.path.getmtime, reverse=True)
+for t in tars[:50]:
+    with tarfile.open(t) as tf:
+        m = next((x for x in tf.getmembers() if x.name.endswith("/manifest.json")), None)
+        p = (json.load(tf.extractfile(m)).get("measurement") or {}).get("plate") or {} if m else {}
+    if p.get("text"):
+        print(t); break
+else:
+    print(tars[0] if tars else "")
+PY
+)
+if [ -z "$tarfile" ]; then
+  echo "  no case tar in $spool yet"
+else
+  check=$(mktemp -d)
+  tar -xf "$tarfile" -C "$check"
+  pkt=$(ls "$check")
+  m="$check/$pkt/manifest.json"
+  sid=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["station_id"])' "$m")
+  echo "  $tarfile ($pkt)"
+  echo "  \$ openssl pkeyutl -verify -pubin -inkey $spool/keys/$sid.pub.pem -rawin -in manifest.json -sigfile manifest.sig"
+  sig=$(openssl pkeyutl -verify -pubin -inkey "$spool/keys/$sid.pub.pem" -rawin \
+    -in "$m" -sigfile "$check/$pkt/manifest.sig" 2>&1 || true)
+  echo "    $sig"
+  ok=0
+  bad=0
+  while read -r name sha; do
+    got=$(openssl dgst -sha256 -r "$check/$pkt/$name" | cut -d' ' -f1)
+    if [ "$got" = "$sha" ]; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "    MISMATCH $name"; fi
+  done < <(python3 -c '
+import json, sys
+for a in json.load(open(sys.argv[1]))["attachments"]: print(a["name"], a["sha256"])' "$m")
+  echo "  attachments: $ok match the manifest's sha256, $bad do not"
+  python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+me, le = m.get("measurement", {}), m.get("legal", {})
+p = me.get("plate") or {}
+print("  case: station %s seq %s, plate %s %s, gross %s kg, limit %s kg" % (m["station_id"], m["seq"],
+      p.get("text") or "(for a human to read)", p.get("colour", ""), me.get("gross_kg"), le.get("limit_kg")))' "$m"
+  rm -rf "$check"
+fi
+
+cat <<TXT
+=== demo over; data kept in $run
+  collector: $run/data (meta.db, blobs/, cases.db)   spool: $run/spool/   logs: $run/logs/
+  check a chain without our collector: build/common/wim-verify --help
+TXT

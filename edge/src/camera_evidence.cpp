@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 
 #include "wim/common/error.hpp"
 #include "wim/common/json.hpp"
@@ -235,7 +236,31 @@ CameraEvidence::CameraEvidence(CameraConfig config, std::string station_id,
     : config_(std::move(config)),
       station_id_(std::move(station_id)),
       frames_(std::move(frames)),
-      reader_(anpr::PlateReaderConfig{config_.model_dir, config_.review_below}) {}
+      reader_(std::make_shared<const anpr::PlateReader>(
+          anpr::PlateReaderConfig{config_.model_dir, config_.review_below})) {}
+
+CameraEvidence::CameraEvidence(CameraConfig config, std::string station_id,
+                               std::unique_ptr<FrameProvider> frames,
+                               std::shared_ptr<const anpr::PlateReader> reader)
+    : config_(std::move(config)),
+      station_id_(std::move(station_id)),
+      frames_(std::move(frames)),
+      reader_(std::move(reader)) {
+  if (!reader_) throw std::invalid_argument("CameraEvidence: no plate reader");
+}
+
+std::shared_ptr<const anpr::PlateReader> SharedPlateReaders::get(
+    const anpr::PlateReaderConfig& config) {
+  std::lock_guard lk(mutex_);
+  auto& reader = readers_[{config.model_dir, config.review_below}];
+  if (!reader) reader = std::make_shared<const anpr::PlateReader>(config);
+  return reader;
+}
+
+std::size_t SharedPlateReaders::loaded() const {
+  std::lock_guard lk(mutex_);
+  return readers_.size();
+}
 
 VehicleEvidence CameraEvidence::evidence_for(const record::Manifest& m) {
   VehicleEvidence ev;
@@ -265,7 +290,7 @@ VehicleEvidence CameraEvidence::evidence_for(const record::Manifest& m) {
     if (m.measurement) facts.gross_kg = m.measurement->gross_kg;
     if (m.legal) facts.limit_kg = m.legal->limit_kg, facts.overload_ratio = m.legal->overload_ratio;
     try {
-      pe = anpr::build_pass_evidence(reader_, frames, facts);
+      pe = anpr::build_pass_evidence(*reader_, frames, facts);
     } catch (const std::exception& e) {
       problem = std::string("plate reader failed: ") + e.what();
       pe = {};
@@ -308,7 +333,8 @@ std::vector<record::Manifest> CameraEvidence::take_events() {
   return out;
 }
 
-std::optional<StationCamera> load_camera(const std::filesystem::path& station_json) {
+std::optional<StationCamera> load_camera(const std::filesystem::path& station_json,
+                                         SharedPlateReaders* shared) {
   const std::string file = station_json.string();
   const auto root = json::load_file(station_json);
   const auto& o = json::as_object(root, file);
@@ -351,7 +377,12 @@ std::optional<StationCamera> load_camera(const std::filesystem::path& station_js
     oc.uri = cfg.url;
     provider = std::make_unique<LiveFrames>(std::make_unique<hw::OpenCvCamera>(oc));
   }
-  sc.evidence = std::make_unique<CameraEvidence>(cfg, station_id, std::move(provider));
+  if (shared)
+    sc.evidence = std::make_unique<CameraEvidence>(
+        cfg, station_id, std::move(provider),
+        shared->get(anpr::PlateReaderConfig{cfg.model_dir, cfg.review_below}));
+  else
+    sc.evidence = std::make_unique<CameraEvidence>(cfg, station_id, std::move(provider));
   return sc;
 }
 

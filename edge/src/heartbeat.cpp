@@ -22,11 +22,16 @@ DiskUsage disk_usage(const std::filesystem::path& path) {
 }
 
 std::string software_sha256() {
-  try {
-    return crypto::sha256_file_hex("/proc/self/exe");
-  } catch (const std::exception&) {
-    return "unknown";
-  }
+  // Once per process: the running program does not change (a replaced file on disk is a
+  // new inode; /proc/self/exe keeps the old one), and run-many asks once per station.
+  static const std::string sha = [] {
+    try {
+      return crypto::sha256_file_hex("/proc/self/exe");
+    } catch (const std::exception&) {
+      return std::string("unknown");
+    }
+  }();
+  return sha;
 }
 
 std::string heartbeat_json(const Health& h) {

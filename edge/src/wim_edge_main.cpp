@@ -8,6 +8,7 @@ int cmd_weigh(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
 int cmd_keygen(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_run_many(int argc, char** argv);
 int cmd_status(int argc, char** argv);
 
 namespace {
@@ -20,6 +21,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", cmd_run, "run the station daemon (--config station.json)"},
+    {"run-many", cmd_run_many, "many station daemons in one process (--config-dir DIR)"},
     {"status", cmd_status, "the running daemon's live state (--config station.json | --socket)"},
     {"weigh", cmd_weigh, "replay a recording through the weighing pipeline (JSON lines)"},
     {"calibrate", cmd_calibrate, "fit channel gains from reference-truck passes"},

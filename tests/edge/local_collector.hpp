@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "wim/collector/api.hpp"
 #include "wim/collector/ingest.hpp"
@@ -67,15 +69,23 @@ class LocalCollector {
   LocalCollector(const std::filesystem::path& pki, const std::filesystem::path& data_dir,
                  const std::string& station_id, const crypto::VerifyKey& signing_key,
                  std::uint16_t port = 0)
+      : LocalCollector(pki, data_dir, {{station_id, signing_key}}, port) {}
+  /// Several stations (id, signing key), each with its certificate from make_pki in `pki`.
+  LocalCollector(const std::filesystem::path& pki, const std::filesystem::path& data_dir,
+                 const std::vector<std::pair<std::string, crypto::VerifyKey>>& stations,
+                 std::uint16_t port = 0)
       : store_(collector::open_sqlite_store(data_dir / "meta.db")), blobs_(data_dir / "blobs") {
-    boost::json::object st{{"id", station_id},
-                           {"location", {{"lat", 30.1}, {"lon", 120.2}}},
-                           {"lanes", 2},
-                           {"tls_cert_sha256", slurp(pki / "stations" / (station_id + ".sha256"))},
-                           {"signing_key_pem", signing_key.to_pem()},
-                           {"revoked", false}};
+    boost::json::array entries;
+    for (const auto& [station_id, signing_key] : stations)
+      entries.push_back(boost::json::object{
+          {"id", station_id},
+          {"location", {{"lat", 30.1}, {"lon", 120.2}}},
+          {"lanes", 2},
+          {"tls_cert_sha256", slurp(pki / "stations" / (station_id + ".sha256"))},
+          {"signing_key_pem", signing_key.to_pem()},
+          {"revoked", false}});
     auto reg = collector::Registry::parse(
-        boost::json::serialize(boost::json::object{{"stations", boost::json::array{st}}}),
+        boost::json::serialize(boost::json::object{{"stations", std::move(entries)}}),
         "e2e registry", data_dir);
     registry_ = std::make_shared<collector::RegistryHolder>(std::move(reg), data_dir / "unused");
     ingest_ = std::make_unique<collector::Ingest>(*store_, blobs_, registry_);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -114,10 +115,30 @@ class LiveFrames final : public FrameProvider {
   std::thread thread_;
 };
 
+/// Plate readers shared by the stations of one process (`wim-edge run-many`): one per
+/// (model_dir, review_below), loaded on first use and immutable afterwards, so 51 stations
+/// hold one model instead of 51 copies. PlateReader::read_pass is const and reentrant (no
+/// state besides the loaded weights), so the stations' weighing threads call it at once.
+/// Thread-safe.
+class SharedPlateReaders {
+ public:
+  /// The reader for `config`; InputError naming the missing or unreadable model file.
+  std::shared_ptr<const anpr::PlateReader> get(const anpr::PlateReaderConfig& config);
+  std::size_t loaded() const;  ///< [-] models loaded so far
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, double>, std::shared_ptr<const anpr::PlateReader>> readers_;
+};
+
 class CameraEvidence final : public PassEvidenceSource {
  public:
+  /// Loads its own plate reader from config.model_dir.
   CameraEvidence(CameraConfig config, std::string station_id,
                  std::unique_ptr<FrameProvider> frames);
+  /// Reads plates with `reader` (shared with other stations; must not be null).
+  CameraEvidence(CameraConfig config, std::string station_id, std::unique_ptr<FrameProvider> frames,
+                 std::shared_ptr<const anpr::PlateReader> reader);
   VehicleEvidence evidence_for(const record::Manifest& violation) override;
   std::vector<record::Manifest> take_events() override;
   FrameProvider& frames() { return *frames_; }
@@ -126,7 +147,7 @@ class CameraEvidence final : public PassEvidenceSource {
   CameraConfig config_;
   std::string station_id_;
   std::unique_ptr<FrameProvider> frames_;
-  anpr::PlateReader reader_;
+  std::shared_ptr<const anpr::PlateReader> reader_;
   bool faulty_ = false;
   std::vector<record::Manifest> events_;
 };
@@ -139,7 +160,9 @@ struct StationCamera {
 };
 /// nullopt when station.json has no "camera" section (the station has no camera). For a
 /// "sim" camera with a replayed wim-sim recording, truth.jsonl beside the recording drives
-/// the twin. InputError naming the file and field on a bad section or model.
-std::optional<StationCamera> load_camera(const std::filesystem::path& station_json);
+/// the twin. InputError naming the file and field on a bad section or model. With `shared`,
+/// the plate reader comes from there (one model for all stations of a process).
+std::optional<StationCamera> load_camera(const std::filesystem::path& station_json,
+                                         SharedPlateReaders* shared = nullptr);
 
 }  // namespace wim::edge

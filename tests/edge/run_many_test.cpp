@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+// `wim-edge run-many` (edge::StationGroup): several stations in one process, each with its
+// own outbox, key, chain and uplink, one shared plate reader model; every chain arrives
+// complete at the real collector and verifies; a bad config in the folder is refused with
+// its file and field named and no station starts; SIGTERM stops every station cleanly.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+
+#include "local_collector.hpp"
+#include "record.hpp"  // wim_sim
+#include "station_fixture.hpp"
+#include "station_test_util.hpp"
+#include "wim/common/chain.hpp"
+#include "wim/common/json.hpp"
+#include "wim/edge/station_group.hpp"
+
+using namespace wim;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kEdge = std::string(WIM_TEST_EMULATOR) + WIM_BINARY_DIR + "/edge/wim-edge";
+
+/// A folder of stations G001..Gn: per station a wim-sim recording with overloads, a signing
+/// key, and station.json (replay, sim camera, uplink to 127.0.0.1:port with the PKI).
+struct City {
+  test::TempDir dir{"run-many"};
+  std::vector<std::string> ids;
+  std::map<std::string, crypto::SigningKey> keys;
+
+  explicit City(int stations) {
+    std::string list;
+    for (int i = 1; i <= stations; ++i) {
+      ids.push_back("G00" + std::to_string(i));
+      list += " " + ids.back();
+    }
+    test::make_pki(dir / "pki", list.substr(1));
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto& id = ids[i];
+      const auto site = dir / "stations" / id;
+      sim::SimOptions so;
+      so.seed = 20 + static_cast<unsigned>(i);
+      so.site.station_id = id;
+      so.traffic.overload_share = 0.6;
+      sim::record(so, 5, site);
+      keys.emplace(id, crypto::SigningKey::generate());
+      keys.at(id).save_pem_file(site / "signing.key.pem");
+    }
+  }
+  std::filesystem::path config(const std::string& id) const {
+    return dir / "stations" / id / "station.json";
+  }
+  std::vector<std::pair<std::string, crypto::VerifyKey>> public_keys() const {
+    std::vector<std::pair<std::string, crypto::VerifyKey>> out;
+    for (const auto& id : ids) out.emplace_back(id, keys.at(id).public_key());
+    return out;
+  }
+  /// Writes every station.json for a collector on `port` (the simulator's own file gives
+  /// the channels).
+  void write_configs(std::uint16_t port, bool camera) const {
+    for (const auto& id : ids) {
+      const auto site = dir / "stations" / id;
+      auto cfg = json::load_file(site / "station.json").as_object();
+      const auto pki = dir / "pki";
+      cfg["keys"] = {{"signing_key", (site / "signing.key.pem").string()}};
+      cfg["uplink"] = {{"url", "https://127.0.0.1:" + std::to_string(port)},
+                       {"ca_file", (pki / "ca.cert.pem").string()},
+                       {"cert_file", (pki / "stations" / (id + ".cert.pem")).string()},
+                       {"key_file", (pki / "stations" / (id + ".key.pem")).string()},
+                       {"timeout_s", 5},
+                       {"heartbeat_s", 1}};
+      cfg["outbox"] = {{"path", (site / "outbox.db").string()}, {"quota_mb", 64}};
+      cfg["acquisition"] = {{"source", "replay"}, {"recording", "rec.csv"}};
+      cfg["calibration"] = {{"id", "SIM-CAL-" + id}};
+#ifdef WIM_ANPR_MODEL_DIR
+      if (camera)
+        cfg["camera"] = {{"kind", "sim"},
+                         {"condition", "clear_day"},
+                         {"seed", 5},
+                         {"model_dir", WIM_ANPR_MODEL_DIR}};
+#else
+      (void)camera;
+#endif
+      std::ofstream(config(id)) << boost::json::serialize(cfg);
+    }
+  }
+};
+
+/// Runs `wim-edge <args>`; output (stdout + stderr) into `out`; the exit status.
+int run_edge(const std::string& args, std::string& out) {
+  const std::string cmd = kEdge + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+}  // namespace
+
+SCENARIO("run-many: three stations in one process, each chain arrives complete and verifies") {
+  GIVEN("three stations with the sim camera and the real collector knowing all three") {
+    City city(3);
+    test::TempDir data("run-many-collector");
+    test::LocalCollector collector(city.dir / "pki", data.path(), city.public_keys());
+    city.write_configs(collector.port(), true);
+
+    WHEN("one process runs them until every record is acknowledged, then stops") {
+      edge::StationGroupOptions options;
+      options.new_chain = true;
+      options.adjust_hooks = [](edge::StationHooks& h) {
+        h.adjust_uplink = [](edge::UplinkConfig& u) {
+          u.backoff_initial = 50ms;
+          u.backoff_max = 300ms;
+        };
+      };
+      edge::StationGroup group({city.config("G001"), city.config("G002"), city.config("G003")},
+                               options);
+      REQUIRE(group.size() == 3);
+      group.start();
+      const bool drained = test::wait_for(
+          [&] {
+            for (std::size_t i = 0; i < group.size(); ++i) {
+              auto& s = group.station(i);
+              if (!s.weighing_ended() ||
+                  collector.store().chain(s.config().station_id).highest_seq !=
+                      static_cast<std::int64_t>(s.sealer().last_seq()))
+                return false;
+            }
+            return true;
+          },
+          120);
+      group.stop("test over");
+
+      THEN("each station's chain (collector + what is left in its outbox) is complete") {
+        CHECK(drained);
+        CHECK(group.failed_count() == 0);
+#ifdef WIM_ANPR_MODEL_DIR
+        CHECK(group.plate_models_loaded() == 1);  // one model for the three cameras
+#endif
+        int violations_with_plate = 0;
+        for (std::size_t i = 0; i < group.size(); ++i) {
+          auto& s = group.station(i);
+          const std::string id = s.config().station_id;
+          INFO("station " << id);
+          std::map<std::uint64_t, packet::Packet> chain;
+          for (auto& p : collector.stored_packets(id)) {
+            const auto seq = p.manifest().seq;
+            chain.emplace(seq, std::move(p));
+          }
+          for (auto& p : test::outbox_packets(s.outbox())) {
+            const auto seq = p.manifest().seq;
+            chain.emplace(seq, std::move(p));
+          }
+          std::vector<packet::Packet> packets;
+          for (auto& [seq, p] : chain) {
+            const auto m = p.manifest();
+            CHECK(m.station_id == id);
+            if (m.kind == record::Kind::violation && m.measurement && m.measurement->plate &&
+                !m.measurement->plate->text.empty())
+              ++violations_with_plate;
+            packets.push_back(std::move(p));
+          }
+          chain::KeyRegistry keys;
+          keys.add(id, city.keys.at(id).public_key());
+          chain::ChainSummary summary;
+          const auto stops = test::events_of(packets, "station_stop");
+          const auto findings = chain::verify_chain(std::move(packets), keys, true, &summary);
+          // The replayed recording is of yesterday, so its vehicles' times come before the
+          // station_start record's wall-clock time: that finding (and only that) is expected.
+          std::size_t other = 0;
+          for (const auto& f : findings) {
+            UNSCOPED_INFO("seq " << f.seq << " " << chain::to_string(f.problem) << " " << f.detail);
+            if (f.problem != chain::Problem::time_out_of_order) ++other;
+          }
+          CHECK(other == 0);
+          CHECK(summary.first_seq == 1);
+          CHECK(summary.last_seq == s.sealer().last_seq());
+          CHECK(summary.records == s.sealer().last_seq());
+          // station_start, the vehicles, station_stop (sent, or still in the outbox).
+          CHECK(summary.last_seq >= 3);
+          REQUIRE(stops.size() == 1);
+          CHECK(stops[0].seq == summary.last_seq);
+        }
+#ifdef WIM_ANPR_MODEL_DIR
+        CHECK(violations_with_plate > 0);
+#endif
+      }
+    }
+  }
+}
+
+SCENARIO("run-many: a bad config in the folder is refused, naming the file and field") {
+  GIVEN("a folder of three stations, G002's uplink CA file missing") {
+    City city(3);
+    city.write_configs(1, false);
+    auto cfg = json::load_file(city.config("G002")).as_object();
+    cfg["uplink"].as_object()["ca_file"] = (city.dir / "no-such-ca.pem").string();
+    std::ofstream(city.config("G002")) << boost::json::serialize(cfg);
+
+    WHEN("wim-edge run-many --config-dir is started") {
+      std::string out;
+      const int status =
+          run_edge("run-many --new-chain --config-dir " + (city.dir / "stations").string(), out);
+      THEN("it exits 2 naming G002's file and field; no station built an outbox") {
+        INFO(out);
+        CHECK(status == 2);
+        CHECK_THAT(out, Catch::Contains(city.config("G002").string()));
+        CHECK_THAT(out, Catch::Contains("uplink.ca_file"));
+        CHECK_THAT(out, Catch::Contains("no station started"));
+        for (const auto& id : city.ids)
+          CHECK_FALSE(std::filesystem::exists(city.dir / "stations" / id / "outbox.db"));
+      }
+    }
+  }
+  GIVEN("two configs of the same station id") {
+    City city(2);
+    city.write_configs(1, false);
+    auto cfg = json::load_file(city.config("G002")).as_object();
+    cfg["station_id"] = "G001";
+    std::ofstream(city.config("G002")) << boost::json::serialize(cfg);
+    WHEN("both are given") {
+      std::string out;
+      const int status = run_edge("run-many --new-chain --config " + city.config("G001").string() +
+                                      " --config " + city.config("G002").string(),
+                                  out);
+      THEN("it is refused: the second file's station_id is already used by the first") {
+        INFO(out);
+        CHECK(status == 2);
+        CHECK_THAT(out, Catch::Contains(city.config("G002").string() +
+                                        ": station_id: 'G001' is "
+                                        "already used by " +
+                                        city.config("G001").string()));
+        CHECK_FALSE(std::filesystem::exists(city.dir / "stations" / "G001" / "outbox.db"));
+      }
+    }
+  }
+}
+
+SCENARIO("run-many: SIGTERM stops every station of the process cleanly") {
+  GIVEN("wim-edge run-many with two stations (collector unreachable: records stay queued)") {
+    City city(2);
+    city.write_configs(1, false);
+    const auto log = city.dir / "run-many.log";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      FILE* f = std::freopen(log.c_str(), "w", stderr);
+      if (f) ::dup2(::fileno(stderr), 1);
+      const std::string bin = std::string(WIM_BINARY_DIR) + "/edge/wim-edge";
+      const std::string dir = (city.dir / "stations").string();
+      ::execl(bin.c_str(), bin.c_str(), "run-many", "--new-chain", "--config-dir", dir.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    REQUIRE(pid > 0);
+    WHEN("both have started and the process gets SIGTERM") {
+      const bool started = test::wait_for(
+          [&] {
+            return std::filesystem::exists(city.dir / "stations/G001/status.sock") &&
+                   std::filesystem::exists(city.dir / "stations/G002/status.sock");
+          },
+          60);
+      ::kill(pid, SIGTERM);
+      int st = 0;
+      ::waitpid(pid, &st, 0);
+      THEN("it exits 0 and each outbox ends with that station's station_stop on SIGTERM") {
+        INFO(test::slurp(log));
+        CHECK(started);
+        CHECK(WIFEXITED(st));
+        CHECK(WEXITSTATUS(st) == 0);
+        for (const auto& id : city.ids) {
+          edge::OutboxOptions oo;
+          oo.path = city.dir / "stations" / id / "outbox.db";
+          oo.station_id = id;
+          edge::Outbox box(oo);
+          const auto packets = test::outbox_packets(box);
+          REQUIRE_FALSE(packets.empty());
+          const auto last = packets.back().manifest();
+          CHECK(last.station_id == id);
+          REQUIRE(last.event);
+          CHECK(last.event->type == "station_stop");
+          CHECK(test::events_of(packets, "station_start").size() == 1);
+          CHECK_FALSE(std::filesystem::exists(city.dir / "stations" / id / "status.sock"));
+        }
+      }
+    }
+  }
+}
