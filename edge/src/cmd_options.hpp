@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Option parsing shared by the wim-edge sub-commands.
 #pragma once
+#include <signal.h>
+
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <optional>
@@ -25,6 +27,17 @@ inline std::optional<int> parse_command_options(
     return 2;
   }
   return std::nullopt;
+}
+
+/// Blocks SIGINT and SIGTERM in this thread and every thread started after it, so that
+/// only the caller takes them (sigwait/sigtimedwait on the returned set).
+inline sigset_t block_stop_signals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
 }
 
 }  // namespace wim::edge

@@ -32,11 +32,7 @@ int cmd_run(int argc, char** argv) {
   po::variables_map vm;
   if (auto done = edge::parse_command_options(argc, argv, desc, "wim-edge run", vm)) return *done;
   // Signals are taken by sigwait on the main thread only: block them before any thread.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = edge::block_stop_signals();
   try {
     std::atomic<bool> weigh_failed{false};
     edge::StationHooks hooks;
