@@ -8,7 +8,9 @@
 // Span: a live source (clock from the system: Modbus, sim) records the samples timed in
 // [start of record(), + duration): an amplifier's FIFO backlog from before the start is
 // skipped (counted). A non-live source (replay) records `duration` from its first sample.
-// Lost samples leave a gap in `t_us` (never invented values) and are counted.
+// Lost samples leave a gap in `t_us` (never invented values) and are counted. Successive
+// record() calls on one source each start at the next sample read (the rest of the block
+// that crossed the previous span's end is not recorded).
 //
 // The file is written as `<name>.csv.part` and renamed to `<name>.csv` when recording
 // ends (duration reached, stop(), source ended, or the amplifier silent past the grace
