@@ -9,8 +9,9 @@
 #   /usr/share/wim/register-maps/                   shipped amplifier register maps
 #   /usr/share/wim/station.example.json             the default config, for reference
 #   /usr/share/doc/wim-edge/                        technician guide and other docs
+#   /usr/share/man/man1/{wim-edge,wim-sim}.1.gz     manual pages (edge/dist/man)
 #   /var/lib/wim/{outbox,keys}                      made by postinst, owned by `wim`
-# Logs go to journald; no /var/log files.
+# Logs go to journald; no /var/log files. Binaries stripped: debug info in the -dbgsym .ddeb.
 include_guard(GLOBAL)
 
 set(WIM_PACKAGE_MAINTAINER "WIM station maintainers <wim-station@example.org>"
@@ -60,6 +61,17 @@ if(NOT _wim_rc EQUAL 0)
 endif()
 install(FILES ${_wim_pkgdoc}/copyright ${_wim_pkgdoc}/changelog.gz
   DESTINATION share/doc/wim-edge COMPONENT station)
+# Manual pages of the shipped programs, gzip -9n as Debian expects.
+foreach(_wim_prog IN ITEMS wim-edge wim-sim)
+  if(TARGET ${_wim_prog})
+    configure_file(${_wim_dist}/man/${_wim_prog}.1 ${_wim_pkgdoc}/${_wim_prog}.1 COPYONLY)
+    execute_process(COMMAND ${WIM_GZIP} -9nf ${_wim_pkgdoc}/${_wim_prog}.1 RESULT_VARIABLE _wim_rc)
+    if(NOT _wim_rc EQUAL 0)
+      message(FATAL_ERROR "WimPackaging: gzip of ${_wim_pkgdoc}/${_wim_prog}.1 failed")
+    endif()
+    install(FILES ${_wim_pkgdoc}/${_wim_prog}.1.gz DESTINATION share/man/man1 COMPONENT station)
+  endif()
+endforeach()
 
 # Debian architecture of the target (not of the build machine).
 if(CMAKE_LIBRARY_ARCHITECTURE MATCHES "^aarch64")
@@ -95,4 +107,16 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_wim_dist}/debian/postinst ${_wim_dist}/debian/prerm ${_wim_dist}/debian/postrm
   ${_wim_dist}/debian/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# Stripped binaries in the .deb; their debug info (split by build id) in
+# wim-edge-dbgsym_<ver>_<arch>.ddeb, installed only where a crash must be read
+# (/usr/lib/debug/.build-id/..., found by gdb through the binaries' build id).
+# Cross builds: the target's objcopy/readelf (CMake finds them beside the cross compiler).
+set(CPACK_DEBIAN_DEBUGINFO_PACKAGE ON)
+if(CMAKE_OBJCOPY)
+  set(CPACK_OBJCOPY_EXECUTABLE ${CMAKE_OBJCOPY})
+endif()
+if(CMAKE_READELF)
+  set(CPACK_READELF_EXECUTABLE ${CMAKE_READELF})
+endif()
+set(CPACK_POST_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/WimDbgsymFix.cmake)
 include(CPack)

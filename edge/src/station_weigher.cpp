@@ -122,7 +122,8 @@ record::Manifest vehicle_manifest(const weigh::WeighedVehicle& v, std::int64_t t
 }
 
 std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json,
-                                            hw::SimTruthCallback on_truth) {
+                                            hw::SimTruthCallback on_truth,
+                                            bool require_calibration) {
   const std::string file = station_json.string();
   const auto root = json::load_file(station_json);
   const auto& o = json::as_object(root, file);
@@ -130,7 +131,7 @@ std::optional<Acquisition> load_acquisition(const std::filesystem::path& station
   if (!section) return std::nullopt;
   Acquisition a;
   a.station = config::parse_station_config(root, file);
-  if (a.station.calibration_id.empty())
+  if (require_calibration && a.station.calibration_id.empty())
     throw InputError(file +
                      ": calibration.id: required when \"acquisition\" is configured "
                      "(every vehicle record names the calibration in force)");
@@ -140,7 +141,8 @@ std::optional<Acquisition> load_acquisition(const std::filesystem::path& station
   fo.on_truth = std::move(on_truth);
   a.source = hw::make_source(*section, file + ": acquisition", fo);
   const auto* kind = section->is_object() ? section->as_object().if_contains("source") : nullptr;
-  a.options.live_clock = !(kind && kind->is_string() && kind->as_string() == "replay");
+  if (kind && kind->is_string()) a.kind = std::string(kind->as_string());
+  a.options.live_clock = a.kind != "replay";
   return std::optional<Acquisition>(std::move(a));
 }
 

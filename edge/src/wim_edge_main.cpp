@@ -10,6 +10,7 @@ int cmd_keygen(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_run_many(int argc, char** argv);
 int cmd_status(int argc, char** argv);
+int cmd_record(int argc, char** argv);
 
 namespace {
 
@@ -25,6 +26,7 @@ constexpr Command kCommands[] = {
     {"status", cmd_status, "the running daemon's live state (--config station.json | --socket)"},
     {"weigh", cmd_weigh, "replay a recording through the weighing pipeline (JSON lines)"},
     {"calibrate", cmd_calibrate, "fit channel gains from reference-truck passes"},
+    {"record", cmd_record, "record the acquisition source for calibration (--duration S)"},
     {"keygen", cmd_keygen, "create the station's signing key and TLS certificate request"},
 };
 

@@ -56,12 +56,16 @@ struct Acquisition {
   config::StationConfig station;
   std::unique_ptr<hw::SampleSource> source;  ///< hw::make_source(acquisition section)
   WeigherOptions options;                    ///< live_clock unless the source is "replay"
+  std::string kind;                          ///< the section's "source": modbus, sim, replay
 };
 /// nullopt when station.json has no "acquisition" section (no weighing in this station);
 /// InputError naming the file and field on a bad section or station config. `on_truth`:
 /// the in-process simulator's truth per vehicle (drives the camera twin), else unused.
+/// `require_calibration` false: no calibration.id needed (`wim-edge record` of the
+/// reference passes that calibrate the site).
 std::optional<Acquisition> load_acquisition(const std::filesystem::path& station_json,
-                                            hw::SimTruthCallback on_truth = {});
+                                            hw::SimTruthCallback on_truth = {},
+                                            bool require_calibration = true);
 
 class StationWeigher {
  public:
