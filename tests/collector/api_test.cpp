@@ -81,7 +81,7 @@ boost::json::value body(const Reply& r) {
 
 }  // namespace
 
-TEST_CASE("api: a station posts records, reads its ack, sends heartbeats; operators see it") {
+TEST_CASE("api: a station posts records, reads its ack, sends heartbeats, operators see it") {
   Collector c;
   chain::ChainWriter writer("G001", c.key1, 0, "");
   std::vector<packet::Packet> ps;

@@ -32,7 +32,7 @@ TEST_CASE("SHA-256 matches the FIPS 180-2 test vector") {
   CHECK_THROWS_AS(from_hex("zz"), wim::InputError);
 }
 
-TEST_CASE("Ed25519 signs and verifies; a changed byte fails") {
+TEST_CASE("Ed25519 signs and verifies, a changed byte fails") {
   GIVEN("a fresh key pair") {
     auto key = SigningKey::generate();
     auto pub = key.public_key();

@@ -169,7 +169,7 @@ SCENARIO("wim-edge status answers from the running station without stalling weig
   }
 }
 
-SCENARIO("A stale status socket left by a crash is replaced; a live one is not taken over") {
+SCENARIO("A stale status socket left by a crash is replaced, a live one is not taken over") {
   test::TempDir dir("statussock");
   const auto sock = dir / "s.sock";
   GIVEN("a socket file nobody listens on (the daemon was killed)") {

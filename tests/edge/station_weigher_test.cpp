@@ -150,7 +150,7 @@ SCENARIO("wim-edge run weighs a replayed recording into a verified chain of reco
   }
 }
 
-SCENARIO("station.json without an acquisition section weighs nothing; a bad one is refused") {
+SCENARIO("station.json without an acquisition section weighs nothing, a bad one is refused") {
   test::TempDir dir("weigher-cfg");
   sim::SimOptions so;
   sim::record(so, 1, dir.path());

@@ -136,7 +136,7 @@ TEST_CASE("Malformed recordings give a clear error with the line number") {
   }
 }
 
-TEST_CASE("A malformed station config names the field; missing options show usage") {
+TEST_CASE("A malformed station config names the field, missing options show usage") {
   Dir d;
   const std::string bad = d.write("bad.json", R"({"station_id":"T001","channels":[{"name":"A"}]})");
   const std::string rec = d.write("rec.csv", std::string(kHead) + "t_us,A\n0,1\n");

@@ -99,7 +99,7 @@ TEST_CASE("A tandem is grouped and weighed axle by axle") {
   CHECK(out[0].legal.groups[1].load_kg == Approx(19000).epsilon(0.01));
 }
 
-TEST_CASE("An overloaded 6-axle combination raises a case; one within its limit does not") {
+TEST_CASE("An overloaded 6-axle combination raises a case, one within its limit does not") {
   TestSite site;
   TestVehicle heavy{
       1.0, 65, 0, {7000, 10000, 10000, 10000, 10000, 10000}, {3.3, 1.3, 5.5, 1.3, 1.3}};
@@ -130,7 +130,7 @@ TEST_CASE("Speed and loads are right at 30 and at 100 km/h") {
   }
 }
 
-TEST_CASE("Acceleration is measured; strong acceleration makes the pass unfit") {
+TEST_CASE("Acceleration is measured, strong acceleration makes the pass unfit") {
   TestSite site;
   TestVehicle mild{1.0, 50, 0.4, {5000, 9000}, {4.0}};
   TestVehicle hard{1.0, 50, 2.5, {5000, 9000}, {4.0}};
