@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/forward.hpp"
 
+#include "wim/collector/chain_export.hpp"
+
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -274,19 +276,11 @@ int Forwarder::catch_up(std::int64_t now_us) {
 }
 
 std::optional<packet::Packet> Forwarder::load_packet(const Case& c) const {
-  auto r = store_.get_record(c.station_id, c.seq);
-  if (!r) return std::nullopt;
-  packet::Packet p;
-  p.manifest_json = r->manifest;
-  p.signature = r->signature;
-  for (const auto& a : r->attachments) {
-    auto bytes = blobs_.get(a.sha256);
-    if (!bytes)
-      throw SystemError("attachment " + a.name + " (" + a.sha256 + ") of " + c.case_id +
-                        " is missing from the blob store");
-    p.attachments[a.name] = std::move(*bytes);
+  try {
+    return load_stored_packet(store_, blobs_, c.station_id, c.seq);
+  } catch (const SystemError& e) {
+    throw SystemError(c.case_id + ": " + e.what());
   }
-  return p;
 }
 
 int Forwarder::pump(std::int64_t now_us) {

@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
+#include "cmd_export.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
 #include "wim/common/error.hpp"
@@ -37,6 +39,7 @@ void schedule_tick(boost::asio::steady_timer& timer, Monitor& monitor,
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "export") return run_export(argc - 1, argv + 1);
   po::options_description opts("wim-collector options");
   opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
                                                  "collector config file (JSON)");
@@ -44,7 +47,10 @@ int main(int argc, char** argv) {
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
     if (vm.count("help")) {
-      std::cout << "usage: wim-collector --config collector.json\n" << opts;
+      std::cout << "usage: wim-collector --config collector.json\n"
+                << "       wim-collector export --config collector.json --station ID --out DIR\n"
+                << "         (a station's stored chain as tars for wim-verify; --help there)\n"
+                << opts;
       return 0;
     }
     po::notify(vm);

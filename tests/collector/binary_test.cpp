@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../common/record_samples.hpp"
+#include "../run_command.hpp"
 #include "https_client.hpp"
 #include "test_util.hpp"
 #include "wim/common/chain.hpp"
@@ -93,18 +94,32 @@ std::string config_json(const std::filesystem::path& pki, const std::string& web
          R"("webhook_timeout_ms":500}})";
 }
 
-}  // namespace
+/// Runs a command; stdout + stderr into `out`; its exit status.
+int run_cmd(const std::string& cmd, std::string& out) {
+  auto r = wim::test::run_command(cmd);
+  out += r.out;
+  return r.status;
+}
 
-TEST_CASE("wim-collector binary: forward config, a violation becomes a spool tar and a case") {
-  const auto pki = test_pki();
-  const auto dir = temp_dir("binary");
-  const auto key = crypto::SigningKey::generate();
+/// registry.json in `dir` with station G001: its certificate from the test PKI, `key`'s
+/// public half in keys/G001.pub.pem.
+void write_g001_registry(const std::filesystem::path& dir, const std::filesystem::path& pki,
+                         const crypto::SigningKey& key) {
   write_file(dir / "keys/G001.pub.pem", key.public_key().to_pem());
   write_file(dir / "registry.json",
              R"({"stations":[{"id":"G001","location":{"lat":31.1,"lon":121.2},"lanes":2,)"
              R"("tls_cert_sha256_file":")" +
                  (pki / "stations/G001.sha256").string() +
                  R"(","signing_key_file":"keys/G001.pub.pem"}]})");
+}
+
+}  // namespace
+
+TEST_CASE("wim-collector binary: forward config, a violation becomes a spool tar and a case") {
+  const auto pki = test_pki();
+  const auto dir = temp_dir("binary");
+  const auto key = crypto::SigningKey::generate();
+  write_g001_registry(dir, pki, key);
   const auto webhook = "http://127.0.0.1:" + std::to_string(closed_port()) + "/cases";
   write_file(dir / "collector.json", config_json(pki, webhook));
 
@@ -189,5 +204,102 @@ TEST_CASE("wim-collector binary: forward config, a violation becomes a spool tar
     CHECK(p2.wait(false) == 2);
     CHECK_THAT(slurp(dir / "bad2.log"), Catch::Contains("forward.stage_deadline_h"));
   }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("wim-collector export: a station's stored chain is checked by wim-verify alone") {
+  const auto pki = test_pki();
+  const auto dir = temp_dir("export");
+  const auto key = crypto::SigningKey::generate();
+  write_g001_registry(dir, pki, key);
+  write_file(dir / "collector.json",
+             config_json(pki, "http://127.0.0.1:" + std::to_string(closed_port()) + "/cases"));
+  const std::string exporter = kCollector + " export --config " + (dir / "collector.json").string();
+  const std::string verify = std::string(WIM_BINARY_DIR) + "/common/wim-verify --from-one --key ";
+
+  Process p(dir / "collector.json", dir / "collector.log");
+  const auto ports = p.ports();
+  chain::ChainWriter w("G001", key, 0, "");
+  std::vector<packet::Packet> ps;
+  for (int i = 0; i < 7; ++i) {
+    auto m = i == 0       ? test::event_record("station_start", test::kT0_us)
+             : i % 3 == 0 ? test::violation_record(test::kT0_us + i * 1'000'000)
+                          : test::pass_record(test::kT0_us + i * 1'000'000);
+    m.station_id = "G001";
+    ps.push_back(w.append(m, m.kind == record::Kind::violation
+                                 ? test::violation_attachments()
+                                 : std::map<std::string, std::string>{}));
+  }
+  Client c(ports.first, pki / "ca.cert.pem", pki / "stations/G001.cert.pem",
+           pki / "stations/G001.key.pem");
+
+  WHEN("seq 1-7 are stored and the chain is exported while the collector runs") {
+    REQUIRE(c.post("/v1/records", packet::to_tar(ps), "application/x-tar").status == 200);
+    std::string out;
+    const int rc =
+        run_cmd(exporter + " --station G001 --per-tar 3 --out " + (dir / "out").string(), out);
+    THEN("3 tars hold seq 1-7, and wim-verify with the written key finds nothing") {
+      INFO(out);
+      CHECK(rc == 0);
+      CHECK_THAT(out, Catch::Contains("G001: 7 records of seq 1..7 in 3 tar(s)"));
+      CHECK(std::filesystem::exists(dir / "out/G001-0000000001-0000000003.tar"));
+      CHECK(std::filesystem::exists(dir / "out/G001-0000000007-0000000007.tar"));
+      CHECK(slurp(dir / "out/G001.pub.pem") == key.public_key().to_pem());
+      std::string v;
+      const int vrc =
+          run_cmd(verify + (dir / "out/G001.pub.pem").string() + " " + (dir / "out").string(), v);
+      INFO(v);
+      CHECK(vrc == 0);
+      // The exported packets are the very bytes the station signed.
+      std::vector<packet::Packet> back;
+      for (const auto* name : {"G001-0000000001-0000000003.tar", "G001-0000000004-0000000006.tar",
+                               "G001-0000000007-0000000007.tar"})
+        for (auto& q : packet::from_tar(slurp(dir / "out" / name))) back.push_back(std::move(q));
+      REQUIRE(back.size() == ps.size());
+      for (std::size_t i = 0; i < ps.size(); ++i) {
+        CHECK(back[i].manifest_json == ps[i].manifest_json);
+        CHECK(back[i].signature == ps[i].signature);
+        CHECK(back[i].attachments == ps[i].attachments);
+      }
+      AND_THEN("exporting into the same folder again is refused, nothing overwritten") {
+        std::string again;
+        CHECK(run_cmd(exporter + " --station G001 --out " + (dir / "out").string(), again) == 2);
+        CHECK_THAT(again, Catch::Contains("already holds G001-0000000001-0000000003.tar"));
+      }
+    }
+  }
+  WHEN("seq 4 never arrived (1-3 and 5-7 stored)") {
+    std::vector<packet::Packet> without4(ps.begin(), ps.begin() + 3);
+    without4.insert(without4.end(), ps.begin() + 4, ps.end());
+    REQUIRE(c.post("/v1/records", packet::to_tar(without4), "application/x-tar").status == 200);
+    std::string out;
+    const int rc = run_cmd(exporter + " --station G001 --out " + (dir / "gap").string(), out);
+    THEN("the export names the missing seq and exits 1, and wim-verify reports the gap") {
+      INFO(out);
+      CHECK(rc == 1);
+      CHECK_THAT(out, Catch::Contains("missing at the collector: seq 4\n"));
+      CHECK_THAT(out, Catch::Contains("G001: 6 records of seq 1..7"));
+      std::string v;
+      CHECK(run_cmd(verify + (dir / "gap/G001.pub.pem").string() + " " + (dir / "gap").string(),
+                    v) == 1);
+      INFO(v);
+      CHECK_THAT(v, Catch::Contains("G001 seq 4: gap: seq 4..4 missing (1 records)"));
+    }
+  }
+  WHEN("the station is unknown or the range is wrong") {
+    REQUIRE(c.post("/v1/records", packet::to_tar(ps), "application/x-tar").status == 200);
+    std::string out1, out2;
+    const int rc1 = run_cmd(exporter + " --station G009 --out " + (dir / "x").string(), out1);
+    const int rc2 =
+        run_cmd(exporter + " --station G001 --from 5 --to 2 --out " + (dir / "y").string(), out2);
+    THEN("each exits 2 naming what was wrong") {
+      CHECK(rc1 == 2);
+      CHECK_THAT(out1, Catch::Contains("no record of station 'G009'"));
+      CHECK(rc2 == 2);
+      INFO(out2);
+      CHECK_THAT(out2, Catch::Contains("bad seq range 5..2"));
+    }
+  }
+  CHECK(p.wait(true) == 0);
   std::filesystem::remove_all(dir);
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../run_command.hpp"
 #include "record_samples.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/json.hpp"
@@ -24,13 +25,8 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  std::string out;
-  FILE* f = ::popen((kTool + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(f != nullptr);
-  char buf[4096];
-  while (auto n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-  int status = ::pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  auto r = test::run_command(kTool + " " + args);
+  return {r.status, std::move(r.out)};
 }
 
 std::string slurp(const fs::path& p) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "wim/collector/api.hpp"
+#include "wim/collector/chain_export.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/monitor.hpp"
 #include "wim/collector/registry.hpp"
@@ -124,19 +125,9 @@ class LocalCollector {
   std::vector<packet::Packet> stored_packets(const std::string& station) const {
     std::vector<packet::Packet> out;
     const auto chain = store_->chain(station);
-    for (std::int64_t seq = 1; seq <= chain.highest_seq; ++seq) {
-      auto r = store_->get_record(station, seq);
-      if (!r) continue;
-      packet::Packet p;
-      p.manifest_json = r->manifest;
-      p.signature = r->signature;
-      for (const auto& a : r->attachments) {
-        auto data = blobs_.get(a.sha256);
-        if (!data) throw std::runtime_error("collector lacks blob " + a.sha256);
-        p.attachments[a.name] = std::move(*data);
-      }
-      out.push_back(std::move(p));
-    }
+    for (std::int64_t seq = 1; seq <= chain.highest_seq; ++seq)
+      if (auto p = collector::load_stored_packet(*store_, blobs_, station, seq))
+        out.push_back(std::move(*p));
     return out;
   }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "../common/record_samples.hpp"
+#include "../run_command.hpp"
 #include "station_fixture.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/log.hpp"
@@ -45,14 +46,9 @@ std::string describe(const std::vector<chain::Finding>& fs) {
 
 /// Runs `wim-edge` with `args`; returns exit code and stdout+stderr.
 std::pair<int, std::string> run_wim_edge(const std::string& args) {
-  const std::string cmd =
-      std::string(WIM_TEST_EMULATOR) + WIM_BINARY_DIR + "/edge/wim-edge " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-  const int st = p ? ::pclose(p) : -1;
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  auto r =
+      test::run_command(std::string(WIM_TEST_EMULATOR) + WIM_BINARY_DIR + "/edge/wim-edge " + args);
+  return {r.status, std::move(r.out)};
 }
 
 }  // namespace

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// A station's chain as the collector stored it, written back out as packets (contract 4)
+// so that anyone can check it with `wim-verify` (or tar + openssl) without our collector:
+// `wim-collector export --config collector.json --station G001 --out DIR`.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wim/collector/store.hpp"
+#include "wim/common/packet.hpp"
+
+namespace wim::collector {
+
+/// The packet stored for (station, seq): the exact manifest bytes, signature and
+/// attachments from the blob store; nullopt when that seq is not stored. SystemError
+/// naming the attachment when the metadata refers to a blob that is missing.
+std::optional<packet::Packet> load_stored_packet(const MetadataStore& store, const BlobStore& blobs,
+                                                 std::string_view station, std::int64_t seq);
+
+struct ExportOptions {
+  std::int64_t from_seq = 1;   ///< first seq to write
+  std::int64_t to_seq = 0;     ///< last seq to write (0: the highest stored)
+  std::size_t per_tar = 1000;  ///< packets per tar file (>= 1)
+};
+
+struct ExportResult {
+  std::int64_t records = 0;                  ///< packets written
+  std::int64_t first_seq = 0, last_seq = 0;  ///< range asked for, after defaults
+  SeqRanges missing;                         ///< seqs in that range the collector lacks
+  std::vector<std::filesystem::path> files;  ///< tars written, in seq order
+};
+
+/// Writes seqs [from_seq, to_seq] of `station` into `out_dir` (created) as tars named
+/// "<station>-<first seq>-<last seq>.tar" (10 digits each) of at most per_tar packets, in
+/// seq order; a tar is written to "<name>.part" and renamed when complete. Seqs the
+/// collector lacks are listed in `missing`, never invented. Refuses (InputError) an
+/// out_dir that already holds a tar of this station, a bad range, or a station with no
+/// stored record.
+ExportResult export_chain(const MetadataStore& store, const BlobStore& blobs,
+                          std::string_view station, const std::filesystem::path& out_dir,
+                          const ExportOptions& options = {});
+
+}  // namespace wim::collector
