@@ -342,13 +342,21 @@ std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const Key
                            short_hex(checked[prev->second.front()].sha256) + ")"});
         linked = &checked[prev->second.front()];
       }
-      // A clock_step event records the very moment the clock was set back.
+      // A clock_step event records the very moment the clock was set back. A vehicle
+      // record sealed after a later record keeps its measured time and names the chain
+      // time it was sealed after (sealed_after_utc); the chain time runs on from there.
       const bool clock_step = m.event && m.event->type == "clock_step";
-      if (m.time_unix_us < linked->manifest->time_unix_us && !clock_step)
+      const auto& pm = *linked->manifest;
+      const std::int64_t chain_time = pm.sealed_after_unix_us.value_or(pm.time_unix_us);
+      if (m.sealed_after_unix_us && *m.sealed_after_unix_us != chain_time)
+        out.push_back({station, seq, Problem::time_out_of_order,
+                       "sealed_after " + time::format_utc_us(*m.sealed_after_unix_us) +
+                           " is not seq " + std::to_string(seq - 1) + "'s chain time " +
+                           time::format_utc_us(chain_time)});
+      else if (m.time_unix_us < chain_time && !clock_step && !m.sealed_after_unix_us)
         out.push_back({station, seq, Problem::time_out_of_order,
                        "time " + time::format_utc_us(m.time_unix_us) + " is before seq " +
-                           std::to_string(seq - 1) + "'s " +
-                           time::format_utc_us(linked->manifest->time_unix_us)});
+                           std::to_string(seq - 1) + "'s " + time::format_utc_us(chain_time)});
     }
   }
 

@@ -292,6 +292,14 @@ void validate(const Manifest& m) {
     fail("prev_sha256", "must be 64 '0' for seq 1");
   if (m.lane < 0 || m.lane > 64) fail("lane", "must be within 0..64");
   check_finite(m.clock_offset_ms, "clock_offset_ms");
+  if (m.sealed_after_unix_us) {
+    if (m.kind == Kind::event)
+      fail("sealed_after_utc", "only a pass or violation record is sealed late");
+    if (*m.sealed_after_unix_us <= m.time_unix_us)
+      fail("sealed_after_utc",
+           "must be later than time_utc (it marks a record older than its "
+           "predecessor)");
+  }
   if (!is_sha256_hex(m.software_sha256))
     fail("software_sha256", "expected 64 lower-case hex digits");
   switch (m.kind) {
@@ -341,6 +349,7 @@ std::string serialize(const Manifest& m) {
   o["prev_sha256"] = m.prev_sha256;
   o["kind"] = to_string(m.kind);
   o["time_utc"] = time::format_utc_us(m.time_unix_us);
+  if (m.sealed_after_unix_us) o["sealed_after_utc"] = time::format_utc_us(*m.sealed_after_unix_us);
   o["clock_sync"] = time::to_string(m.clock_sync);
   o["clock_offset_ms"] = num(m.clock_offset_ms);
   o["software_sha256"] = m.software_sha256;
@@ -404,8 +413,8 @@ Manifest parse_manifest(std::string_view text) {
   const auto& o = json::as_object(doc, ctx);
   only_keys(o, ctx,
             {"format_version", "station_id", "lane", "seq", "prev_sha256", "kind", "time_utc",
-             "clock_sync", "clock_offset_ms", "software_sha256", "calibration_id", "measurement",
-             "legal", "event", "attachments"});
+             "sealed_after_utc", "clock_sync", "clock_offset_ms", "software_sha256",
+             "calibration_id", "measurement", "legal", "event", "attachments"});
   Manifest m;
   m.format_version = get_small_int(o, "format_version", ctx);
   m.station_id = json::get_string(o, "station_id", ctx);
@@ -419,6 +428,13 @@ Manifest parse_manifest(std::string_view text) {
     m.time_unix_us = time::parse_utc(json::get_string(o, "time_utc", ctx));
   } catch (const InputError& e) {
     fail("time_utc", e.what());
+  }
+  if (o.contains("sealed_after_utc")) {
+    try {
+      m.sealed_after_unix_us = time::parse_utc(json::get_string(o, "sealed_after_utc", ctx));
+    } catch (const InputError& e) {
+      fail("sealed_after_utc", e.what());
+    }
   }
   try {
     m.clock_sync = time::clock_sync_from_string(json::get_string(o, "clock_sync", ctx));

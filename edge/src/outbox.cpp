@@ -11,20 +11,24 @@ namespace wim::edge {
 
 namespace {
 
-constexpr std::string_view kSchemaVersion = "1";
+// Schema 2 (2026-11-28): chain_head.time_unix_us, records.lane, thinned.time_unix_us and
+// thinned.lane, so a restart knows the chain's time and a thinning event names each pass.
+constexpr std::string_view kSchemaVersion = "2";
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chain_head(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   seq INTEGER NOT NULL,
-  manifest_sha256 TEXT NOT NULL);
+  manifest_sha256 TEXT NOT NULL,
+  time_unix_us INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS records(
   seq INTEGER PRIMARY KEY,
   kind TEXT NOT NULL CHECK (kind IN ('pass', 'violation', 'event')),
   manifest_sha256 TEXT NOT NULL,
   prev_sha256 TEXT NOT NULL,
   created_unix_us INTEGER NOT NULL,
+  lane INTEGER NOT NULL DEFAULT 0,
   state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'conflict')),
   detail TEXT,
   size_bytes INTEGER NOT NULL,
@@ -33,7 +37,9 @@ CREATE TABLE IF NOT EXISTS thinned(
   seq INTEGER PRIMARY KEY,
   manifest_sha256 TEXT NOT NULL,
   thinned_unix_us INTEGER NOT NULL,
-  reported INTEGER NOT NULL DEFAULT 0);
+  reported INTEGER NOT NULL DEFAULT 0,
+  time_unix_us INTEGER NOT NULL DEFAULT 0,
+  lane INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 std::vector<std::string> integrity_problems(sqlite::Db& db, const char* pragma) {
@@ -122,6 +128,7 @@ Outbox::Outbox(const OutboxOptions& options) : options_(options) {
       log::notice("outbox", "created " + path.string() + " for station " + options_.station_id +
                                 ": a new chain starts at seq 1");
     } else {
+      migrate_schema();
       check_consistency();
     }
   } catch (const sqlite::SqliteCorrupt& e) {
@@ -134,6 +141,27 @@ Outbox::~Outbox() = default;
 
 const std::filesystem::path& Outbox::path() const {
   return options_.path;
+}
+
+void Outbox::migrate_schema() {
+  if (db_->query_int("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'") != 1)
+    return;  // not an outbox: check_consistency says so
+  if (db_->query_text("SELECT coalesce((SELECT value FROM meta WHERE key='schema_version'), '')") !=
+      "1")
+    return;
+  // Schema 1 -> 2 in one transaction: columns added with defaults, nothing rewritten or
+  // dropped; the head's time from its record when that is still held.
+  sqlite::Transaction tx(*db_);
+  db_->exec(
+      "ALTER TABLE chain_head ADD COLUMN time_unix_us INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE records ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE thinned ADD COLUMN time_unix_us INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE thinned ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;"
+      "UPDATE chain_head SET time_unix_us = coalesce((SELECT created_unix_us FROM records "
+      "WHERE records.seq = chain_head.seq), 0);"
+      "UPDATE meta SET value = '2' WHERE key = 'schema_version';");
+  tx.commit();
+  log::notice("outbox", options_.path.string() + ": schema 1 migrated to 2 (chain time, lanes)");
 }
 
 void Outbox::check_consistency() {
@@ -166,11 +194,12 @@ void Outbox::check_consistency() {
 }
 
 ChainHead Outbox::head() const {
-  sqlite::Stmt st(*db_, "SELECT seq, manifest_sha256 FROM chain_head WHERE id = 1");
+  sqlite::Stmt st(*db_, "SELECT seq, manifest_sha256, time_unix_us FROM chain_head WHERE id = 1");
   ChainHead h;
   if (st.step()) {
     h.seq = static_cast<std::uint64_t>(st.col_int(0));
     h.manifest_sha256 = st.col_text(1);
+    h.time_unix_us = st.col_int(2);
   }
   return h;
 }
@@ -188,17 +217,23 @@ void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto) {
                        r.prev_sha256 + " does not match head " + h.manifest_sha256);
     sqlite::Stmt ins(*db_,
                      "INSERT INTO records(seq, kind, manifest_sha256, prev_sha256, "
-                     "created_unix_us, size_bytes, packet) VALUES (?,?,?,?,?,?,?)");
+                     "created_unix_us, size_bytes, packet, lane) VALUES (?,?,?,?,?,?,?,?)");
     ins.bind(1, static_cast<std::int64_t>(r.seq))
         .bind(2, to_string(r.kind))
         .bind(3, r.manifest_sha256)
         .bind(4, r.prev_sha256)
         .bind(5, r.created_unix_us)
         .bind(6, static_cast<std::int64_t>(r.packet.size()))
-        .bind_blob(7, r.packet);
+        .bind_blob(7, r.packet)
+        .bind(8, static_cast<std::int64_t>(r.lane));
     ins.step();
-    sqlite::Stmt upd(*db_, "UPDATE chain_head SET seq = ?, manifest_sha256 = ? WHERE id = 1");
-    upd.bind(1, static_cast<std::int64_t>(r.seq)).bind(2, r.manifest_sha256).step();
+    sqlite::Stmt upd(*db_,
+                     "UPDATE chain_head SET seq = ?, manifest_sha256 = ?, time_unix_us = ? "
+                     "WHERE id = 1");
+    upd.bind(1, static_cast<std::int64_t>(r.seq))
+        .bind(2, r.manifest_sha256)
+        .bind(3, r.chain_time_unix_us ? r.chain_time_unix_us : r.created_unix_us)
+        .step();
     if (reports_thinned_upto > 0) {
       sqlite::Stmt rep(*db_, "UPDATE thinned SET reported = 1 WHERE seq <= ?");
       rep.bind(1, static_cast<std::int64_t>(reports_thinned_upto)).step();
@@ -278,14 +313,16 @@ std::vector<ThinnedRecord> Outbox::thin_to_quota(std::uint64_t incoming_bytes) {
   if (total + incoming_bytes <= options_.quota_bytes) return out;
   // Oldest unsent passes go first: violations and events are evidence and are never thinned.
   sqlite::Stmt sel(*db_,
-                   "SELECT seq, manifest_sha256, size_bytes FROM records WHERE kind = 'pass' AND "
-                   "state = 'pending' ORDER BY seq");
+                   "SELECT seq, manifest_sha256, size_bytes, created_unix_us, lane FROM records "
+                   "WHERE kind = 'pass' AND state = 'pending' ORDER BY seq");
   sqlite::Stmt del(*db_, "DELETE FROM records WHERE seq = ?");
   sqlite::Stmt keep(*db_,
-                    "INSERT INTO thinned(seq, manifest_sha256, thinned_unix_us) VALUES (?,?,?)");
+                    "INSERT INTO thinned(seq, manifest_sha256, thinned_unix_us, time_unix_us, "
+                    "lane) VALUES (?,?,?,?,?)");
   const auto now = time::now_unix_us();
   while (total + incoming_bytes > options_.quota_bytes && sel.step()) {
-    ThinnedRecord t{static_cast<std::uint64_t>(sel.col_int(0)), sel.col_text(1)};
+    ThinnedRecord t{static_cast<std::uint64_t>(sel.col_int(0)), sel.col_text(1), sel.col_int(3),
+                    static_cast<int>(sel.col_int(4))};
     total -= static_cast<std::uint64_t>(sel.col_int(2));
     out.push_back(t);
   }
@@ -293,7 +330,12 @@ std::vector<ThinnedRecord> Outbox::thin_to_quota(std::uint64_t incoming_bytes) {
   for (const auto& t : out) {
     del.bind(1, static_cast<std::int64_t>(t.seq)).step();
     del.reset();
-    keep.bind(1, static_cast<std::int64_t>(t.seq)).bind(2, t.manifest_sha256).bind(3, now).step();
+    keep.bind(1, static_cast<std::int64_t>(t.seq))
+        .bind(2, t.manifest_sha256)
+        .bind(3, now)
+        .bind(4, t.time_unix_us)
+        .bind(5, static_cast<std::int64_t>(t.lane))
+        .step();
     keep.reset();
   }
   tx.commit();
@@ -307,8 +349,12 @@ std::vector<ThinnedRecord> Outbox::thin_to_quota(std::uint64_t incoming_bytes) {
 std::vector<ThinnedRecord> Outbox::unreported_thinned() const {
   std::lock_guard lock(mu_);
   std::vector<ThinnedRecord> out;
-  sqlite::Stmt st(*db_, "SELECT seq, manifest_sha256 FROM thinned WHERE reported = 0 ORDER BY seq");
-  while (st.step()) out.push_back({static_cast<std::uint64_t>(st.col_int(0)), st.col_text(1)});
+  sqlite::Stmt st(*db_,
+                  "SELECT seq, manifest_sha256, time_unix_us, lane FROM thinned WHERE reported = 0 "
+                  "ORDER BY seq");
+  while (st.step())
+    out.push_back({static_cast<std::uint64_t>(st.col_int(0)), st.col_text(1), st.col_int(2),
+                   static_cast<int>(st.col_int(3))});
   return out;
 }
 

@@ -28,7 +28,8 @@ OutboxSealer::OutboxSealer(Outbox& outbox, std::string station_id, crypto::Signi
       station_id_(std::move(station_id)),
       key_(key),
       software_sha256_(std::move(software_sha256)),
-      writer_(station_id_, key_, outbox.head().seq, outbox.head().manifest_sha256) {}
+      writer_(station_id_, key_, outbox.head().seq, outbox.head().manifest_sha256),
+      last_time_us_(outbox.head().time_unix_us) {}
 
 void OutboxSealer::resync() {
   const auto h = outbox_.head();
@@ -106,6 +107,20 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
                                             std::uint64_t reports_thinned_upto) {
   stamp(m);
   if (m.software_sha256.empty()) m.software_sha256 = software_sha256_;
+  // The time-order rule (docs/records.md): a vehicle record keeps its measured time; one
+  // older than the chain time is marked with the chain time it was sealed after.
+  const bool vehicle = m.kind != record::Kind::event;
+  const bool step = m.event && m.event->type == "clock_step";
+  std::int64_t chain_time = m.time_unix_us;
+  if (vehicle && m.time_unix_us < last_time_us_) {
+    m.sealed_after_unix_us = last_time_us_;
+    chain_time = last_time_us_;
+    log::warning("outbox", "vehicle record of " + time::format_utc_us(m.time_unix_us) +
+                               " sealed after the chain time " +
+                               time::format_utc_us(last_time_us_) + ": marked sealed_after_utc");
+  } else if (!vehicle && !step && m.time_unix_us < last_time_us_) {
+    chain_time = last_time_us_;  // callers move events to the head's time; never backwards
+  }
   try {
     packet::Packet p = writer_.append(std::move(m), std::move(att));
     const auto parsed = p.manifest();
@@ -115,9 +130,11 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
     r.manifest_sha256 = crypto::sha256_hex(p.manifest_json);
     r.prev_sha256 = parsed.prev_sha256;
     r.created_unix_us = parsed.time_unix_us;
+    r.lane = parsed.lane;
+    r.chain_time_unix_us = chain_time;
     r.packet = packet::to_tar({p});
     outbox_.append(r, reports_thinned_upto);
-    last_time_us_ = r.created_unix_us;
+    last_time_us_ = chain_time;
     return r.seq;
   } catch (...) {
     resync();  // the chain advances only with what the outbox holds
@@ -128,9 +145,15 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
 void OutboxSealer::report_thinning(std::int64_t before_unix_us) {
   auto thinned = outbox_.unreported_thinned();
   if (thinned.empty()) return;
+  // Each thinned pass by seq, manifest hash, time and lane: enough to match it to the
+  // vehicle that passed (lane 0: a schema-1 row whose lane was not kept).
   boost::json::array seqs;
-  for (const auto& t : thinned)
-    seqs.push_back(boost::json::object{{"seq", t.seq}, {"manifest_sha256", t.manifest_sha256}});
+  for (const auto& t : thinned) {
+    boost::json::object e{{"seq", t.seq}, {"manifest_sha256", t.manifest_sha256}};
+    if (t.time_unix_us) e["time_utc"] = time::format_utc_us(t.time_unix_us);
+    if (t.lane) e["lane"] = t.lane;
+    seqs.push_back(std::move(e));
+  }
   record::Manifest m;
   m.station_id = station_id_;
   m.kind = record::Kind::event;

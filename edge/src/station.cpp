@@ -113,14 +113,54 @@ std::int64_t Station::mono_us() const {
   return hooks_.monotonic_us ? hooks_.monotonic_us() : time::monotonic_us();
 }
 
+record::Manifest Station::clock_step_event(std::int64_t now, std::int64_t step_us,
+                                           const std::string& detected) const {
+  record::Manifest m;
+  m.kind = record::Kind::event;
+  m.time_unix_us = now;
+  const auto ck = time::query_clock();
+  m.clock_sync = ck.sync;
+  m.clock_offset_ms = ck.offset_ms;
+  m.event = record::Event{"clock_step",
+                          {{"step_ms", static_cast<double>(step_us) / 1000.0},
+                           {"direction", step_us < 0 ? "backwards" : "forwards"},
+                           {"now_utc", time::format_utc_us(now)},
+                           {"before_utc", time::format_utc_us(now - step_us)},
+                           {"detected", detected}}};
+  return m;
+}
+
 void Station::start() {
   started_mono_us_ = time::monotonic_us();
+  // Primed first: a step from here on is seen by the housekeeping thread's first check.
+  watch_.check(now_us(), mono_us());
+  const ChainHead head = outbox_->head();
+  const std::int64_t now = now_us();
+  // A clock set back while the daemon was down (or just now): the records would go back in
+  // time without a word. Recorded before station_start, which then carries the new time.
+  constexpr std::int64_t kStepThresholdUs = 1'000'000;
+  if (head.time_unix_us > 0 && now < head.time_unix_us - kStepThresholdUs) {
+    sealer_->commit(
+        clock_step_event(now, now - head.time_unix_us, "at start: behind the chain head"));
+    log::warning("station", "wall clock at start is " +
+                                std::to_string((head.time_unix_us - now) / 1000) +
+                                " ms behind the chain head's time");
+  }
+  // What the last run left: "stopped" after a clean stop, "running" when it was killed.
+  const std::string run_state = outbox_->station_fact("run_state");
+  const std::string previous_stop = run_state == "stopped"   ? "clean"
+                                    : run_state == "running" ? "unclean"
+                                    : head.seq == 0          ? "none"
+                                                             : "unknown";
   const std::string legal(legal::software_sha256());
   sealer_->commit_event("station_start", {{"config", config_path_.string()},
                                           {"config_sha256", config_sha_},
                                           {"program_sha256", program_sha_},
                                           {"legal_software_sha256", legal},
-                                          {"calibration_id", calibration_id_}});
+                                          {"calibration_id", calibration_id_},
+                                          {"previous_stop", previous_stop},
+                                          {"previous_head_seq", head.seq}});
+  outbox_->set_station_fact("run_state", "running");
   // What this outbox recorded last time: a change since is an event of its own.
   const std::string was_config = outbox_->station_fact("config_sha256");
   if (!was_config.empty() && was_config != config_sha_)
@@ -184,8 +224,6 @@ bool Station::wait_weighing(std::chrono::milliseconds timeout) {
 }
 
 void Station::housekeeping() {
-  ClockWatch watch;
-  watch.check(now_us(), mono_us());
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -197,19 +235,8 @@ void Station::housekeeping() {
       const std::int64_t mono = mono_us();
       log::debug("station",
                  "housekeeping: wall " + std::to_string(now) + " mono " + std::to_string(mono));
-      if (auto step = watch.check(now, mono)) {
-        record::Manifest m;
-        m.kind = record::Kind::event;
-        m.time_unix_us = now;
-        const auto ck = time::query_clock();
-        m.clock_sync = ck.sync;
-        m.clock_offset_ms = ck.offset_ms;
-        m.event = record::Event{"clock_step",
-                                {{"step_ms", static_cast<double>(*step) / 1000.0},
-                                 {"direction", *step < 0 ? "backwards" : "forwards"},
-                                 {"now_utc", time::format_utc_us(now)},
-                                 {"before_utc", time::format_utc_us(now - *step)}}};
-        sealer_->hold_event(std::move(m));
+      if (auto step = watch_.check(now, mono)) {
+        sealer_->hold_event(clock_step_event(now, *step, "running"));
         log::warning("station", "wall clock stepped " + std::to_string(*step / 1000) + " ms");
       }
       const auto st = outbox_->stats();
@@ -248,10 +275,8 @@ void Station::housekeeping() {
   }
 }
 
-void Station::stop(const std::string& reason) {
-  if (!running_) return;
-  running_ = false;
-  if (weigher_) weigher_->stop();
+void Station::stop_weighing_and_housekeeping(bool abandon) {
+  if (weigher_) abandon ? weigher_->abandon() : weigher_->stop();
   if (weigh_thread_.joinable()) weigh_thread_.join();
   {
     std::lock_guard lock(mu_);
@@ -259,20 +284,41 @@ void Station::stop(const std::string& reason) {
   }
   cv_.notify_all();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
+}
+
+void Station::stop_uplink_and_status() {
+  uplink_->stop();
+  if (uplink_thread_.joinable()) uplink_thread_.join();
+  if (status_) status_->stop();
+}
+
+void Station::stop(const std::string& reason) {
+  if (!running_) return;
+  running_ = false;
+  stop_weighing_and_housekeeping(false);
   try {
     sealer_->release_all_events();
     sealer_->commit_event("station_stop",
                           {{"reason", reason},
                            {"program_sha256", program_sha_},
                            {"legal_software_sha256", std::string(legal::software_sha256())}});
+    outbox_->set_station_fact("run_state", "stopped");
   } catch (const std::exception& e) {
     log::error("station", std::string("stop event not recorded: ") + e.what());
   }
-  uplink_->stop();
-  if (uplink_thread_.joinable()) uplink_thread_.join();
-  if (status_) status_->stop();
+  stop_uplink_and_status();
   log::notice("station",
               "stopped (" + reason + "); outbox depth " + std::to_string(outbox_->stats().depth));
+}
+
+void Station::crash() {
+  if (!running_) return;
+  running_ = false;
+  stop_weighing_and_housekeeping(true);
+  stop_uplink_and_status();
+  log::warning("station", "crashed (test): " + std::to_string(sealer_->held_events()) +
+                              " held events dropped, chain at seq " +
+                              std::to_string(outbox_->head().seq));
 }
 
 std::string Station::status_json() const {

@@ -379,7 +379,12 @@ void StationWeigher::run() {
   });
   try {
     hw::SampleBlock b;
-    while (queue.pop(b)) process(b);
+    while (!abandon_ && queue.pop(b)) process(b);
+    if (abandon_) {
+      queue.close();
+      acquisition.join();
+      return;
+    }
     pipeline_->finish();
     emit_vehicles(true);
     sealer_.release_all_events();

@@ -202,6 +202,41 @@ TEST_CASE("Every kind of tampering is named with its seq") {
     INFO(describe(fs));
     CHECK(fs.empty());
   }
+  SECTION("a vehicle record sealed late keeps its time and names the chain time it follows") {
+    Station s4;
+    const std::int64_t head = test::kT0_us + 2000000;
+    auto late = [&](std::int64_t t, std::int64_t after) {
+      auto m = test::pass_record(t);
+      m.sealed_after_unix_us = after;
+      return m;
+    };
+    std::vector<packet::Packet> qs;
+    qs.push_back(s4.writer.append(test::event_record("station_start", head), {}));
+    qs.push_back(s4.writer.append(late(test::kT0_us, head), {}));
+    // The chain time stays at the head: the next late one names it again.
+    qs.push_back(s4.writer.append(late(test::kT0_us + 500000, head), {}));
+    qs.push_back(s4.writer.append(test::pass_record(head + 1000), {}));
+    fs = verify_chain(qs, s4.registry());
+    INFO(describe(fs));
+    CHECK(fs.empty());
+    // After the late records, a record earlier than the chain time without the mark.
+    qs.push_back(s4.writer.append(test::pass_record(head - 1), {}));
+    // A mark that names another chain time than its predecessor's.
+    qs.push_back(s4.writer.append(late(test::kT0_us, head), {}));
+    fs = verify_chain(qs, s4.registry());
+    INFO(describe(fs));
+    CHECK(has(fs, Problem::time_out_of_order, 5));
+    CHECK(has(fs, Problem::time_out_of_order, 6));
+    CHECK(fs.size() == 2);
+  }
+  SECTION("sealed_after_utc is refused on an event and when not later than time_utc") {
+    auto ev = test::event_record("station_start", test::kT0_us);
+    ev.sealed_after_unix_us = test::kT0_us + 1;
+    CHECK_THROWS_WITH(st.writer.append(ev, {}), Catch::Contains("sealed_after_utc"));
+    auto p = test::pass_record(test::kT0_us);
+    p.sealed_after_unix_us = test::kT0_us;
+    CHECK_THROWS_WITH(st.writer.append(p, {}), Catch::Contains("sealed_after_utc"));
+  }
   SECTION("an unknown station key") {
     fs = verify_chain(ps, KeyRegistry{});
     CHECK(has(fs, Problem::unknown_key, 1));

@@ -149,3 +149,69 @@ SCENARIO("Quota thinning removes unsent passes and records which ones in the cha
       CHECK((f.problem == chain::Problem::gap || f.problem == chain::Problem::broken_link));
   }
 }
+
+SCENARIO("A vehicle record older than the chain keeps its measured time and is marked") {
+  test::TempDir dir("sealer");
+  const auto key = crypto::SigningKey::generate();
+  const std::int64_t t0 = test::kT0_us;
+  GIVEN("a chain whose head is an event at t0 + 10 s, reopened as after a restart") {
+    {
+      Outbox box(opts(dir / "o.db", true));
+      OutboxSealer sealer(box, "G017", key, test::kSoftwareSha);
+      sealer.commit(test::pass_record(t0 + 1'000'000));
+      sealer.commit(test::event_record("station_start", t0 + 10'000'000));
+    }
+    Outbox box(opts(dir / "o.db", false));
+    OutboxSealer sealer(box, "G017", key, test::kSoftwareSha);
+    WHEN("vehicles measured at t0 + 4 s (a sample backlog) and t0 + 12 s are sealed") {
+      sealer.commit(test::pass_record(t0 + 4'000'000));
+      sealer.commit(test::event_record("sensor_fault", t0 + 5'000'000));
+      sealer.commit(test::pass_record(t0 + 12'000'000));
+      const auto ps = packets_of(box);
+      REQUIRE(ps.size() == 5);
+      THEN("the old one keeps its time, names the chain time, and the chain verifies") {
+        const auto late = ps[2].manifest();
+        CHECK(late.time_unix_us == t0 + 4'000'000);
+        REQUIRE(late.sealed_after_unix_us);
+        CHECK(*late.sealed_after_unix_us == t0 + 10'000'000);
+        // An event never goes back: it takes the chain time and keeps its own as detected.
+        const auto ev = ps[3].manifest();
+        CHECK(ev.time_unix_us == t0 + 10'000'000);
+        CHECK(ev.event->detail.contains("detected_utc"));
+        CHECK_FALSE(ps[4].manifest().sealed_after_unix_us);
+        CHECK(box.head().time_unix_us == t0 + 12'000'000);
+        CHECK(verify(ps, key).empty());
+      }
+    }
+  }
+}
+
+SCENARIO("A thinning event names each thinned pass by seq, manifest hash, time and lane") {
+  test::TempDir dir("sealer");
+  const auto key = crypto::SigningKey::generate();
+  Outbox box(opts(dir / "o.db", true, 20000));
+  OutboxSealer sealer(box, "G017", key, test::kSoftwareSha);
+  std::map<std::uint64_t, std::pair<std::int64_t, int>> made;  // seq -> (time, lane)
+  for (int i = 0; i < 40; ++i) {
+    auto m = test::pass_record(test::kT0_us + i * 1'000'000LL);
+    m.lane = m.measurement->lane = 1 + i % 2;
+    const auto t = m.time_unix_us;
+    const auto lane = m.lane;
+    made[sealer.commit(std::move(m))] = {t, lane};
+  }
+  std::size_t named = 0;
+  for (const auto& p : packets_of(box)) {
+    const auto m = p.manifest();
+    if (!m.event || m.event->type != "thinning") continue;
+    for (const auto& t : m.event->detail.at("thinned").as_array()) {
+      const auto seq = t.at("seq").to_number<std::uint64_t>();
+      INFO("thinned seq " << seq);
+      REQUIRE(made.count(seq) == 1);
+      CHECK(time::parse_utc(std::string(t.at("time_utc").as_string())) == made[seq].first);
+      CHECK(t.at("lane").to_number<int>() == made[seq].second);
+      ++named;
+    }
+  }
+  CHECK(named > 0);
+  CHECK(named == box.stats().thinned_total);
+}

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <sqlite3.h>
 #include <catch2/catch.hpp>
 #include <fstream>
 
 #include "station_test_util.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/sqlite.hpp"
 #include "wim/edge/outbox.hpp"
 
 using namespace wim;
@@ -241,4 +243,77 @@ TEST_CASE("A record the collector reports as conflict is kept and no longer sent
   CHECK(p[1].seq == 3);
   CHECK(box.stats().conflicts == 1);
   CHECK(box.stats().depth == 3);
+}
+
+SCENARIO("An outbox of schema 1 is migrated in place and keeps every record") {
+  test::TempDir dir("outbox");
+  const auto path = dir / "old.db";
+  GIVEN("a schema-1 file: 3 records held, seq 4 thinned and unreported, head at seq 5") {
+    std::vector<OutboxRecord> made;
+    {
+      sqlite::Db db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+      db.exec(R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE chain_head(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,
+  manifest_sha256 TEXT NOT NULL);
+CREATE TABLE records(seq INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('pass', 'violation', 'event')),
+  manifest_sha256 TEXT NOT NULL, prev_sha256 TEXT NOT NULL, created_unix_us INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'conflict')), detail TEXT,
+  size_bytes INTEGER NOT NULL, packet BLOB NOT NULL);
+CREATE TABLE thinned(seq INTEGER PRIMARY KEY, manifest_sha256 TEXT NOT NULL,
+  thinned_unix_us INTEGER NOT NULL, reported INTEGER NOT NULL DEFAULT 0);
+INSERT INTO meta VALUES ('schema_version', '1'), ('station_id', 'G017');
+)sql");
+      std::string prev;
+      for (std::uint64_t s = 1; s <= 5; ++s) {
+        made.push_back(test::make_record(s, prev, RecordKind::pass));
+        prev = made.back().manifest_sha256;
+      }
+      sqlite::Stmt ins(db,
+                       "INSERT INTO records(seq, kind, manifest_sha256, prev_sha256, "
+                       "created_unix_us, size_bytes, packet) VALUES (?,'pass',?,?,?,?,?)");
+      for (std::size_t i : {1u, 2u, 4u}) {  // seqs 2, 3, 5 held; 1 acknowledged
+        const auto& r = made[i];
+        ins.bind(1, static_cast<std::int64_t>(r.seq))
+            .bind(2, r.manifest_sha256)
+            .bind(3, r.prev_sha256)
+            .bind(4, r.created_unix_us)
+            .bind(5, static_cast<std::int64_t>(r.packet.size()))
+            .bind_blob(6, r.packet);
+        ins.step();
+        ins.reset();
+      }
+      sqlite::Stmt th(db,
+                      "INSERT INTO thinned(seq, manifest_sha256, thinned_unix_us) VALUES (4,?,1)");
+      th.bind(1, made[3].manifest_sha256).step();
+      sqlite::Stmt h(db, "INSERT INTO chain_head VALUES (1, 5, ?)");
+      h.bind(1, made[4].manifest_sha256).step();
+    }
+    WHEN("the current daemon opens it, appends, and opens it again") {
+      Outbox box(opts(path));
+      const auto head = box.head();
+      const auto p = box.pending(100, 1ULL << 30);
+      const auto t = box.unreported_thinned();
+      auto next = test::make_record(6, made[4].manifest_sha256, RecordKind::pass);
+      next.lane = 2;
+      next.chain_time_unix_us = next.created_unix_us + 5;
+      box.append(next);
+      THEN("nothing is lost, the head's chain time comes from its record, the chain goes on") {
+        CHECK(head.seq == 5);
+        CHECK(head.time_unix_us == made[4].created_unix_us);
+        REQUIRE(p.size() == 3);
+        CHECK(p[0].packet == made[1].packet);
+        CHECK(p[2].packet == made[4].packet);
+        REQUIRE(t.size() == 1);
+        CHECK(t[0].seq == 4);
+        CHECK(t[0].manifest_sha256 == made[3].manifest_sha256);
+        CHECK(t[0].lane == 0);  // not kept by schema 1: reported as unknown
+        CHECK(box.head().time_unix_us == next.created_unix_us + 5);
+        Outbox again(opts(dir / "old.db"));  // schema 2 now: opens as it is
+        CHECK(again.head().seq == 6);
+        CHECK(again.pending(100, 1ULL << 30).size() == 4);
+      }
+    }
+  }
 }

@@ -107,6 +107,11 @@ struct Manifest {
   std::string prev_sha256;  ///< hex SHA-256 of the previous manifest.json; 64 '0' for seq 1
   Kind kind = Kind::pass;
   std::int64_t time_unix_us = 0;  ///< [us] UTC; serialised as "2026-11-27T08:00:00.000123Z"
+  /// [us] UTC, "sealed_after_utc": only on a pass/violation whose (true, measured) time is
+  /// earlier than the chain head's when it was sealed (a sample backlog after a restart, a
+  /// slow weigher): the head's time, i.e. the previous record's chain time. verify_chain
+  /// accepts such a record out of time order only when this equals that chain time.
+  std::optional<std::int64_t> sealed_after_unix_us;
   time::ClockSync clock_sync = time::ClockSync::unknown;
   double clock_offset_ms = 0;              ///< [ms] last offset applied by the time daemon
   std::string software_sha256;             ///< identity of the legally relevant software

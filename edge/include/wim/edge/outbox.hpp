@@ -44,14 +44,21 @@ struct OutboxRecord {
   RecordKind kind = RecordKind::pass;
   std::string manifest_sha256;       ///< hex SHA-256 of manifest.json (the chain link)
   std::string prev_sha256;           ///< hex SHA-256 of the previous record's manifest.json
-  std::int64_t created_unix_us = 0;  ///< [us] UTC, when the record was sealed
-  std::string packet;                ///< the packet's wire bytes (tar)
+  std::int64_t created_unix_us = 0;  ///< [us] UTC, the record's time (manifest time_utc)
+  int lane = 0;                      ///< [-] 1-based; 0 for events
+  /// [us] UTC, the chain's time after this record (what the next record must not precede:
+  /// the record's time, or the head's when it was sealed late); 0: created_unix_us.
+  std::int64_t chain_time_unix_us = 0;
+  std::string packet;  ///< the packet's wire bytes (tar)
 };
 
 /// Where the chain stands: the last record sealed (acknowledged or not).
 struct ChainHead {
   std::uint64_t seq = 0;        ///< [-] 0 when no record was ever sealed
   std::string manifest_sha256;  ///< hex; empty when seq == 0
+  /// [us] UTC chain time of the head record (0 when unknown: no record, or an outbox
+  /// from before schema 2 whose head record was already acknowledged).
+  std::int64_t time_unix_us = 0;
 };
 
 /// A pass record removed under disk pressure before it was sent: its seq and manifest
@@ -59,6 +66,8 @@ struct ChainHead {
 struct ThinnedRecord {
   std::uint64_t seq = 0;
   std::string manifest_sha256;
+  std::int64_t time_unix_us = 0;  ///< [us] UTC, the pass's time (manifest time_utc)
+  int lane = 0;                   ///< [-] 1-based; 0 when unknown (schema 1 row)
 };
 
 struct OutboxStats {
@@ -82,6 +91,7 @@ struct OutboxOptions {
   /// Otherwise a missing file is an error (a lost outbox must never silently restart
   /// the chain at seq 1).
   bool create_new_chain = false;
+  /// Schema 1 files (before chain time and lanes were kept) are migrated in place at open.
   /// Test hook: SQLite max_page_count (0 = unlimited), to emulate a full disk.
   std::int64_t max_page_count = 0;
 };
@@ -160,6 +170,7 @@ class Outbox {
 
  private:
   void check_consistency();
+  void migrate_schema();
   mutable std::mutex mu_;
   std::unique_ptr<sqlite::Db> db_;
   OutboxOptions options_;

@@ -4,10 +4,12 @@
 // heartbeats, the status server, and a housekeeping thread that watches the wall clock
 // (clock_step events), the outbox quota (disk_pressure events) and releases held events.
 //
-// Start records: "station_start" (program and legal software SHA-256, config SHA-256,
-// calibration id), then "config_change" / "calibration_change" when station.json's
-// SHA-256 or the calibration id differ from what this outbox last recorded.
-// stop() seals "station_stop" and removes the status socket.
+// Start records: a "clock_step" first when the wall clock is more than 1 s behind the
+// chain head's time (a step while the daemon was down, or in its first moments), then
+// "station_start" (program and legal software SHA-256, config SHA-256, calibration id,
+// previous_stop: clean / unclean / none / unknown, from the outbox), then "config_change" /
+// "calibration_change" when station.json's SHA-256 or the calibration id differ from what this
+// outbox last recorded. stop() seals "station_stop" and removes the status socket.
 //
 // Thread-safety: construct, start(), stop() from one thread; status_json() from any.
 // Errors: the constructor throws InputError (config), OutboxCorrupt, StatusError.
@@ -75,6 +77,11 @@ class Station {
   void start();
   /// Stops every thread, seals held events and "station_stop" (reason), removes the socket.
   void stop(const std::string& reason);
+  /// For tests: what kill -9 leaves, in-process. Stops every thread without the clean-stop
+  /// path: no station_stop, buffered samples not weighed, held events dropped, the outbox
+  /// marked as still running (the next start reports previous_stop "unclean"). Only what
+  /// was committed before stays. The Station must not be started again.
+  void crash();
   /// True once a finite source ended or weighing failed (see weighing_error()).
   bool weighing_ended() const { return weighing_ended_; }
   std::string weighing_error() const;
@@ -96,6 +103,10 @@ class Station {
 
  private:
   void housekeeping();
+  void stop_weighing_and_housekeeping(bool abandon);
+  void stop_uplink_and_status();
+  record::Manifest clock_step_event(std::int64_t now, std::int64_t step_us,
+                                    const std::string& detected) const;
   std::int64_t now_us() const;
   std::int64_t mono_us() const;
 
@@ -113,6 +124,7 @@ class Station {
   std::unique_ptr<UplinkClient> uplink_;
   std::unique_ptr<StatusServer> status_;
   std::int64_t started_mono_us_ = 0;
+  ClockWatch watch_;  ///< primed in start(), then the housekeeping thread's
   std::thread uplink_thread_, weigh_thread_, housekeeping_thread_;
   std::atomic<bool> weighing_ended_{false}, running_{false};
   mutable std::mutex mu_;

@@ -75,6 +75,12 @@ class StationWeigher {
   /// Throws what the sealer throws (OutboxFull, ...) after stopping acquisition.
   void run();
   void stop() { stop_ = true; }
+  /// Like stop(), but run() returns without weighing what is buffered or releasing held
+  /// events: what a kill -9 leaves (tests emulate it in-process, Station::crash()).
+  void abandon() {
+    abandon_ = true;
+    stop_ = true;
+  }
   /// The camera (not owned; outlives run()): violations get its plate and images, every
   /// vehicle record says camera_present. Unset: records say camera_present false.
   void set_evidence_source(PassEvidenceSource* source) { evidence_ = source; }
@@ -96,7 +102,7 @@ class StationWeigher {
   hw::SampleSource& source_;
   OutboxSealer& sealer_;
   WeigherOptions opt_;
-  std::atomic<bool> stop_{false};
+  std::atomic<bool> stop_{false}, abandon_{false};
   WeigherStats stats_;
   std::vector<std::string> channels_;
   std::deque<Row> history_;
