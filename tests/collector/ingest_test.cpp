@@ -7,6 +7,7 @@
 
 #include "../common/record_samples.hpp"
 #include "test_util.hpp"
+#include "wim/collector/chain_export.hpp"
 #include "wim/collector/monitor.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/error.hpp"
@@ -379,5 +380,57 @@ TEST_CASE("ingest: a failed commit fails every request of its group, nothing ack
     ingest.stop();
     CHECK_THROWS_WITH(ingest.ingest_tar("G001", packet::to_tar(f.g1.next(1))),
                       Catch::Contains("stopping"));
+  }
+}
+
+TEST_CASE(
+    "ingest: a late vehicle record marked sealed_after_utc is stored and its chain verifies") {
+  // The station's time-order rule (docs/records.md "Time order"): a vehicle older than the
+  // chain head keeps its measured time and names the head's time in sealed_after_utc. The
+  // collector stores by seq and link; the time order is judged by verify_chain over the
+  // chain it stored, which accepts exactly that mark.
+  Fixture f;
+  auto& w = f.g1.writer;
+  const std::int64_t head = wim::test::kT0_us + 10'000'000;
+  auto with_id = [&](record::Manifest m) {
+    m.station_id = "G001";
+    return m;
+  };
+  std::vector<packet::Packet> ps;
+  ps.push_back(w.append(with_id(wim::test::event_record("station_start", head)), {}));
+  auto late = with_id(wim::test::pass_record(wim::test::kT0_us));
+  late.sealed_after_unix_us = head;
+  ps.push_back(w.append(late, {}));
+  ps.push_back(w.append(with_id(wim::test::pass_record(head + 1000)), {}));
+  auto r = f.send("G001", ps);
+  CHECK(statuses(r) == std::vector<std::string>(3, "stored"));
+
+  auto stored_chain = [&](std::int64_t last) {
+    std::vector<packet::Packet> out;
+    for (std::int64_t seq = 1; seq <= last; ++seq) {
+      auto p = load_stored_packet(*f.store, f.blobs, "G001", seq);
+      REQUIRE(p);
+      out.push_back(std::move(*p));
+    }
+    return out;
+  };
+  chain::KeyRegistry keys;
+  keys.add("G001", f.g1.key.public_key());
+  auto back = stored_chain(3);
+  CHECK(back[1].manifest_json == ps[1].manifest_json);
+  CHECK(record::parse_manifest(back[1].manifest_json).sealed_after_unix_us == head);
+  auto findings = chain::verify_chain(back, keys, true, nullptr);
+  for (const auto& x : findings) UNSCOPED_INFO("seq " << x.seq << ": " << x.detail);
+  CHECK(findings.empty());
+
+  WHEN("a record older than its predecessor comes without the mark") {
+    auto r2 = f.send("G001", {w.append(with_id(wim::test::pass_record(head)), {})});
+    CHECK(statuses(r2) == std::vector<std::string>{"stored"});
+    THEN("the collector keeps it (signed evidence) and its chain names time_out_of_order") {
+      auto fs2 = chain::verify_chain(stored_chain(4), keys, true, nullptr);
+      REQUIRE(fs2.size() == 1);
+      CHECK(fs2[0].seq == 4);
+      CHECK(fs2[0].problem == chain::Problem::time_out_of_order);
+    }
   }
 }

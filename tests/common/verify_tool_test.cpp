@@ -171,6 +171,28 @@ TEST_CASE("wim-verify names duplicates, forks and time going backwards") {
   CHECK_THAT(r.out, Catch::Contains(expect));
 }
 
+TEST_CASE("wim-verify accepts a late vehicle record that names the chain time it follows") {
+  Fixture fx;
+  const std::int64_t head = test::kT0_us + 5000000;  // seq 6's time: the chain head
+  chain::ChainWriter w("G017", fx.key, 6, crypto::sha256_hex(fx.packets[5].manifest_json));
+  auto late = test::pass_record(test::kT0_us + 2000000);
+  late.sealed_after_unix_us = head;
+  packet::write_dir(w.append(late, {}), fx.chain);
+  auto r = run(fx.key_arg() + fx.chain.string());
+  INFO(r.out);
+  CHECK(r.rc == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("OK: 7 records, seq 1..7"));
+  SECTION("a mark naming another time than the predecessor's chain time is refused") {
+    auto wrong = test::pass_record(test::kT0_us + 2000000);
+    wrong.sealed_after_unix_us = head + 1;
+    packet::write_dir(w.append(wrong, {}), fx.chain);
+    r = run(fx.key_arg() + fx.chain.string());
+    INFO(r.out);
+    CHECK(r.rc == 1);
+    CHECK_THAT(r.out, Catch::Contains("G017 seq 8: time_out_of_order"));
+  }
+}
+
 TEST_CASE("wim-verify --json lists findings for machines") {
   Fixture fx;
   fs::remove_all(fx.packet_dir(2));
