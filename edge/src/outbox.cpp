@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS thinned(
   reported INTEGER NOT NULL DEFAULT 0,
   time_unix_us INTEGER NOT NULL DEFAULT 0,
   lane INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS held(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  event TEXT NOT NULL);
 )sql";
 
 std::vector<std::string> integrity_problems(sqlite::Db& db, const char* pragma) {
@@ -146,6 +149,9 @@ const std::filesystem::path& Outbox::path() const {
 void Outbox::migrate_schema() {
   if (db_->query_int("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'") != 1)
     return;  // not an outbox: check_consistency says so
+  // Held events (added within schema 2): a table of its own, created when missing.
+  db_->exec(
+      "CREATE TABLE IF NOT EXISTS held(id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)");
   if (db_->query_text("SELECT coalesce((SELECT value FROM meta WHERE key='schema_version'), '')") !=
       "1")
     return;
@@ -204,7 +210,8 @@ ChainHead Outbox::head() const {
   return h;
 }
 
-void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto) {
+void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto,
+                    std::int64_t held_id) {
   std::lock_guard lock(mu_);
   try {
     sqlite::Transaction tx(*db_);
@@ -238,6 +245,10 @@ void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto) {
       sqlite::Stmt rep(*db_, "UPDATE thinned SET reported = 1 WHERE seq <= ?");
       rep.bind(1, static_cast<std::int64_t>(reports_thinned_upto)).step();
     }
+    if (held_id > 0) {
+      sqlite::Stmt del(*db_, "DELETE FROM held WHERE id = ?");
+      del.bind(1, held_id).step();
+    }
     tx.commit();
   } catch (const sqlite::SqliteFull& e) {
     log::error("outbox", std::string("DISK FULL, record seq ") + std::to_string(r.seq) +
@@ -246,6 +257,26 @@ void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto) {
                      std::to_string(r.seq) + " (" + std::string(to_string(r.kind)) +
                      ") not stored; stored records are intact");
   }
+}
+
+std::int64_t Outbox::add_held(const std::string& event_json) {
+  std::lock_guard lock(mu_);
+  try {
+    sqlite::Stmt st(*db_, "INSERT INTO held(event) VALUES (?)");
+    st.bind(1, event_json).step();
+    return db_->query_int("SELECT last_insert_rowid()");
+  } catch (const sqlite::SqliteFull& e) {
+    throw OutboxFull("outbox " + options_.path.string() +
+                     " is full: held event not stored: " + e.what());
+  }
+}
+
+std::vector<std::pair<std::int64_t, std::string>> Outbox::held() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  sqlite::Stmt st(*db_, "SELECT id, event FROM held ORDER BY id");
+  while (st.step()) out.emplace_back(st.col_int(0), st.col_text(1));
+  return out;
 }
 
 std::string Outbox::station_fact(const std::string& key) const {

@@ -2,6 +2,7 @@
 #include "wim/edge/outbox_sealer.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 
 #include "wim/common/log.hpp"
 #include "wim/common/packet.hpp"
@@ -9,6 +10,28 @@
 namespace wim::edge {
 
 namespace {
+/// A held event as the outbox keeps it (not signed yet: only what the sealer needs).
+std::string held_to_json(const record::Manifest& m) {
+  return boost::json::serialize(
+      boost::json::object{{"time_us", m.time_unix_us},
+                          {"clock_sync", std::string(time::to_string(m.clock_sync))},
+                          {"clock_offset_ms", m.clock_offset_ms},
+                          {"type", m.event->type},
+                          {"detail", m.event->detail}});
+}
+
+record::Manifest held_from_json(const std::string& text) {
+  const auto v = boost::json::parse(text);
+  const auto& o = v.as_object();
+  record::Manifest m;
+  m.kind = record::Kind::event;
+  m.time_unix_us = o.at("time_us").to_number<std::int64_t>();
+  m.clock_sync = time::clock_sync_from_string(std::string(o.at("clock_sync").as_string()));
+  m.clock_offset_ms = o.at("clock_offset_ms").to_number<double>();
+  m.event = record::Event{std::string(o.at("type").as_string()), o.at("detail").as_object()};
+  return m;
+}
+
 RecordKind outbox_kind(record::Kind k) {
   switch (k) {
     case record::Kind::pass:
@@ -29,7 +52,22 @@ OutboxSealer::OutboxSealer(Outbox& outbox, std::string station_id, crypto::Signi
       key_(key),
       software_sha256_(std::move(software_sha256)),
       writer_(station_id_, key_, outbox.head().seq, outbox.head().manifest_sha256),
-      last_time_us_(outbox.head().time_unix_us) {}
+      last_time_us_(outbox.head().time_unix_us) {
+  // Events a killed run held back: held again, sealed by the next event commit.
+  for (const auto& [id, text] : outbox_.held()) {
+    try {
+      Held h{held_from_json(text), id};
+      h.m.station_id = station_id_;
+      // Detected by a run that was killed before sealing it (docs/station.md).
+      h.m.event->detail["sealed_after_restart"] = true;
+      held_.push_back(std::move(h));
+    } catch (const std::exception& e) {
+      log::error("outbox", "held event " + std::to_string(id) + " unreadable, kept: " + e.what());
+    }
+  }
+  if (!held_.empty())
+    log::notice("outbox", std::to_string(held_.size()) + " held events from the last run");
+}
 
 void OutboxSealer::resync() {
   const auto h = outbox_.head();
@@ -68,7 +106,8 @@ void OutboxSealer::hold_event(record::Manifest m) {
   std::lock_guard lock(mu_);
   stamp(m);
   m.station_id = station_id_;
-  held_.push_back(std::move(m));
+  const std::int64_t id = outbox_.add_held(held_to_json(m));
+  held_.push_back({std::move(m), id});
 }
 
 std::size_t OutboxSealer::release_events(std::int64_t watermark_unix_us) {
@@ -77,26 +116,28 @@ std::size_t OutboxSealer::release_events(std::int64_t watermark_unix_us) {
 }
 
 std::size_t OutboxSealer::release_locked(std::int64_t watermark_unix_us) {
-  auto is_step = [](const record::Manifest& m) { return m.event && m.event->type == "clock_step"; };
+  auto is_step = [](const Held& h) { return h.m.event && h.m.event->type == "clock_step"; };
   // A clock step goes first (it says from when on times restart lower); the rest by time.
-  std::stable_sort(held_.begin(), held_.end(), [&](const auto& a, const auto& b) {
+  std::stable_sort(held_.begin(), held_.end(), [&](const Held& a, const Held& b) {
     if (is_step(a) != is_step(b)) return is_step(a);
-    return a.time_unix_us < b.time_unix_us;
+    return a.m.time_unix_us < b.m.time_unix_us;
   });
   std::size_t n = 0;
   while (!held_.empty() &&
-         (is_step(held_.front()) || held_.front().time_unix_us <= watermark_unix_us)) {
-    record::Manifest m = std::move(held_.front());
+         (is_step(held_.front()) || held_.front().m.time_unix_us <= watermark_unix_us)) {
+    const bool step = is_step(held_.front());
+    const std::int64_t held_id = held_.front().id;
+    record::Manifest m = std::move(held_.front().m);
     held_.erase(held_.begin());
     // Never backwards along the chain (except a clock step): an event detected while a
     // later record was already sealed keeps its detection time in the detail.
-    if (!is_step(m) && m.time_unix_us < last_time_us_ && m.event) {
+    if (!step && m.time_unix_us < last_time_us_ && m.event) {
       m.event->detail["detected_utc"] = time::format_utc_us(m.time_unix_us);
       m.time_unix_us = last_time_us_;
     }
     outbox_.thin_to_quota(4096);
     report_thinning(m.time_unix_us);
-    seal_and_append(std::move(m), {}, 0);
+    seal_and_append(std::move(m), {}, 0, held_id);
     ++n;
   }
   return n;
@@ -104,7 +145,8 @@ std::size_t OutboxSealer::release_locked(std::int64_t watermark_unix_us) {
 
 std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
                                             std::map<std::string, std::string> att,
-                                            std::uint64_t reports_thinned_upto) {
+                                            std::uint64_t reports_thinned_upto,
+                                            std::int64_t held_id) {
   stamp(m);
   if (m.software_sha256.empty()) m.software_sha256 = software_sha256_;
   // The time-order rule (docs/records.md): a vehicle record keeps its measured time; one
@@ -133,7 +175,7 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
     r.lane = parsed.lane;
     r.chain_time_unix_us = chain_time;
     r.packet = packet::to_tar({p});
-    outbox_.append(r, reports_thinned_upto);
+    outbox_.append(r, reports_thinned_upto, held_id);
     last_time_us_ = chain_time;
     return r.seq;
   } catch (...) {

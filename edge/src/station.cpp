@@ -134,6 +134,14 @@ void Station::start() {
   started_mono_us_ = time::monotonic_us();
   // Primed first: a step from here on is seen by the housekeeping thread's first check.
   watch_.check(now_us(), mono_us());
+  const ChainHead previous = outbox_->head();  // as the last run left it
+  // Events the last run detected but had still held back when it was killed: they belong
+  // to that run (its clock), so they are sealed first, before the clock check below. Sealed
+  // after it, their old times would lift the chain time again above a clock set back
+  // while down, and the next start would report the same step a second time.
+  const std::size_t carried = sealer_->release_all_events();
+  if (carried > 0)
+    log::notice("station", std::to_string(carried) + " events held by the last run sealed");
   const ChainHead head = outbox_->head();
   const std::int64_t now = now_us();
   // A clock set back while the daemon was down (or just now): the records would go back in
@@ -150,7 +158,7 @@ void Station::start() {
   const std::string run_state = outbox_->station_fact("run_state");
   const std::string previous_stop = run_state == "stopped"   ? "clean"
                                     : run_state == "running" ? "unclean"
-                                    : head.seq == 0          ? "none"
+                                    : previous.seq == 0      ? "none"
                                                              : "unknown";
   const std::string legal(legal::software_sha256());
   sealer_->commit_event("station_start", {{"config", config_path_.string()},
@@ -159,7 +167,7 @@ void Station::start() {
                                           {"legal_software_sha256", legal},
                                           {"calibration_id", calibration_id_},
                                           {"previous_stop", previous_stop},
-                                          {"previous_head_seq", head.seq}});
+                                          {"previous_head_seq", previous.seq}});
   outbox_->set_station_fact("run_state", "running");
   // What this outbox recorded last time: a change since is an event of its own.
   const std::string was_config = outbox_->station_fact("config_sha256");
@@ -317,7 +325,7 @@ void Station::crash() {
   stop_weighing_and_housekeeping(true);
   stop_uplink_and_status();
   log::warning("station", "crashed (test): " + std::to_string(sealer_->held_events()) +
-                              " held events dropped, chain at seq " +
+                              " held events stay in the outbox, chain at seq " +
                               std::to_string(outbox_->head().seq));
 }
 

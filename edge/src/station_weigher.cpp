@@ -78,11 +78,42 @@ class BlockQueue {
 
 }  // namespace
 
+namespace {
+/// Contract 4 carries speeds, loads and spacings as finite, non-negative numbers. Faulty
+/// sensors (a stuck or dead channel) can make the pipeline measure a negative speed or
+/// load: such a value is stated as 0 and named in `unrecordable`; the pass is then not fit
+/// for enforcement. Without this one record would stop the weighing for good.
+double recordable(double x, int decimals, const std::string& field,
+                  std::vector<std::string>& unrecordable) {
+  if (std::isfinite(x) && x >= 0) return round_to(x, decimals);
+  std::ostringstream s;
+  s << field << " measured as " << x << ": recorded as 0 (faulty sensors)";
+  unrecordable.push_back(s.str());
+  return 0;
+}
+}  // namespace
+
 record::Manifest vehicle_manifest(const weigh::WeighedVehicle& v, std::int64_t time_unix_us,
                                   const time::ClockStatus& clock,
                                   const std::string& calibration_id) {
   record::Manifest m;
-  const bool violation = v.valid && v.legal.overloaded;
+  std::vector<std::string> unrecordable;
+  record::Measurement x;
+  x.lane = v.lane;
+  x.speed_kmh = recordable(v.speed_kmh, 2, "speed_kmh", unrecordable);
+  for (double l : v.axle_loads_kg())
+    x.axle_loads_kg.push_back(recordable(
+        l, 1, "axle_loads_kg[" + std::to_string(x.axle_loads_kg.size()) + "]", unrecordable));
+  for (double d : v.axle_spacings_m)
+    x.axle_spacings_m.push_back(recordable(
+        d, 3, "axle_spacings_m[" + std::to_string(x.axle_spacings_m.size()) + "]", unrecordable));
+  for (const auto& a : v.axles) {
+    const std::string at = "axles[" + std::to_string(x.axles.size()) + "]";
+    x.axles.push_back({recordable(a.left_kg, 1, at + ".left_kg", unrecordable),
+                       recordable(a.right_kg, 1, at + ".right_kg", unrecordable)});
+  }
+  const bool valid = v.valid && unrecordable.empty();
+  const bool violation = valid && v.legal.overloaded;
   m.kind = violation ? record::Kind::violation : record::Kind::pass;
   m.lane = v.lane;
   m.time_unix_us = time_unix_us;
@@ -90,23 +121,19 @@ record::Manifest vehicle_manifest(const weigh::WeighedVehicle& v, std::int64_t t
   m.clock_offset_ms = clock.offset_ms;
   m.software_sha256 = std::string(legal::software_sha256());
   m.calibration_id = calibration_id;
-  record::Measurement x;
-  x.lane = v.lane;
-  x.speed_kmh = round_to(v.speed_kmh, 2);
-  for (double l : v.axle_loads_kg()) x.axle_loads_kg.push_back(round_to(l, 1));
-  for (double d : v.axle_spacings_m) x.axle_spacings_m.push_back(round_to(d, 3));
-  for (const auto& a : v.axles)
-    x.axles.push_back({round_to(a.left_kg, 1), round_to(a.right_kg, 1)});
   x.gross_kg = 0;  // the sum of the stated axle loads
   for (double l : x.axle_loads_kg) x.gross_kg += l;
   x.gross_kg = round_to(x.gross_kg, 1);
   x.axle_config = v.legal.axle_config;
   x.vehicle_class = std::string(legal::to_string(v.legal.classification.vehicle_class));
-  x.fit_for_enforcement = v.valid;
-  if (!v.valid) x.invalid_reasons = v.reasons;
+  x.fit_for_enforcement = valid;
+  if (!valid) {
+    x.invalid_reasons = v.reasons;
+    x.invalid_reasons.insert(x.invalid_reasons.end(), unrecordable.begin(), unrecordable.end());
+  }
   m.measurement = std::move(x);
   // The legal basis of an enforceable pass; an invalid pass gets none (no verdict applies).
-  if (v.valid) {
+  if (valid) {
     record::LegalBasis l;
     l.limit_kg = round_to(v.legal.limit_kg, 1);
     l.rule = v.legal.classification.rule + " (" + v.legal.limits_source + ")";

@@ -215,3 +215,28 @@ SCENARIO("A thinning event names each thinned pass by seq, manifest hash, time a
   CHECK(named > 0);
   CHECK(named == box.stats().thinned_total);
 }
+
+SCENARIO("An event held back for time order survives a kill and is sealed at the next start") {
+  test::TempDir dir("sealer");
+  const auto key = crypto::SigningKey::generate();
+  const std::int64_t t0 = test::kT0_us;
+  {
+    Outbox box(opts(dir / "o.db", true));
+    OutboxSealer sealer(box, "G017", key, test::kSoftwareSha);
+    sealer.commit(test::pass_record(t0));
+    sealer.hold_event(test::event_record("disk_pressure", t0 + 2'000'000));
+    REQUIRE(sealer.held_events() == 1);
+  }  // killed: nothing released
+  Outbox box(opts(dir / "o.db", false));
+  OutboxSealer sealer(box, "G017", key, test::kSoftwareSha);
+  CHECK(sealer.held_events() == 1);
+  sealer.commit_event("station_start", {});
+  const auto ps = packets_of(box);
+  REQUIRE(ps.size() == 3);
+  CHECK(ps[1].manifest().event->type == "disk_pressure");
+  CHECK(ps[1].manifest().time_unix_us == t0 + 2'000'000);
+  CHECK(ps[1].manifest().event->detail.at("sealed_after_restart").as_bool());
+  CHECK(ps[2].manifest().event->type == "station_start");
+  CHECK(box.held().empty());  // removed with the record, in its transaction
+  CHECK(verify(ps, key).empty());
+}

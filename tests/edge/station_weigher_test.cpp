@@ -173,3 +173,44 @@ SCENARIO("station.json without an acquisition section weighs nothing, a bad one 
   write();
   CHECK(edge::load_acquisition(dir / "station.json"));
 }
+
+TEST_CASE("A pass measured with a negative speed or load on faulty sensors is recorded, not fit") {
+  // Seen in the soak: a stuck and a dead channel made the pipeline measure a negative speed;
+  // the record was refused by contract 4 and the weighing thread stopped for good.
+  weigh::WeighedVehicle v;
+  v.lane = 1;
+  v.speed_kmh = -12.5;
+  v.valid = true;  // whatever the pipeline said: a negative value is never enforceable
+  v.legal.overloaded = true;
+  v.legal.limit_kg = 18000;
+  weigh::WeighedAxle a1, a2;
+  a1.left_kg = 3000;
+  a1.right_kg = 3100;
+  a1.load_kg = 6100;
+  a2.left_kg = -40;
+  a2.right_kg = 5000;
+  a2.load_kg = 4960;
+  v.axles = {a1, a2};
+  v.axle_spacings_m = {4.2};
+  const auto m = edge::vehicle_manifest(v, 1795766400000000, {}, "CAL-1");
+  CHECK(m.kind == record::Kind::pass);
+  CHECK_FALSE(m.legal);
+  REQUIRE(m.measurement);
+  const auto& x = *m.measurement;
+  CHECK(x.speed_kmh == 0);
+  CHECK(x.axles[1].left_wheel_kg == 0);
+  CHECK(x.axles[1].right_wheel_kg == 5000);
+  CHECK_FALSE(x.fit_for_enforcement);
+  REQUIRE(x.invalid_reasons.size() == 2);
+  CHECK_THAT(x.invalid_reasons[0], Catch::Contains("speed_kmh measured as -12.5"));
+  CHECK_THAT(x.invalid_reasons[1], Catch::Contains("axles[1].left_kg measured as -40"));
+  // It can be signed (contract 4 validation passes) and reads back the same.
+  const auto key = crypto::SigningKey::generate();
+  chain::ChainWriter w("G017", key, 0, "");
+  auto mm = m;
+  mm.station_id = "G017";
+  mm.software_sha256 = std::string(legal::software_sha256());
+  const auto p = w.append(mm, {});
+  CHECK_FALSE(p.manifest().measurement->fit_for_enforcement);
+  CHECK(p.manifest().measurement->speed_kmh == 0);
+}

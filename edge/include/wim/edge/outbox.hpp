@@ -135,7 +135,8 @@ class Outbox {
   /// prev_sha256 == head.manifest_sha256 (any prev for seq 1). `reports_thinned_upto`:
   /// when the record is the thinning event, the thinned entries up to this seq are marked
   /// reported in the same transaction. Throws ChainError, OutboxFull (nothing stored).
-  void append(const OutboxRecord& record, std::uint64_t reports_thinned_upto = 0);
+  void append(const OutboxRecord& record, std::uint64_t reports_thinned_upto = 0,
+              std::int64_t held_id = 0);
 
   /// Up to max_records unacknowledged records in ascending seq, stopping before
   /// max_bytes of packets (at least one record is returned when any is pending).
@@ -155,6 +156,13 @@ class Outbox {
   std::vector<ThinnedRecord> thin_to_quota(std::uint64_t incoming_bytes);
   /// Thinned records no event record has named yet (after a crash, too).
   std::vector<ThinnedRecord> unreported_thinned() const;
+
+  /// An event detected but held back for time order (OutboxSealer::hold_event), kept
+  /// durably so that a kill does not lose it: `event_json` is the sealer's own form.
+  /// Returns its id; append(..., held_id) removes it in the record's transaction.
+  std::int64_t add_held(const std::string& event_json);
+  /// Every held event, (id, event_json), oldest id first.
+  std::vector<std::pair<std::int64_t, std::string>> held() const;
 
   OutboxStats stats() const;
   const std::filesystem::path& path() const;

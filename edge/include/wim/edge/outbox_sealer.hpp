@@ -41,7 +41,10 @@ class OutboxSealer {
   std::uint64_t commit_event(const std::string& type, boost::json::object detail);
 
   /// Holds an event record (time and clock filled from the clock when 0) until a vehicle
-  /// record with a later time is committed or release_events() passes its time.
+  /// record with a later time is committed or release_events() passes its time. Held
+  /// events are kept in the outbox until sealed: after a kill, the next sealer (the
+  /// constructor) holds them again, marked "sealed_after_restart": true in their detail,
+  /// and Station::start() seals them first, before its clock check and station_start.
   void hold_event(record::Manifest m);
   /// Seals the held events with time <= watermark_unix_us [us], in time order (a
   /// "clock_step" event goes first: it is when the clock went back). Returns how many.
@@ -61,7 +64,7 @@ class OutboxSealer {
   std::size_t release_locked(std::int64_t watermark_unix_us);
   void stamp(record::Manifest& m) const;
   std::uint64_t seal_and_append(record::Manifest m, std::map<std::string, std::string> att,
-                                std::uint64_t reports_thinned_upto);
+                                std::uint64_t reports_thinned_upto, std::int64_t held_id = 0);
   void report_thinning(std::int64_t before_unix_us);
   void resync();
 
@@ -71,7 +74,11 @@ class OutboxSealer {
   std::string software_sha256_;
   chain::ChainWriter writer_;
   mutable std::mutex mu_;
-  std::vector<record::Manifest> held_;
+  struct Held {
+    record::Manifest m;
+    std::int64_t id = 0;  ///< its row in the outbox's held table
+  };
+  std::vector<Held> held_;
   std::function<std::int64_t()> now_;
   std::int64_t last_time_us_ = 0;
 };

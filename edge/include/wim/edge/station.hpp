@@ -78,7 +78,8 @@ class Station {
   /// Stops every thread, seals held events and "station_stop" (reason), removes the socket.
   void stop(const std::string& reason);
   /// For tests: what kill -9 leaves, in-process. Stops every thread without the clean-stop
-  /// path: no station_stop, buffered samples not weighed, held events dropped, the outbox
+  /// path: no station_stop, buffered samples not weighed, held events left in the outbox
+  /// (the next start seals them first, before its clock check and station_start), the outbox
   /// marked as still running (the next start reports previous_stop "unclean"). Only what
   /// was committed before stays. The Station must not be started again.
   void crash();
