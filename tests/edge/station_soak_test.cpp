@@ -337,8 +337,10 @@ SCENARIO("A station soak with kills and injected faults accounts for every recor
         // after the run's last vehicle record was committed.
         if (rr.crashed) {
           ++killed;
-          max_killed_lag_us = std::max(max_killed_lag_us,
-                                       t.t_unix_us - last_record_us[static_cast<std::size_t>(run)]);
+          // (A run killed before its first vehicle record has no lag to show.)
+          const std::int64_t last = last_record_us[static_cast<std::size_t>(run)];
+          if (last != INT64_MIN)
+            max_killed_lag_us = std::max(max_killed_lag_us, t.t_unix_us - last);
         } else {
           ++at_stop;
         }
