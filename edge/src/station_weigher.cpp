@@ -363,7 +363,8 @@ void StationWeigher::process(const hw::SampleBlock& b) {
 
 void StationWeigher::run() {
   BlockQueue queue(opt_.queue_blocks);
-  std::thread acquisition([&] {
+  std::thread acquisition([&, station = log::current_station()] {
+    log::StationScope scope(station);
     try {
       hw::SampleBlock b;
       while (!stop_) {
