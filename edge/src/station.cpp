@@ -114,6 +114,7 @@ std::int64_t Station::mono_us() const {
 }
 
 void Station::start() {
+  log::StationScope scope(cfg_.station_id);  // the status server's thread inherits it
   started_mono_us_ = time::monotonic_us();
   const std::string legal(legal::software_sha256());
   sealer_->commit_event("station_start", {{"config", config_path_.string()},
@@ -143,9 +144,13 @@ void Station::start() {
   status_ = std::make_unique<StatusServer>(StatusServerOptions{status_socket_},
                                            [this] { return status_json(); });
   running_ = true;
-  uplink_thread_ = std::thread([this] { uplink_->run(); });
+  uplink_thread_ = std::thread([this] {
+    log::StationScope scope(cfg_.station_id);
+    uplink_->run();
+  });
   if (weigher_) {
     weigh_thread_ = std::thread([this] {
+      log::StationScope scope(cfg_.station_id);
       bool failed = false;
       try {
         weigher_->run();
@@ -170,7 +175,10 @@ void Station::start() {
     log::warning("station",
                  "no \"acquisition\" section in " + config_path_.string() + ": not weighing");
   }
-  housekeeping_thread_ = std::thread([this] { housekeeping(); });
+  housekeeping_thread_ = std::thread([this] {
+    log::StationScope scope(cfg_.station_id);
+    housekeeping();
+  });
 }
 
 std::string Station::weighing_error() const {
@@ -249,6 +257,7 @@ void Station::housekeeping() {
 }
 
 void Station::stop(const std::string& reason) {
+  log::StationScope scope(cfg_.station_id);
   if (!running_) return;
   running_ = false;
   if (weigher_) weigher_->stop();
