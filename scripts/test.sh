@@ -29,5 +29,18 @@ scripts/fuzz.sh 20
 # packages the first time (idempotent; needs root or sudo). Measured 2026-11-29 from an
 # empty build folder, no ccache hit, load 3.7-7.5: apt 54 s, build 8 min 21 s, 126 tests under
 # qemu 68 s: 10 min 24 s in all.
-if [ "${WIM_CROSS:-1}" != 0 ]; then toolchains/cross-test.sh aarch64; fi
+# If apt cannot install the arm64 packages at all (exit 75: the machine's package sources,
+# after one retry), the cross step is reported as NOT RUN in a loud line and the rest of
+# the result stands; WIM_CROSS=strict turns that into a failure. A build or test failure
+# under qemu always fails.
+if [ "${WIM_CROSS:-1}" != 0 ]; then
+  cross_rc=0
+  toolchains/cross-test.sh aarch64 || cross_rc=$?
+  if [ "$cross_rc" = 75 ] && [ "${WIM_CROSS:-1}" != strict ]; then
+    echo "=== WARNING: aarch64 cross test NOT RUN: its arm64 packages could not be installed" \
+      "from this machine's apt sources (see above); WIM_CROSS=strict makes this an error"
+  elif [ "$cross_rc" != 0 ]; then
+    exit "$cross_rc"
+  fi
+fi
 echo "=== all tests passed"
