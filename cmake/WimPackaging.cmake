@@ -103,6 +103,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # through the <pkg>:<arch> packages installed by toolchains/cross-test.sh).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# The technician's checks (docs/technician-guide.md): openssl for keys and certificates,
+# mbpoll for the amplifier's registers. A minimal Debian image has neither.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "openssl, mbpoll")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_wim_dist}/debian/postinst ${_wim_dist}/debian/prerm ${_wim_dist}/debian/postrm
   ${_wim_dist}/debian/conffiles)

@@ -12,7 +12,8 @@
 #     key per station (collector/demo/provision.sh), the 51-point registry;
 #  3. per station: a simulated traffic recording with overloaded lorries (wim-sim record,
 #     its own seed) and a station.json (contract-2 channels from the simulator + keys,
-#     uplink, outbox, acquisition = replay of that recording, the sim plate camera);
+#     uplink, outbox, acquisition = paced replay of that recording (its vehicles spread
+#     over the run), the sim plate camera);
 #  4. starts wim-collector; stations G001..G050 in ONE process (`wim-edge run-many`: one
 #     outbox, key, chain and uplink per station, one shared plate reader model) and the
 #     last station (G051) as its own `wim-edge run`; each weighs its traffic, reads the
@@ -76,9 +77,9 @@ for id in $ids; do
     build/hw/wim-sim record --seed "$n" --vehicles "$vehicles" --station "$id" \
       --overload-share 0.3 --out "$dir/sim" >/dev/null
   fi
-  python3 - "$dir" "$run" "$id" "$station_port" <<'PY'
+  python3 - "$dir" "$run" "$id" "$station_port" "$seconds" <<'PY'
 import json, sys, os
-d, run, sid, port = sys.argv[1:5]
+d, run, sid, port, seconds = sys.argv[1:6]
 cfg = json.load(open(os.path.join(d, "sim", "station.json")))
 cfg["station_id"] = sid
 cfg["keys"] = {"signing_key": os.path.join(run, "keys", sid + ".key.pem")}
@@ -89,6 +90,14 @@ cfg["uplink"] = {"url": "https://127.0.0.1:" + port,
                  "heartbeat_s": 10}
 cfg["outbox"] = {"path": os.path.join(d, "outbox.db"), "quota_mb": 256}
 cfg["acquisition"] = {"source": "replay", "recording": os.path.join(d, "sim", "rec.csv")}
+# Paced replay: the recording's vehicles are spread over 80 % of the run (slower than real
+# time when the recording is shorter), so records arrive throughout the demo; real time
+# when the demo runs until Ctrl-C (DEMO_SECONDS=0).
+with open(cfg["acquisition"]["recording"]) as f:
+    f.seek(max(0, os.path.getsize(f.name) - 4096))
+    rec_s = int(f.read().strip().splitlines()[-1].split(",")[0]) / 1e6
+run_s = 0.8 * int(seconds)
+cfg["acquisition"]["pace"] = round(min(1.0, rec_s / run_s), 4) if run_s > 0 else True
 # Plate camera (issue 7): the sim twin, driven by the recording's truth.jsonl (plates of
 # the violations); field conditions drawn per pass; every 9th violation finds the stream
 # down (a camera_fault record, the plate left to a human).

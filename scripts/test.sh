@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Builds and runs every test twice: a normal build (build/) and an ASan+UBSan build
-# (build-asan/), both through ctest; then a short libFuzzer run of each fuzz target.
+# (build-asan/), both through ctest; then a short libFuzzer run of each fuzz target; then
+# the aarch64 cross-build of the station with its tests under qemu (WIM_CROSS=0 skips it).
 # Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +23,24 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWIM_SANITIZE=ON -DWIM_BENCH=OFF \
   -DWIM_ANPR_MODEL="$PWD/build/edge/anpr_model"
 scripts/fuzz.sh 20
-# ARM cross-build of the station targets + their tests under qemu-aarch64
-# (docs/cross-build.md): 28 min from an empty build folder on the loaded 2-core machine,
-# plus about 4 min of apt the first time. Opt-in (WIM_CROSS=1) until the merged station
-# tests (kill -9 waiting for the first record, the status/soak tests) have passed under
-# qemu: see docs/notes/issue-8.md.
-if [ "${WIM_CROSS:-0}" = 1 ]; then toolchains/cross-test.sh aarch64; fi
+# ARM cross-build of the station targets (common, hw, edge + their tests, no benches) for
+# aarch64 and their tests under qemu-aarch64 (docs/cross-build.md). On by default;
+# WIM_CROSS=0 skips it. Installs crossbuild-essential-arm64, qemu-user and 7 :arm64 -dev
+# packages the first time (idempotent; needs root or sudo). Measured 2026-11-29 from an
+# empty build folder, no ccache hit, load 3.7-7.5: apt 54 s, build 8 min 21 s, 126 tests under
+# qemu 68 s: 10 min 24 s in all.
+# If apt cannot install the arm64 packages at all (exit 75: the machine's package sources,
+# after one retry), the cross step is reported as NOT RUN in a loud line and the rest of
+# the result stands; WIM_CROSS=strict turns that into a failure. A build or test failure
+# under qemu always fails.
+if [ "${WIM_CROSS:-1}" != 0 ]; then
+  cross_rc=0
+  toolchains/cross-test.sh aarch64 || cross_rc=$?
+  if [ "$cross_rc" = 75 ] && [ "${WIM_CROSS:-1}" != strict ]; then
+    echo "=== WARNING: aarch64 cross test NOT RUN: its arm64 packages could not be installed" \
+      "from this machine's apt sources (see above); WIM_CROSS=strict makes this an error"
+  elif [ "$cross_rc" != 0 ]; then
+    exit "$cross_rc"
+  fi
+fi
 echo "=== all tests passed"

@@ -11,6 +11,9 @@
 #   WIM_CROSS_INSTALL=0    skip the package step (packages already there, or no root)
 #   WIM_CROSS_BUILD_DIR=…  build folder (default build-<arch>)
 #
+# Exit status: 0 passed; 75 the target's packages could not be installed (apt sources,
+# mirror); anything else: a build or test failure.
+#
 # Installing <pkg>:<arch> next to the amd64 packages can make apt REMOVE amd64 packages
 # that are not Multi-Arch: same. The script simulates every install first and refuses
 # one that would remove anything. Not cross-installed on purpose (see docs/cross-build.md):
@@ -75,13 +78,16 @@ install_packages() {
   echo "cross-test: installing ${missing[*]}"
   # A failed index download (e.g. a mirror mid-sync for this architecture) would make
   # every later `apt-get update` on this machine fail: take the architecture back out.
-  if ! $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq || ! apt_install "${missing[@]}"; then
+  # One retry after 30 s: a mirror caught mid-sync (index size mismatch) is often whole again.
+  if ! { $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && apt_install "${missing[@]}"; } &&
+    ! { echo "cross-test: apt failed; retrying once in 30 s" >&2 && sleep 30 &&
+      $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && apt_install "${missing[@]}"; }; then
     if ((added)); then
       echo "cross-test: removing architecture $deb_arch again" >&2
       if $SUDO dpkg --remove-architecture "$deb_arch"; then $SUDO apt-get update -qq || true; fi
     fi
     echo "cross-test: the $deb_arch libraries cannot be installed here (see docs/cross-build.md)" >&2
-    exit 1
+    exit 75  # EX_TEMPFAIL: the machine's package sources, not our code (scripts/test.sh)
   fi
 }
 

@@ -48,21 +48,21 @@ CREATE TABLE IF NOT EXISTS catch_up(id INTEGER PRIMARY KEY CHECK(id=1),
 INSERT OR IGNORE INTO catch_up(id, watermark_unix_us) VALUES(1, 0);
 )sql";
 
-Case case_from_row(const sql::Stmt& st) {
+Case case_from_row(const sqlite::Stmt& st) {
   Case c;
-  c.case_id = st.text(0);
-  c.station_id = st.text(1);
-  c.seq = st.i64(2);
-  c.manifest_sha256 = st.text(3);
-  c.lane = static_cast<int>(st.i64(4));
-  c.time_unix_us = st.i64(5);
-  c.created_unix_us = st.i64(6);
-  c.gross_kg = st.f64(7);
-  c.limit_kg = st.f64(8);
-  c.excess_kg = st.f64(9);
-  c.rule = st.text(10);
-  if (!st.is_null(11)) c.state = st.text(11);
-  c.deadline_unix_us = st.is_null(12) ? 0 : st.i64(12);
+  c.case_id = st.col_text(0);
+  c.station_id = st.col_text(1);
+  c.seq = st.col_int(2);
+  c.manifest_sha256 = st.col_text(3);
+  c.lane = static_cast<int>(st.col_int(4));
+  c.time_unix_us = st.col_int(5);
+  c.created_unix_us = st.col_int(6);
+  c.gross_kg = st.col_double(7);
+  c.limit_kg = st.col_double(8);
+  c.excess_kg = st.col_double(9);
+  c.rule = st.col_text(10);
+  if (!st.col_null(11)) c.state = st.col_text(11);
+  c.deadline_unix_us = st.col_null(12) ? 0 : st.col_int(12);
   return c;
 }
 
@@ -167,7 +167,7 @@ void WebhookSink::deliver(const Case& c, const packet::Packet& p) {
 Forwarder::Forwarder(const std::filesystem::path& db_path, const MetadataStore& store,
                      const BlobStore& blobs, ForwardOptions options)
     : store_(store), blobs_(blobs), options_(options) {
-  db_ = std::make_unique<sql::Db>(db_path);
+  db_ = std::make_unique<sqlite::Db>(db_path);
   db_->exec("PRAGMA journal_mode=WAL");
   db_->exec("PRAGMA synchronous=FULL");
   db_->exec(kSchema);
@@ -183,32 +183,32 @@ bool Forwarder::create_case(const StoredRecord& r, const record::Manifest& m, st
   if (!is_case(m)) return false;
   const auto id = packet::dir_name(r.station_id, static_cast<std::uint64_t>(r.seq));
   std::lock_guard lock(mutex_);
-  sql::Transaction tx(*db_);
-  sql::Stmt ins(*db_,
-                "INSERT OR IGNORE INTO cases(case_id, station, seq, manifest_sha256, lane, "
-                "time_unix_us, created_unix_us, gross_kg, limit_kg, excess_kg, rule) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+  sqlite::Transaction tx(*db_);
+  sqlite::Stmt ins(*db_,
+                   "INSERT OR IGNORE INTO cases(case_id, station, seq, manifest_sha256, lane, "
+                   "time_unix_us, created_unix_us, gross_kg, limit_kg, excess_kg, rule) "
+                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
   ins.bind(1, id).bind(2, r.station_id).bind(3, r.seq).bind(4, r.manifest_sha256);
   ins.bind(5, static_cast<std::int64_t>(r.lane)).bind(6, r.time_unix_us).bind(7, now_us);
   ins.bind_double(8, m.measurement->gross_kg).bind_double(9, m.legal->limit_kg);
   ins.bind_double(10, m.legal->excess_kg).bind(11, m.legal->rule);
-  ins.run();
-  const bool created = sqlite3_changes(db_->get()) > 0;
+  ins.step();
+  const bool created = sqlite3_changes(db_->handle()) > 0;
   if (created) {
-    sql::Stmt d(*db_,
-                "INSERT OR IGNORE INTO deliveries(case_id, sink, state, attempts, "
-                "next_attempt_unix_us, delivered_unix_us, last_error) "
-                "VALUES(?1,?2,'pending',0,?3,0,'')");
+    sqlite::Stmt d(*db_,
+                   "INSERT OR IGNORE INTO deliveries(case_id, sink, state, attempts, "
+                   "next_attempt_unix_us, delivered_unix_us, last_error) "
+                   "VALUES(?1,?2,'pending',0,?3,0,'')");
     for (const auto& s : sinks_) {
       d.bind(1, id).bind(2, s->name()).bind(3, now_us);
-      d.run();
+      d.step();
       d.reset();
     }
     // The review deadline is fixed when the case is created, not when the queue sink runs.
-    sql::Stmt q(*db_,
-                "INSERT OR IGNORE INTO review_queue(case_id, state, stage_deadline_unix_us, "
-                "queued_unix_us) VALUES(?1,'awaiting_transport_review',?2,?3)");
-    q.bind(1, id).bind(2, now_us + options_.stage_deadline_s * 1'000'000).bind(3, now_us).run();
+    sqlite::Stmt q(*db_,
+                   "INSERT OR IGNORE INTO review_queue(case_id, state, stage_deadline_unix_us, "
+                   "queued_unix_us) VALUES(?1,'awaiting_transport_review',?2,?3)");
+    q.bind(1, id).bind(2, now_us + options_.stage_deadline_s * 1'000'000).bind(3, now_us).step();
   }
   tx.commit();
   if (created)
@@ -234,8 +234,8 @@ void Forwarder::on_stored(const StoredRecord& r, const record::Manifest& m) {
 
 std::int64_t Forwarder::watermark_unix_us() const {
   std::lock_guard lock(mutex_);
-  sql::Stmt st(*db_, "SELECT watermark_unix_us FROM catch_up WHERE id=1");
-  return st.step() ? st.i64(0) : 0;
+  sqlite::Stmt st(*db_, "SELECT watermark_unix_us FROM catch_up WHERE id=1");
+  return st.step() ? st.col_int(0) : 0;
 }
 
 void Forwarder::advance_watermark(std::int64_t now_us) {
@@ -248,8 +248,8 @@ void Forwarder::advance_watermark(std::int64_t now_us) {
   // Moves forward only, and only in steps of a tenth of the margin (a write per minute).
   if (to <= current + options_.catch_up_margin_s * 100'000) return;
   std::lock_guard lock(mutex_);
-  sql::Stmt st(*db_, "UPDATE catch_up SET watermark_unix_us=?1 WHERE id=1");
-  st.bind(1, to).run();
+  sqlite::Stmt st(*db_, "UPDATE catch_up SET watermark_unix_us=?1 WHERE id=1");
+  st.bind(1, to).step();
 }
 
 int Forwarder::catch_up(std::int64_t now_us) {
@@ -293,11 +293,12 @@ int Forwarder::pump(std::int64_t now_us) {
   std::vector<Due> due;
   {
     std::lock_guard lock(mutex_);
-    sql::Stmt st(*db_,
-                 "SELECT case_id, sink, attempts FROM deliveries WHERE state != 'delivered' "
-                 "AND next_attempt_unix_us <= ?1 ORDER BY next_attempt_unix_us LIMIT 500");
+    sqlite::Stmt st(*db_,
+                    "SELECT case_id, sink, attempts FROM deliveries WHERE state != 'delivered' "
+                    "AND next_attempt_unix_us <= ?1 ORDER BY next_attempt_unix_us LIMIT 500");
     st.bind(1, now_us);
-    while (st.step()) due.push_back({st.text(0), st.text(1), static_cast<int>(st.i64(2))});
+    while (st.step())
+      due.push_back({st.col_text(0), st.col_text(1), static_cast<int>(st.col_int(2))});
   }
   int delivered = 0;
   std::map<std::string, std::optional<packet::Packet>> packets;
@@ -322,21 +323,21 @@ int Forwarder::pump(std::int64_t now_us) {
     }
     std::lock_guard lock(mutex_);
     if (error.empty()) {
-      sql::Stmt up(*db_,
-                   "UPDATE deliveries SET state='delivered', attempts=attempts+1, "
-                   "delivered_unix_us=?3, last_error='' WHERE case_id=?1 AND sink=?2");
-      up.bind(1, d.case_id).bind(2, d.sink).bind(3, time::now_unix_us()).run();
+      sqlite::Stmt up(*db_,
+                      "UPDATE deliveries SET state='delivered', attempts=attempts+1, "
+                      "delivered_unix_us=?3, last_error='' WHERE case_id=?1 AND sink=?2");
+      up.bind(1, d.case_id).bind(2, d.sink).bind(3, time::now_unix_us()).step();
       ++delivered;
     } else {
       const int attempts = d.attempts + 1;
       std::int64_t delay_ms = options_.retry_initial_ms;
       for (int i = 1; i < attempts && delay_ms < options_.retry_max_ms; ++i) delay_ms *= 2;
       delay_ms = std::min(delay_ms, options_.retry_max_ms);
-      sql::Stmt up(*db_,
-                   "UPDATE deliveries SET state='retrying', attempts=?3, "
-                   "next_attempt_unix_us=?4, last_error=?5 WHERE case_id=?1 AND sink=?2");
+      sqlite::Stmt up(*db_,
+                      "UPDATE deliveries SET state='retrying', attempts=?3, "
+                      "next_attempt_unix_us=?4, last_error=?5 WHERE case_id=?1 AND sink=?2");
       up.bind(1, d.case_id).bind(2, d.sink).bind(3, static_cast<std::int64_t>(attempts));
-      up.bind(4, now_us + delay_ms * 1000).bind(5, error).run();
+      up.bind(4, now_us + delay_ms * 1000).bind(5, error).step();
       log::warning("forward", "case " + d.case_id + " to " + d.sink + " failed (attempt " +
                                   std::to_string(attempts) + ", next in " +
                                   std::to_string(delay_ms) + " ms): " + error);
@@ -351,7 +352,7 @@ std::vector<Case> Forwarder::cases_where(const std::string& where, const std::st
   std::vector<Case> out;
   const std::string q = std::string(kCaseColumns) + where +
                         " ORDER BY c.created_unix_us DESC, c.case_id DESC LIMIT ?2";
-  sql::Stmt st(*db_, q.c_str());
+  sqlite::Stmt st(*db_, q.c_str());
   if (!arg.empty()) st.bind(1, arg);
   st.bind(2, static_cast<std::int64_t>(limit));
   while (st.step()) out.push_back(case_from_row(st));
@@ -366,13 +367,13 @@ std::vector<Case> Forwarder::cases(const std::string& station, std::size_t limit
 std::vector<Delivery> Forwarder::deliveries(const std::string& case_id) const {
   std::lock_guard lock(mutex_);
   std::vector<Delivery> out;
-  sql::Stmt st(*db_,
-               "SELECT sink, state, attempts, next_attempt_unix_us, delivered_unix_us, "
-               "last_error FROM deliveries WHERE case_id=?1 ORDER BY sink");
+  sqlite::Stmt st(*db_,
+                  "SELECT sink, state, attempts, next_attempt_unix_us, delivered_unix_us, "
+                  "last_error FROM deliveries WHERE case_id=?1 ORDER BY sink");
   st.bind(1, case_id);
   while (st.step())
-    out.push_back(
-        {st.text(0), st.text(1), static_cast<int>(st.i64(2)), st.i64(3), st.i64(4), st.text(5)});
+    out.push_back({st.col_text(0), st.col_text(1), static_cast<int>(st.col_int(2)), st.col_int(3),
+                   st.col_int(4), st.col_text(5)});
   return out;
 }
 
@@ -398,9 +399,9 @@ bj::array Forwarder::cases_json(const std::string& station, std::size_t limit) c
 
 std::int64_t Forwarder::pending_deliveries() const {
   std::lock_guard lock(mutex_);
-  sql::Stmt st(*db_, "SELECT COUNT(*) FROM deliveries WHERE state != 'delivered'");
+  sqlite::Stmt st(*db_, "SELECT COUNT(*) FROM deliveries WHERE state != 'delivered'");
   st.step();
-  return st.i64(0);
+  return st.col_int(0);
 }
 
 // --------------------------------------------------------------------------- statistics

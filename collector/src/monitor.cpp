@@ -43,7 +43,7 @@ Monitor::Monitor(const MetadataStore& store, MonitorOptions options,
                  const std::filesystem::path& state_db)
     : store_(store), options_(options) {
   if (state_db.empty()) return;
-  db_ = std::make_unique<sql::Db>(state_db);
+  db_ = std::make_unique<sqlite::Db>(state_db);
   db_->exec("PRAGMA journal_mode=WAL");
   // Monitoring state, not evidence: a power cut may lose the last second of it.
   db_->exec("PRAGMA synchronous=NORMAL");
@@ -59,25 +59,26 @@ Monitor::~Monitor() {
 }
 
 void Monitor::load() {
-  sql::Stmt a(*db_,
-              "SELECT id, station, kind, detail, start_unix_us, end_unix_us FROM alerts "
-              "ORDER BY id");
+  sqlite::Stmt a(*db_,
+                 "SELECT id, station, kind, detail, start_unix_us, end_unix_us FROM alerts "
+                 "ORDER BY id");
   while (a.step()) {
-    alerts_.push_back({a.i64(0), a.text(1), a.text(2), a.text(3), a.i64(4), a.i64(5)});
-    next_alert_id_ = std::max(next_alert_id_, a.i64(0) + 1);
+    alerts_.push_back(
+        {a.col_int(0), a.col_text(1), a.col_text(2), a.col_text(3), a.col_int(4), a.col_int(5)});
+    next_alert_id_ = std::max(next_alert_id_, a.col_int(0) + 1);
   }
-  sql::Stmt h(*db_,
-              "SELECT station, last_heartbeat_unix_us, last_record_unix_us, outbox_depth, "
-              "oldest_unsent_age_s, clock_sync, clock_offset_ms, faults FROM health");
+  sqlite::Stmt h(*db_,
+                 "SELECT station, last_heartbeat_unix_us, last_record_unix_us, outbox_depth, "
+                 "oldest_unsent_age_s, clock_sync, clock_offset_ms, faults FROM health");
   while (h.step()) {
-    auto& x = health_[h.text(0)];
-    x.last_heartbeat_unix_us = h.i64(1);
-    x.last_record_unix_us = h.i64(2);
-    x.outbox_depth = h.i64(3);
-    x.oldest_unsent_age_s = h.i64(4);
-    x.clock_sync = h.text(5);
-    x.clock_offset_ms = h.f64(6);
-    const std::string f = h.text(7);
+    auto& x = health_[h.col_text(0)];
+    x.last_heartbeat_unix_us = h.col_int(1);
+    x.last_record_unix_us = h.col_int(2);
+    x.outbox_depth = h.col_int(3);
+    x.oldest_unsent_age_s = h.col_int(4);
+    x.clock_sync = h.col_text(5);
+    x.clock_offset_ms = h.col_double(6);
+    const std::string f = h.col_text(7);
     for (std::size_t b = 0; b < f.size();) {
       auto e = f.find('\n', b);
       if (e == std::string::npos) e = f.size();
@@ -96,11 +97,11 @@ void Monitor::load() {
 void Monitor::save_alert(const Alert& a) {
   if (!db_) return;
   try {
-    sql::Stmt st(*db_,
-                 "INSERT OR REPLACE INTO alerts(id, station, kind, detail, start_unix_us, "
-                 "end_unix_us) VALUES(?1,?2,?3,?4,?5,?6)");
+    sqlite::Stmt st(*db_,
+                    "INSERT OR REPLACE INTO alerts(id, station, kind, detail, start_unix_us, "
+                    "end_unix_us) VALUES(?1,?2,?3,?4,?5,?6)");
     st.bind(1, a.id).bind(2, a.station_id).bind(3, a.kind).bind(4, a.detail);
-    st.bind(5, a.start_unix_us).bind(6, a.end_unix_us).run();
+    st.bind(5, a.start_unix_us).bind(6, a.end_unix_us).step();
   } catch (const std::exception& e) {
     log::error("monitor", std::string("alert not saved: ") + e.what());
   }
@@ -111,13 +112,13 @@ void Monitor::save_health(const std::string& station, const StationHealth& h) {
   std::string faults;
   for (const auto& f : h.faults) faults += (faults.empty() ? "" : "\n") + f;
   try {
-    sql::Stmt st(*db_,
-                 "INSERT OR REPLACE INTO health(station, last_heartbeat_unix_us, "
-                 "last_record_unix_us, outbox_depth, oldest_unsent_age_s, clock_sync, "
-                 "clock_offset_ms, faults) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    sqlite::Stmt st(*db_,
+                    "INSERT OR REPLACE INTO health(station, last_heartbeat_unix_us, "
+                    "last_record_unix_us, outbox_depth, oldest_unsent_age_s, clock_sync, "
+                    "clock_offset_ms, faults) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
     st.bind(1, station).bind(2, h.last_heartbeat_unix_us).bind(3, h.last_record_unix_us);
     st.bind(4, h.outbox_depth).bind(5, h.oldest_unsent_age_s).bind(6, h.clock_sync);
-    st.bind_double(7, h.clock_offset_ms).bind(8, faults).run();
+    st.bind_double(7, h.clock_offset_ms).bind(8, faults).step();
     dirty_.erase(station);
   } catch (const std::exception& e) {
     log::error("monitor", "health of " + station + " not saved: " + e.what());
@@ -224,7 +225,7 @@ void Monitor::tick(const std::vector<std::string>& stations, std::int64_t now_us
   if (db_ && !dirty_.empty()) {
     try {
       const std::set<std::string> dirty = dirty_;
-      sql::Transaction tx(*db_);
+      sqlite::Transaction tx(*db_);
       for (const auto& s : dirty) save_health(s, health_[s]);
       tx.commit();
     } catch (const std::exception& e) {

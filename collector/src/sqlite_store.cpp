@@ -12,9 +12,9 @@
 #include <map>
 #include <mutex>
 
-#include "wim/collector/sqlite.hpp"
 #include "wim/collector/store.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/sqlite.hpp"
 
 namespace wim::collector {
 namespace {
@@ -89,17 +89,17 @@ class SqliteStore final : public MetadataStore {
     db_.exec("PRAGMA foreign_keys=ON");
     db_.exec(kSchema);
     // Derive the chain state (islands of consecutive seqs) from the records table.
-    sql::Stmt st(db_,
-                 "SELECT station, MIN(seq), MAX(seq), COUNT(*) FROM (SELECT station, seq, "
-                 "seq - ROW_NUMBER() OVER (PARTITION BY station ORDER BY seq) AS grp "
-                 "FROM records) GROUP BY station, grp");
+    sqlite::Stmt st(db_,
+                    "SELECT station, MIN(seq), MAX(seq), COUNT(*) FROM (SELECT station, seq, "
+                    "seq - ROW_NUMBER() OVER (PARTITION BY station ORDER BY seq) AS grp "
+                    "FROM records) GROUP BY station, grp");
     while (st.step()) {
-      auto& iv = chains_[st.text(0)];
-      iv.runs.emplace(st.i64(1), st.i64(2));
-      iv.count += st.i64(3);
+      auto& iv = chains_[st.col_text(0)];
+      iv.runs.emplace(st.col_int(1), st.col_int(2));
+      iv.count += st.col_int(3);
     }
-    sql::Stmt c(db_, "SELECT station, COUNT(*) FROM conflicts GROUP BY station");
-    while (c.step()) chains_[c.text(0)].conflicts = c.i64(1);
+    sqlite::Stmt c(db_, "SELECT station, COUNT(*) FROM conflicts GROUP BY station");
+    while (c.step()) chains_[c.col_text(0)].conflicts = c.col_int(1);
   }
 
   /// Group commit: callers queue their batch; whoever finds no commit in progress becomes
@@ -138,10 +138,10 @@ class SqliteStore final : public MetadataStore {
   std::optional<StoredRecord> get_record(std::string_view station,
                                          std::int64_t seq) const override {
     std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
-                 "verdict, lane, manifest, signature, received_unix_us FROM records "
-                 "WHERE station=?1 AND seq=?2");
+    sqlite::Stmt st(db_,
+                    "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
+                    "verdict, lane, manifest, signature, received_unix_us FROM records "
+                    "WHERE station=?1 AND seq=?2");
     st.bind(1, station).bind(2, seq);
     if (!st.step()) return std::nullopt;
     StoredRecord r = row_to_record(st, station, seq);
@@ -154,12 +154,12 @@ class SqliteStore final : public MetadataStore {
     std::lock_guard lock(mutex_);
     // Asked two or three times per ingested record: prepared once, reused.
     if (!link_stmt_)
-      link_stmt_ = std::make_unique<sql::Stmt>(
+      link_stmt_ = std::make_unique<sqlite::Stmt>(
           db_, "SELECT manifest_sha256, prev_sha256 FROM records WHERE station=?1 AND seq=?2");
-    sql::Stmt& st = reset(*link_stmt_);
+    sqlite::Stmt& st = reset(*link_stmt_);
     st.bind(1, station).bind(2, seq);
     if (!st.step()) return std::nullopt;
-    auto out = std::make_pair(st.text(0), st.text(1));
+    auto out = std::make_pair(st.col_text(0), st.col_text(1));
     st.reset();  // ends the read, so it holds no snapshot of the WAL
     return out;
   }
@@ -172,13 +172,14 @@ class SqliteStore final : public MetadataStore {
 
   std::vector<ConflictRow> conflicts(std::string_view station) const override {
     std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT seq, stored_sha256, incoming_sha256, received_unix_us FROM conflicts "
-                 "WHERE station=?1 ORDER BY seq");
+    sqlite::Stmt st(db_,
+                    "SELECT seq, stored_sha256, incoming_sha256, received_unix_us FROM conflicts "
+                    "WHERE station=?1 ORDER BY seq");
     st.bind(1, station);
     std::vector<ConflictRow> out;
     while (st.step())
-      out.push_back({std::string(station), st.i64(0), st.text(1), st.text(2), st.i64(3)});
+      out.push_back(
+          {std::string(station), st.col_int(0), st.col_text(1), st.col_text(2), st.col_int(3)});
     return out;
   }
 
@@ -193,25 +194,25 @@ class SqliteStore final : public MetadataStore {
   std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> overloads_received_since(
       std::int64_t from_us) const override {
     std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT station, seq, received_unix_us FROM records WHERE received_unix_us>=?1 "
-                 "AND verdict='overload' ORDER BY received_unix_us");
+    sqlite::Stmt st(db_,
+                    "SELECT station, seq, received_unix_us FROM records WHERE received_unix_us>=?1 "
+                    "AND verdict='overload' ORDER BY received_unix_us");
     st.bind(1, from_us);
     std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> out;
-    while (st.step()) out.emplace_back(st.text(0), st.i64(1), st.i64(2));
+    while (st.step()) out.emplace_back(st.col_text(0), st.col_int(1), st.col_int(2));
     return out;
   }
 
   std::vector<StoredRecord> records_between(std::string_view station, std::int64_t from_us,
                                             std::int64_t to_us) const override {
     std::lock_guard lock(mutex_);
-    sql::Stmt st(db_,
-                 "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
-                 "verdict, lane, '', '', received_unix_us, seq FROM records "
-                 "WHERE station=?1 AND time_unix_us>=?2 AND time_unix_us<?3 ORDER BY seq");
+    sqlite::Stmt st(db_,
+                    "SELECT manifest_sha256, prev_sha256, kind, time_unix_us, clock_sync, "
+                    "verdict, lane, '', '', received_unix_us, seq FROM records "
+                    "WHERE station=?1 AND time_unix_us>=?2 AND time_unix_us<?3 ORDER BY seq");
     st.bind(1, station).bind(2, from_us).bind(3, to_us);
     std::vector<StoredRecord> out;
-    while (st.step()) out.push_back(row_to_record(st, station, st.i64(10)));
+    while (st.step()) out.push_back(row_to_record(st, station, st.col_int(10)));
     return out;
   }
 
@@ -228,7 +229,7 @@ class SqliteStore final : public MetadataStore {
     std::vector<std::pair<std::string, std::int64_t>> added;
     std::map<std::string, std::int64_t> added_conflicts;
     try {
-      sql::Transaction tx(db_);
+      sqlite::Transaction tx(db_);
       for (auto* j : group) put_in_tx(*j->records, j->out, added, added_conflicts);
       tx.commit();
       ++commits_;
@@ -246,23 +247,23 @@ class SqliteStore final : public MetadataStore {
                  std::map<std::string, std::int64_t>& added_conflicts) {
     out.clear();
     out.reserve(records.size());
-    sql::Stmt find(db_, "SELECT manifest_sha256 FROM records WHERE station=?1 AND seq=?2");
-    sql::Stmt ins(db_,
-                  "INSERT INTO records(station, seq, manifest_sha256, prev_sha256, kind, "
-                  "time_unix_us, clock_sync, verdict, lane, manifest, signature, "
-                  "received_unix_us) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
-    sql::Stmt conf(db_,
-                   "INSERT OR IGNORE INTO conflicts(station, seq, stored_sha256, "
-                   "incoming_sha256, manifest, signature, received_unix_us) "
-                   "VALUES(?1,?2,?3,?4,?5,?6,?7)");
-    sql::Stmt att(db_,
-                  "INSERT OR IGNORE INTO attachments(manifest_sha256, name, sha256, "
-                  "size_bytes) VALUES(?1,?2,?3,?4)");
+    sqlite::Stmt find(db_, "SELECT manifest_sha256 FROM records WHERE station=?1 AND seq=?2");
+    sqlite::Stmt ins(db_,
+                     "INSERT INTO records(station, seq, manifest_sha256, prev_sha256, kind, "
+                     "time_unix_us, clock_sync, verdict, lane, manifest, signature, "
+                     "received_unix_us) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+    sqlite::Stmt conf(db_,
+                      "INSERT OR IGNORE INTO conflicts(station, seq, stored_sha256, "
+                      "incoming_sha256, manifest, signature, received_unix_us) "
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+    sqlite::Stmt att(db_,
+                     "INSERT OR IGNORE INTO attachments(manifest_sha256, name, sha256, "
+                     "size_bytes) VALUES(?1,?2,?3,?4)");
     for (const auto& r : records) {
       auto& f = reset(find);
       f.bind(1, r.station_id).bind(2, r.seq);
       std::string existing;
-      if (f.step()) existing = f.text(0);
+      if (f.step()) existing = f.col_text(0);
       if (!existing.empty() && existing == r.manifest_sha256) {
         out.push_back(PutOutcome::duplicate);
         continue;
@@ -276,8 +277,8 @@ class SqliteStore final : public MetadataStore {
             .bind_blob(5, r.manifest)
             .bind_blob(6, r.signature)
             .bind(7, r.received_unix_us)
-            .run();
-        if (sqlite3_changes(db_.get()) > 0) ++added_conflicts[r.station_id];
+            .step();
+        if (sqlite3_changes(db_.handle()) > 0) ++added_conflicts[r.station_id];
         out.push_back(PutOutcome::conflict);
       } else {
         reset(ins)
@@ -293,7 +294,7 @@ class SqliteStore final : public MetadataStore {
             .bind_blob(10, r.manifest)
             .bind_blob(11, r.signature)
             .bind(12, r.received_unix_us)
-            .run();
+            .step();
         added.emplace_back(r.station_id, r.seq);
         out.push_back(PutOutcome::stored);
       }
@@ -303,44 +304,44 @@ class SqliteStore final : public MetadataStore {
             .bind(2, a.name)
             .bind(3, a.sha256)
             .bind(4, a.size_bytes)
-            .run();
+            .step();
     }
   }
 
-  static sql::Stmt& reset(sql::Stmt& s) {
+  static sqlite::Stmt& reset(sqlite::Stmt& s) {
     s.reset();
     return s;
   }
 
-  static StoredRecord row_to_record(const sql::Stmt& st, std::string_view station,
+  static StoredRecord row_to_record(const sqlite::Stmt& st, std::string_view station,
                                     std::int64_t seq) {
     StoredRecord r;
     r.station_id = std::string(station);
     r.seq = seq;
-    r.manifest_sha256 = st.text(0);
-    r.prev_sha256 = st.text(1);
-    r.kind = st.text(2);
-    r.time_unix_us = st.i64(3);
-    r.clock_sync = st.text(4);
-    r.verdict = st.text(5);
-    r.lane = static_cast<int>(st.i64(6));
-    r.manifest = st.blob(7);
-    r.signature = st.blob(8);
-    r.received_unix_us = st.i64(9);
+    r.manifest_sha256 = st.col_text(0);
+    r.prev_sha256 = st.col_text(1);
+    r.kind = st.col_text(2);
+    r.time_unix_us = st.col_int(3);
+    r.clock_sync = st.col_text(4);
+    r.verdict = st.col_text(5);
+    r.lane = static_cast<int>(st.col_int(6));
+    r.manifest = st.col_blob(7);
+    r.signature = st.col_blob(8);
+    r.received_unix_us = st.col_int(9);
     return r;
   }
 
   void load_attachments(StoredRecord& r) const {
-    sql::Stmt st(db_,
-                 "SELECT name, sha256, size_bytes FROM attachments WHERE manifest_sha256=?1 "
-                 "ORDER BY name");
+    sqlite::Stmt st(db_,
+                    "SELECT name, sha256, size_bytes FROM attachments WHERE manifest_sha256=?1 "
+                    "ORDER BY name");
     st.bind(1, r.manifest_sha256);
-    while (st.step()) r.attachments.push_back({st.text(0), st.text(1), st.i64(2)});
+    while (st.step()) r.attachments.push_back({st.col_text(0), st.col_text(1), st.col_int(2)});
   }
 
   mutable std::mutex mutex_;  // the connection, link_stmt_ and chains_
-  sql::Db db_;
-  mutable std::unique_ptr<sql::Stmt> link_stmt_;
+  mutable sqlite::Db db_;     // const readers prepare statements on it
+  mutable std::unique_ptr<sqlite::Stmt> link_stmt_;
   std::uint64_t commits_ = 0;
   std::atomic<std::uint64_t> put_calls_{0};
   std::mutex queue_mutex_;  // queue_ and leader_active_

@@ -5,6 +5,7 @@
 // Meant for demos and test benches where one machine plays a whole city; a roadside point
 // runs `wim-edge run`. SIGTERM/SIGINT stop every station cleanly (each seals station_stop).
 // A station whose weighing fails is stopped alone; the others run on (exit 1 at the end).
+#include <malloc.h>
 #include <signal.h>
 
 #include <boost/program_options.hpp>
@@ -34,6 +35,11 @@ int cmd_run_many(int argc, char** argv) {
   if (auto done = edge::parse_command_options(argc, argv, desc, "wim-edge run-many", vm))
     return *done;
   const sigset_t stop_signals = edge::block_stop_signals();
+  // Camera frames (6 MB each, rendered and freed per violation) would otherwise raise
+  // glibc's dynamic mmap threshold, after which every later frame comes from the station
+  // thread's malloc arena and stays resident: ~12 MB per station (docs/notes/issue-6.md).
+  // A fixed threshold keeps large buffers in mmap, returned to the system when freed.
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   try {
     std::vector<std::filesystem::path> paths(configs.begin(), configs.end());
     if (!config_dir.empty())

@@ -131,6 +131,7 @@ record::Manifest Station::clock_step_event(std::int64_t now, std::int64_t step_u
 }
 
 void Station::start() {
+  log::StationScope scope(cfg_.station_id);  // the status server's thread inherits it
   started_mono_us_ = time::monotonic_us();
   // Primed first: a step from here on is seen by the housekeeping thread's first check.
   watch_.check(now_us(), mono_us());
@@ -191,9 +192,13 @@ void Station::start() {
   status_ = std::make_unique<StatusServer>(StatusServerOptions{status_socket_},
                                            [this] { return status_json(); });
   running_ = true;
-  uplink_thread_ = std::thread([this] { uplink_->run(); });
+  uplink_thread_ = std::thread([this] {
+    log::StationScope scope(cfg_.station_id);
+    uplink_->run();
+  });
   if (weigher_) {
     weigh_thread_ = std::thread([this] {
+      log::StationScope scope(cfg_.station_id);
       bool failed = false;
       try {
         weigher_->run();
@@ -218,7 +223,10 @@ void Station::start() {
     log::warning("station",
                  "no \"acquisition\" section in " + config_path_.string() + ": not weighing");
   }
-  housekeeping_thread_ = std::thread([this] { housekeeping(); });
+  housekeeping_thread_ = std::thread([this] {
+    log::StationScope scope(cfg_.station_id);
+    housekeeping();
+  });
 }
 
 std::string Station::weighing_error() const {
@@ -301,6 +309,7 @@ void Station::stop_uplink_and_status() {
 }
 
 void Station::stop(const std::string& reason) {
+  log::StationScope scope(cfg_.station_id);
   if (!running_) return;
   running_ = false;
   stop_weighing_and_housekeeping(false);
@@ -320,6 +329,7 @@ void Station::stop(const std::string& reason) {
 }
 
 void Station::crash() {
+  log::StationScope scope(cfg_.station_id);
   if (!running_) return;
   running_ = false;
   stop_weighing_and_housekeeping(true);

@@ -177,6 +177,7 @@ StationWeigher::StationWeigher(config::StationConfig cfg, hw::SampleSource& sour
                                OutboxSealer& sealer, WeigherOptions options)
     : cfg_(std::move(cfg)), source_(source), sealer_(sealer), opt_(options) {
   channels_ = source_.channels();
+  history_ = SampleHistory(channels_.size());
   pipeline_ = std::make_unique<weigh::Pipeline>(cfg_, source_.sample_rate_hz(), channels_);
   double lo = 1e9, hi = -1e9;
   for (const auto& c : cfg_.channels) lo = std::min(lo, c.row_m), hi = std::max(hi, c.row_m);
@@ -247,30 +248,28 @@ time::ClockStatus StationWeigher::clock() const {
 }
 
 std::int64_t StationWeigher::unix_at(std::int64_t t_mono_us) const {
-  auto it = std::lower_bound(history_.begin(), history_.end(), t_mono_us,
-                             [](const Row& r, std::int64_t t) { return r.t_mono_us < t; });
-  if (it == history_.end()) {
-    if (history_.empty()) return 0;
-    --it;
-  }
-  return it->t_unix_us + (t_mono_us - it->t_mono_us);
+  if (history_.empty()) return 0;
+  const auto i = std::min(history_.lower_bound(t_mono_us), history_.size() - 1);
+  return history_.utc_us(i) + (t_mono_us - history_.mono_us(i));
 }
 
 std::string StationWeigher::waveform_csv(const weigh::WeighedVehicle& v) const {
   const auto from = v.t_us - static_cast<std::int64_t>(opt_.waveform_margin_s * 1e6);
   const auto to = window_end_us(v);
-  auto it = std::lower_bound(history_.begin(), history_.end(), from,
-                             [](const Row& r, std::int64_t t) { return r.t_mono_us < t; });
+  auto i = history_.lower_bound(from);
   recording::Header h;
   h.sample_rate_hz = source_.sample_rate_hz();
   h.station = cfg_.station_id;
   h.channels = channels_;
-  const std::int64_t first_unix = it != history_.end() ? it->t_unix_us : unix_at(from);
+  const std::int64_t first_unix = i < history_.size() ? history_.utc_us(i) : unix_at(from);
   h.started_unix_us = first_unix - (((first_unix % 1000) + 1000) % 1000);  // format is ms
   std::ostringstream out;
   recording::Writer w(out, h);
-  for (; it != history_.end() && it->t_mono_us <= to; ++it)
-    w.write(it->t_unix_us - *h.started_unix_us, it->counts);
+  std::vector<std::int32_t> row;
+  for (; i < history_.size() && history_.mono_us(i) <= to; ++i) {
+    history_.row(i, row);
+    w.write(history_.utc_us(i) - *h.started_unix_us, row);
+  }
   return out.str();
 }
 
@@ -288,7 +287,8 @@ void StationWeigher::emit_vehicles(bool all) {
   // vehicles leave in pass order.
   while (!waiting_.empty()) {
     const weigh::WeighedVehicle& v = waiting_.front();
-    if (!all && (history_.empty() || history_.back().t_mono_us < window_end_us(v))) break;
+    if (!all && (history_.empty() || history_.mono_us(history_.size() - 1) < window_end_us(v)))
+      break;
     auto m = vehicle_manifest(v, unix_at(v.t_us), clock(), cfg_.calibration_id);
     std::map<std::string, std::string> att;
     if (evidence_) m.measurement->camera_present = true;
@@ -369,7 +369,7 @@ void StationWeigher::process(const hw::SampleBlock& b) {
   for (std::size_t i = 0; i < b.size(); ++i) {
     for (std::size_t c = 0; c < row.size(); ++c) row[c] = b.counts[c][i];
     pipeline_->feed(b.t_mono_us[i], row);
-    history_.push_back({b.t_mono_us[i], b.t_unix_us[i], row});
+    history_.push_back(b.t_mono_us[i], b.t_unix_us[i], row.data());
   }
   ++stats_.blocks;
   stats_.samples += b.size();
@@ -381,8 +381,7 @@ void StationWeigher::process(const hw::SampleBlock& b) {
                                 b.counters.lost_samples);
   }
   const auto keep_us = static_cast<std::int64_t>(opt_.history_s * 1e6);
-  while (!history_.empty() && history_.back().t_mono_us - history_.front().t_mono_us > keep_us)
-    history_.pop_front();
+  history_.keep_span(keep_us);
   emit_vehicles(false);
   // Events older than any vehicle still to come are sealed now, in time order.
   sealer_.release_events(b.t_unix_us.back() - hold_us_);
@@ -390,7 +389,8 @@ void StationWeigher::process(const hw::SampleBlock& b) {
 
 void StationWeigher::run() {
   BlockQueue queue(opt_.queue_blocks);
-  std::thread acquisition([&] {
+  std::thread acquisition([&, station = log::current_station()] {
+    log::StationScope scope(station);
     try {
       hw::SampleBlock b;
       while (!stop_) {

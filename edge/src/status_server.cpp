@@ -193,7 +193,8 @@ StatusServer::StatusServer(StatusServerOptions options, std::function<std::strin
   if (ec) throw StatusError("status socket " + p + ": " + ec.message());
   ::chmod(p.c_str(), 0660);
   impl_->accept();
-  impl_->thread = std::thread([this] {
+  impl_->thread = std::thread([this, station = log::current_station()] {
+    log::StationScope scope(station);
     for (;;) {
       try {
         impl_->ioc.run();

@@ -8,6 +8,7 @@
 #include "wim/common/json.hpp"
 #include "wim/common/time.hpp"
 #include "wim/hw/modbus_source.hpp"
+#include "wim/hw/paced_source.hpp"
 #include "wim/hw/replay_source.hpp"
 
 namespace wim::hw {
@@ -196,7 +197,18 @@ std::unique_ptr<SampleSource> make_sim(const bj::object& o, const std::string& c
 
 std::unique_ptr<SampleSource> make_replay(const bj::object& o, const std::string& ctx,
                                           const SourceFactoryOptions& fo) {
-  refuse_unknown(o, {"source", "recording", "loop", "block_samples"}, ctx);
+  refuse_unknown(o, {"source", "recording", "loop", "block_samples", "pace"}, ctx);
+  // "pace": true = real time, a number = that many recording seconds per second.
+  double pace = 0;
+  if (const auto* p = o.if_contains("pace")) {
+    if (p->is_bool()) {
+      pace = p->as_bool() ? 1.0 : 0.0;
+    } else {
+      pace = json::get_number(o, "pace", ctx, 0.0);
+      if (!(pace > 0 && pace <= 1000))
+        throw InputError(field_path(ctx, "pace") + ": must be true, false or a rate in (0, 1000]");
+    }
+  }
   const auto path = resolve(fo.base_dir, json::get_string(o, "recording", ctx));
   const bool loop = json::get_bool(o, "loop", ctx, false);
   const auto rows = static_cast<std::size_t>(get_int_in(o, "block_samples", ctx, 400, 1, 1000000));
@@ -204,6 +216,7 @@ std::unique_ptr<SampleSource> make_replay(const bj::object& o, const std::string
     throw InputError(field_path(ctx, "recording") + ": '" + path.string() + "' is not a file");
   auto src = ReplaySource::open(path, rows);
   if (loop) src->set_loop(path);
+  if (pace > 0) return std::make_unique<PacedSource>(std::move(src), pace);
   return src;
 }
 

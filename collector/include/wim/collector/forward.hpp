@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "wim/collector/ingest.hpp"
-#include "wim/collector/sqlite.hpp"
 #include "wim/collector/store.hpp"
 #include "wim/common/packet.hpp"
+#include "wim/common/sqlite.hpp"
 
 namespace wim::collector {
 
@@ -146,7 +146,7 @@ class Forwarder final : public IngestObserver {
   const BlobStore& blobs_;
   ForwardOptions options_;
   mutable std::mutex mutex_;  // guards db_
-  std::unique_ptr<sql::Db> db_;
+  std::unique_ptr<sqlite::Db> db_;
   std::vector<std::unique_ptr<CaseSink>> sinks_;
   std::int64_t catch_up_rows_read_ = 0;
   std::atomic<bool> caught_up_{false};  // the watermark moves only after a catch-up

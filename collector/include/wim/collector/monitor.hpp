@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "wim/collector/ingest.hpp"
-#include "wim/collector/sqlite.hpp"
 #include "wim/collector/store.hpp"
+#include "wim/common/sqlite.hpp"
 
 namespace wim::collector {
 
@@ -84,8 +84,8 @@ class Monitor : public IngestObserver {
 
   const MetadataStore& store_;
   MonitorOptions options_;
-  std::unique_ptr<sql::Db> db_;  // null: not persisted
-  std::set<std::string> dirty_;  // stations with a newer last record than saved
+  std::unique_ptr<sqlite::Db> db_;  // null: not persisted
+  std::set<std::string> dirty_;     // stations with a newer last record than saved
   mutable std::mutex mutex_;
   std::map<std::string, StationHealth> health_;
   std::vector<Alert> alerts_;

@@ -13,7 +13,26 @@ enum class Level { debug = 7, info = 6, notice = 5, warning = 4, error = 3 };
 void set_min_level(Level level);
 /// Replaces the output (tests capture lines); nullptr restores stderr.
 void set_sink(std::function<void(Level, std::string_view line)> sink);
+/// Writes "<N>component: message"; on a thread inside a StationScope
+/// "<N>component [STATION]: message".
 void write(Level level, std::string_view component, std::string_view message);
+
+/// While alive, every line this thread writes names `station_id` (run-many runs many
+/// stations in one process: an operator reading journald must know which one a line is
+/// about). Nests: the destructor restores the enclosing scope's station. A thread started
+/// inside a scope does not inherit it; pass current_station() to it.
+class StationScope {
+ public:
+  explicit StationScope(std::string station_id);
+  ~StationScope();
+  StationScope(const StationScope&) = delete;
+  StationScope& operator=(const StationScope&) = delete;
+
+ private:
+  std::string previous_;
+};
+/// The station of this thread's innermost StationScope, "" outside any.
+std::string current_station();
 
 inline void debug(std::string_view c, std::string_view m) {
   write(Level::debug, c, m);

@@ -27,6 +27,7 @@
 #include "wim/common/station_config.hpp"
 #include "wim/edge/outbox_sealer.hpp"
 #include "wim/edge/pass_evidence.hpp"
+#include "wim/edge/sample_history.hpp"
 #include "wim/edge/status_server.hpp"
 #include "wim/edge/weigh/pipeline.hpp"
 #include "wim/hw/sample_source.hpp"
@@ -87,10 +88,6 @@ class StationWeigher {
   const WeigherStats& stats() const { return stats_; }
 
  private:
-  struct Row {
-    std::int64_t t_mono_us, t_unix_us;
-    std::vector<std::int32_t> counts;
-  };
   void process(const hw::SampleBlock& b);
   void emit_vehicles(bool all);
   std::int64_t window_end_us(const weigh::WeighedVehicle& v) const;
@@ -105,7 +102,7 @@ class StationWeigher {
   std::atomic<bool> stop_{false}, abandon_{false};
   WeigherStats stats_;
   std::vector<std::string> channels_;
-  std::deque<Row> history_;
+  SampleHistory history_;
   std::deque<weigh::WeighedVehicle> waiting_;  ///< weighed, waiting for their waveform
   std::vector<hw::ChannelHealth> health_;
   void check_pipeline_faults(std::int64_t to_mono_us, const time::ClockStatus& ck);
