@@ -244,8 +244,16 @@ int main(int argc, char** argv) {
         const std::string name =
             std::string(dump) + "/" + std::string(hw::to_string(cond)) + "-" + std::to_string(i) +
             "-" + std::string(hw::to_string(colour)) +
-            (r.found ? "-read-" + std::string(hw::to_string(r.colour)) : "-notfound") + ".png";
-        cv::imwrite(name, frame(bb));
+            (r.found ? "-read-" + std::string(hw::to_string(r.colour)) + "-" + r.candidate + "-" +
+                           std::to_string(static_cast<int>(r.confidence * 100))
+                     : "-notfound") +
+            ".png";
+        cv::Mat shown = frame.clone();  // the quad the reader read, in red
+        if (r.found) {
+          std::vector<cv::Point> q(r.corners.begin(), r.corners.end());
+          cv::polylines(shown, q, true, cv::Scalar(0, 0, 255), 1);
+        }
+        cv::imwrite(name, shown(bb));
       }
       sweep.push_back({cond, r.found ? r.confidence : -1.0, right});
       by_condition[std::string(hw::to_string(cond))].add(t);

@@ -69,7 +69,21 @@ void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
     for (auto l : hint) {
       if ((l == hw::PlateColour::yellow_double) == two_rows) pc.layouts.push_back(l);
     }
-    if (!pc.layouts.empty()) out.push_back(pc);
+    if (pc.layouts.empty()) continue;
+    out.push_back(pc);
+    // Infrared: the brighter cut can hold only the white characters of a blue plate (its
+    // grey field stays under the cut), merged into a band wider than any plate. Also read the
+    // plate around that band: the characters fill 409 x 90 mm of the 440 x 140 mm plate.
+    if (mono && aspect > 3.9) {
+      PlateCandidate plate = pc;
+      const auto& q = pc.corners;
+      const cv::Point2f centre = (q[0] + q[1] + q[2] + q[3]) * 0.25f;
+      const cv::Point2f u = (q[1] - q[0] + q[2] - q[3]) * (0.5f * 440 / 409 / 2);
+      const cv::Point2f v = (q[3] - q[0] + q[2] - q[1]) * (0.5f * 140 / 90 / 2);
+      plate.corners = {centre - u - v, centre + u - v, centre + u + v, centre - u + v};
+      plate.area_px = pc.area_px * (440.0 / 409) * (140.0 / 90);
+      out.push_back(plate);
+    }
   }
 }
 
@@ -107,14 +121,18 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
     collect(blue, false, {hw::PlateColour::blue}, out);
     collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
     collect(green, false, {hw::PlateColour::green}, out);
+    // Green again from its strongly saturated pixels only (the plate's lower, deeper green;
+    // the top is restored from the aspect): a greenish or olive body, or a glare halo, merged
+    // with the plate grows the quad above, and its characters are then cut wrongly.
+    cv::Mat deep_green;
+    cv::inRange(hsv, cv::Scalar(36, 100, 40), cv::Scalar(85, 255, 255), deep_green);
+    collect(deep_green, false, {hw::PlateColour::green}, out);
     if (out.empty()) {  // a bluish, yellowish or greenish body merged with the plate: only the most
                         // saturated pixels (the plate's paint)
       cv::inRange(hsv, cv::Scalar(100, 170, 35), cv::Scalar(125, 255, 255), blue);
       cv::inRange(hsv, cv::Scalar(12, 170, 50), cv::Scalar(35, 255, 255), yellow);
       collect(blue, false, {hw::PlateColour::blue}, out);
       collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
-      cv::inRange(hsv, cv::Scalar(36, 100, 40), cv::Scalar(85, 255, 255), green);
-      collect(green, false, {hw::PlateColour::green}, out);  // lower part; top extended
     }
   }
   std::sort(out.begin(), out.end(),
