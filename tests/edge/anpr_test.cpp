@@ -155,10 +155,8 @@ int read_generated(PlateColour colour, Condition condition, unsigned seed) {
 
 TEST_CASE("Infrared blue plates are read with their 7 characters and never misread") {
   // anpr6: under infrared the green (8-character) layout was also read on a blue plate's
-  // bright rectangle and could win on confidence (then sent to a human: a lost read), and
-  // the brighter cut could hold only the band of white characters (read cut at the plate's
-  // edges). Light characters now mean a blue plate, and a too-wide bright band is also read
-  // as the plate around it. 13 of 16 exact with this change; the rest go to a human.
+  // bright rectangle and could win on confidence (then sent to a human: a lost read). Light
+  // characters now mean a blue plate. 13 of 16 exact; the rest go to a human.
   CHECK(read_generated(PlateColour::blue, Condition::night_ir, 606) >= 13);
 }
 

@@ -69,21 +69,7 @@ void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
     for (auto l : hint) {
       if ((l == hw::PlateColour::yellow_double) == two_rows) pc.layouts.push_back(l);
     }
-    if (pc.layouts.empty()) continue;
-    out.push_back(pc);
-    // Infrared: the brighter cut can hold only the white characters of a blue plate (its
-    // grey field stays under the cut), merged into a band wider than any plate. Also read the
-    // plate around that band: the characters fill 409 x 90 mm of the 440 x 140 mm plate.
-    if (mono && aspect > 3.9) {
-      PlateCandidate plate = pc;
-      const auto& q = pc.corners;
-      const cv::Point2f centre = (q[0] + q[1] + q[2] + q[3]) * 0.25f;
-      const cv::Point2f u = (q[1] - q[0] + q[2] - q[3]) * (0.5f * 440 / 409 / 2);
-      const cv::Point2f v = (q[3] - q[0] + q[2] - q[1]) * (0.5f * 140 / 90 / 2);
-      plate.corners = {centre - u - v, centre + u - v, centre + u + v, centre - u + v};
-      plate.area_px = pc.area_px * (440.0 / 409) * (140.0 / 90);
-      out.push_back(plate);
-    }
+    if (!pc.layouts.empty()) out.push_back(pc);
   }
 }
 
