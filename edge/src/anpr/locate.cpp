@@ -107,14 +107,18 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
     collect(blue, false, {hw::PlateColour::blue}, out);
     collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
     collect(green, false, {hw::PlateColour::green}, out);
+    // Green again from its strongly saturated pixels only (the plate's lower, deeper green;
+    // the top is restored from the aspect): a greenish or olive body, or a glare halo, merged
+    // with the plate grows the quad above, and its characters are then cut wrongly.
+    cv::Mat deep_green;
+    cv::inRange(hsv, cv::Scalar(36, 100, 40), cv::Scalar(85, 255, 255), deep_green);
+    collect(deep_green, false, {hw::PlateColour::green}, out);
     if (out.empty()) {  // a bluish, yellowish or greenish body merged with the plate: only the most
                         // saturated pixels (the plate's paint)
       cv::inRange(hsv, cv::Scalar(100, 170, 35), cv::Scalar(125, 255, 255), blue);
       cv::inRange(hsv, cv::Scalar(12, 170, 50), cv::Scalar(35, 255, 255), yellow);
       collect(blue, false, {hw::PlateColour::blue}, out);
       collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
-      cv::inRange(hsv, cv::Scalar(36, 100, 40), cv::Scalar(85, 255, 255), green);
-      collect(green, false, {hw::PlateColour::green}, out);  // lower part; top extended
     }
   }
   std::sort(out.begin(), out.end(),

@@ -119,10 +119,16 @@ PlateRead PlateReader::read(const cv::Mat& bgr) const {
   PlateRead best;
   PlateCandidate best_candidate;
   for (const auto& c : find_plate_candidates(colour, config_.max_candidates)) {
+    bool light_characters = false;
     for (auto layout : c.layouts) {
+      // Infrared: light characters on a darker field are a blue plate's (green and yellow
+      // plates have dark characters), so the green layout is not read. Reading it anyway let
+      // a 8-character reading of a blue plate win on confidence (then sent to a human).
+      if (c.mono && layout == hw::PlateColour::green && light_characters) continue;
       // Not retried with grown/shrunk quads: taking the best of several tries raised the
       // confidence of a wrong read above the review threshold in the benchmark.
       PlateRead r = read_candidate(colour, c, layout);
+      light_characters = light_characters || (c.mono && r.colour == hw::PlateColour::blue);
       if (!best.found || r.confidence > best.confidence) {
         best = std::move(r);
         best_candidate = c;
