@@ -9,7 +9,11 @@
 // carries the load average (1 min) read when it was taken.
 // Usage: bench_collector_ingest [records=3000] [stations=51] [latency_seconds=10]
 //                               [blob_sync=both|per_file|syncfs] [part=all|rate|latency]
-//                               [attachments=photo|fake|both]
+//                               [attachments=photo|fake|both] [phase=spread|locked]
+// phase (ack latency only): `spread` (default) = independent stations: each starts at its
+// own offset within the 500 ms period and has its violations at its own place in the cycle
+// of ten; `locked` = every station sends at the same instant and all 51 violations (with
+// photos: 36 MB) arrive in the same tick, a worst case no real city produces.
 // Attachments of the violations (one record in ten): `photo` (default) = what a station
 // sends, 2 JPEG-sized files of 250 KB (plate.jpg, overview.jpg) + a 200 KB waveform.csv,
 // every byte distinct per record; `fake` = the 24-byte stand-ins of the unit tests. `both`
@@ -118,13 +122,14 @@ struct Sim {
   std::string id;
   crypto::SigningKey key = crypto::SigningKey::generate();
   std::unique_ptr<chain::ChainWriter> writer;
-  bool photos = true;  // photo-sized attachments, else the 24-byte fakes
+  bool photos = true;       // photo-sized attachments, else the 24-byte fakes
+  int violation_phase = 0;  // this station's violations are the seqs n with n % 10 == phase
   explicit Sim(std::string i) : id(std::move(i)) { restart(); }
   /// A fresh chain from seq 1 (each rate run stores into an empty database).
   void restart() { writer = std::make_unique<chain::ChainWriter>(id, key, 0, ""); }
   packet::Packet next() {
     const auto n = static_cast<std::int64_t>(writer->last_seq()) + 1;
-    bool violation = n % 10 == 0;  // one overload in ten passes, with attachments
+    bool violation = n % 10 == violation_phase;  // one overload in ten, with attachments
     auto m = violation ? wim::test::violation_record(wim::test::kT0_us + n * 500'000)
                        : wim::test::pass_record(wim::test::kT0_us + n * 500'000);
     m.station_id = id;
@@ -160,6 +165,7 @@ int main(int argc, char** argv) {
   const std::string sync_arg = argc > 4 ? argv[4] : "both";
   const std::string part = argc > 5 ? argv[5] : "all";
   const std::string attach_arg = argc > 6 ? argv[6] : "photo";
+  const std::string phase_arg = argc > 7 ? argv[7] : "spread";
   std::vector<std::string> attach_modes;
   if (attach_arg == "both" || attach_arg == "fake") attach_modes.push_back("fake");
   if (attach_arg == "both" || attach_arg == "photo") attach_modes.push_back("photo");
@@ -168,11 +174,12 @@ int main(int argc, char** argv) {
     syncs.emplace_back("per_file", BlobSync::per_file);
   if (sync_arg == "both" || sync_arg == "syncfs") syncs.emplace_back("syncfs", BlobSync::syncfs);
   if (records < 1 || stations < 1 || seconds < 1 || syncs.empty() ||
-      (part != "all" && part != "rate" && part != "latency") || attach_modes.empty()) {
+      (part != "all" && part != "rate" && part != "latency") || attach_modes.empty() ||
+      (phase_arg != "spread" && phase_arg != "locked")) {
     std::fprintf(stderr,
                  "usage: bench_collector_ingest [records>=1] [stations>=1] [latency_seconds>=1] "
                  "[blob_sync=both|per_file|syncfs] [part=all|rate|latency] "
-                 "[attachments=photo|fake|both]\n");
+                 "[attachments=photo|fake|both] [phase=spread|locked]\n");
     return 2;
   }
   wim::log::set_min_level(wim::log::Level::error);
@@ -292,7 +299,10 @@ int main(int argc, char** argv) {
   if (part != "rate")
     for (const auto& mode : attach_modes)
       for (const auto& [sync_name, sync] : syncs) {
-        for (auto& sim : sims) sim->photos = mode == "photo";
+        for (std::size_t i = 0; i < sims.size(); ++i) {
+          sims[i]->photos = mode == "photo";
+          sims[i]->violation_phase = phase_arg == "spread" ? static_cast<int>(i % 10) : 0;
+        }
         const auto base = dir / ("lat-" + std::to_string(++run_no));
         auto store = open_sqlite_store(base.string() + ".db");
         FileBlobStore blobs(base.string() + "-blobs", sync);
@@ -318,8 +328,12 @@ int main(int argc, char** argv) {
         std::atomic<int> failures{0}, connected_count{0};
         std::vector<std::thread> clients;
         const auto end = Clock::now() + std::chrono::seconds(seconds);
-        for (auto& sp : sims) {
-          clients.emplace_back([&, s = sp.get()] {
+        for (std::size_t si = 0; si < sims.size(); ++si) {
+          // spread: station si starts si/N of the way into the 500 ms period.
+          const auto offset = phase_arg == "spread"
+                                  ? std::chrono::milliseconds(500 * si / sims.size())
+                                  : std::chrono::milliseconds(0);
+          clients.emplace_back([&, offset, s = sims[si].get()] {
             wim::collector::test::Client c(server.port(), pki / "ca.cert.pem",
                                            pki / "stations" / (s->id + ".cert.pem"),
                                            pki / "stations" / (s->id + ".key.pem"));
@@ -332,7 +346,8 @@ int main(int argc, char** argv) {
             }
             if (!connected) ++failures;
             ++connected_count;
-            auto next = Clock::now();
+            auto next = Clock::now() + offset;
+            std::this_thread::sleep_until(next);
             while (connected && next < end) {
               auto tar = packet::to_tar({s->next()});
               const bool steady = connected_count.load() == static_cast<int>(sims.size());
@@ -362,12 +377,12 @@ int main(int argc, char** argv) {
                            : v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))];
         };
         std::printf(
-            "ack latency/%s/%s attachments: %d stations x 2 records/s for %d s over "
+            "ack latency/%s/%s attachments/%s: %d stations x 2 records/s for %d s over "
             "HTTPS+mTLS (keep-alive, %d "
             "io threads): %zu acks, %d failures, p50 %.1f ms, p99 %.1f ms, max %.1f ms (target "
             "p99 < 100 ms); %s\n",
-            sync_name.c_str(), mode.c_str(), stations, seconds, io_threads, lat_ms.size(),
-            failures.load(), pct(lat_ms, 0.50), pct(lat_ms, 0.99),
+            sync_name.c_str(), mode.c_str(), phase_arg.c_str(), stations, seconds, io_threads,
+            lat_ms.size(), failures.load(), pct(lat_ms, 0.50), pct(lat_ms, 0.99),
             lat_ms.empty() ? 0.0 : lat_ms.back(), grouping(ingest.counters(), blobs).c_str());
         std::printf(
             "  steady (sent after all %d stations had connected): %zu acks, p50 %.1f ms, p99 %.1f "
