@@ -60,6 +60,12 @@ int cmd_run(int argc, char** argv) {
     log::notice("station", std::string("stopping on ") + name);
     station.stop(weigh_failed ? "weighing failed: " + station.weighing_error() : name);
     return weigh_failed ? 1 : 0;
+  } catch (const edge::OutboxMissing& e) {
+    // Not transient: systemd must not retry it every 5 s (RestartPreventExitStatus=2 3).
+    log::error("station", std::string(e.what()) +
+                              "; not starting (the first start of a provisioned station is "
+                              "`wim-edge run --new-chain`, once)");
+    return 3;
   } catch (const edge::OutboxCorrupt& e) {
     log::error("station", std::string(e.what()) +
                               "; not starting (keep the file for recovery: Outbox::salvage)");

@@ -66,6 +66,12 @@ int cmd_run_many(int argc, char** argv) {
     group.stop_failed();
     group.stop(name);
     return group.failed_count() ? 1 : 0;
+  } catch (const edge::OutboxMissing& e) {
+    // Not transient: systemd must not retry it every 5 s (RestartPreventExitStatus=2 3).
+    log::error("station", std::string(e.what()) +
+                              "; no station started (the first start of a provisioned station is "
+                              "`--new-chain`, once)");
+    return 3;
   } catch (const edge::OutboxCorrupt& e) {
     log::error("station", std::string(e.what()) +
                               "; no station started (keep the file for recovery: Outbox::salvage)");

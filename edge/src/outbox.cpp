@@ -94,10 +94,10 @@ Outbox::Outbox(const OutboxOptions& options) : options_(options) {
   const auto& path = options_.path;
   const bool exists = std::filesystem::exists(path);
   if (!exists && !options_.create_new_chain) {
-    throw SystemError("outbox " + path.string() +
-                      " does not exist: refusing to start a new chain at seq 1 (a lost "
-                      "outbox must be recovered or the station re-provisioned with "
-                      "--new-chain)");
+    throw OutboxMissing("outbox " + path.string() +
+                        " does not exist: refusing to start a new chain at seq 1 (a lost "
+                        "outbox must be recovered or the station re-provisioned with "
+                        "--new-chain)");
   }
   try {
     int flags = SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE);

@@ -86,6 +86,7 @@ TEST_CASE("A missing outbox is not silently replaced by a new chain") {
   test::TempDir dir("outbox");
   CHECK_THROWS_WITH(Outbox(opts(dir / "gone.db")),
                     Catch::Contains("refusing to start a new chain"));
+  CHECK_THROWS_AS(Outbox(opts(dir / "gone.db")), OutboxMissing);
   CHECK_FALSE(std::filesystem::exists(dir / "gone.db"));
 }
 

@@ -259,6 +259,25 @@ SCENARIO("run-many: a bad config in the folder is refused, naming the file and f
   }
 }
 
+SCENARIO("run-many: a provisioned station without its outbox is refused with exit 3") {
+  GIVEN("two complete station configs whose outboxes do not exist yet") {
+    City city(2);
+    city.write_configs(1, false);
+    WHEN("run-many starts without --new-chain (e.g. systemd before the first start)") {
+      std::string out;
+      const int status = run_edge("run-many --config-dir " + (city.dir / "stations").string(), out);
+      THEN("it exits 3 (not retried by the unit), says why, and creates no outbox") {
+        INFO(out);
+        CHECK(status == 3);
+        CHECK_THAT(out, Catch::Contains("does not exist: refusing to start a new chain"));
+        CHECK_THAT(out, Catch::Contains("--new-chain"));
+        for (const auto& id : city.ids)
+          CHECK_FALSE(std::filesystem::exists(city.dir / "stations" / id / "outbox.db"));
+      }
+    }
+  }
+}
+
 SCENARIO("run-many: SIGTERM stops every station of the process cleanly") {
   GIVEN("wim-edge run-many with two stations (collector unreachable: records stay queued)") {
     City city(2);

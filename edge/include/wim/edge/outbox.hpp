@@ -102,6 +102,12 @@ class OutboxCorrupt : public SystemError {
  public:
   using SystemError::SystemError;
 };
+/// The outbox file does not exist and a new chain was not asked for (--new-chain): a
+/// technician must recover the file or re-provision; the daemon exits 3 (not restarted).
+class OutboxMissing : public SystemError {
+ public:
+  using SystemError::SystemError;
+};
 /// The disk (or the page limit) is full: the record was NOT stored, nothing was damaged.
 class OutboxFull : public SystemError {
  public:
