@@ -54,10 +54,11 @@ int run_export(int argc, char** argv) {
     eo.from_seq = vm["from"].as<std::int64_t>();
     eo.to_seq = vm["to"].as<std::int64_t>();
     eo.per_tar = vm["per-tar"].as<std::size_t>();
+    // The key the collector verified these records with (the registry's); read first, so
+    // that a broken registry stops the export before any tar is written.
+    const RegistryHolder registry(cfg.registry);
     const auto result = export_chain(*store, blobs, station, out, eo);
 
-    // The key the collector verified these records with (the registry's).
-    const RegistryHolder registry(cfg.registry);
     const auto* entry = registry.current()->by_id(station);
     const auto key = out / (station + ".pub.pem");
     std::string key_note = "no signing key in the registry for " + station;
