@@ -8,7 +8,7 @@
 // Env: ANPR_BENCH_CONDITIONS=night_ir,dusk (a comma list of condition names: only those are
 // rendered, e.g. a night-only set), ANPR_REVIEW_BELOW, ANPR_CROSS_GROW, ANPR_BENCH_DUMP=dir,
 // ANPR_BENCH_STRESS=1 (the stress set: every frame made harder than the simulator's default,
-// see stress() below; the same plates and scenes as without it).
+// see stress() below; the same plates and scenes as without it), ANPR_BENCH_FONTS (below).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -184,7 +184,23 @@ int main(int argc, char** argv) {
   std::printf("review_below %.2f, cross_check_grow %.3f, seed %s\n", rc.review_below,
               rc.cross_check_grow, argc > 3 ? argv[3] : "20261127");
   edge::anpr::PlateReader reader(rc);
-  hw::PlateRenderer renderer;
+  // ANPR_BENCH_FONTS=PROVINCE_FONT,ALNUM_FONT: plates drawn with fonts the reader was not
+  // trained on (a shift like real plates' own typeface), e.g. Debian's fonts-droid-fallback
+  // and fonts-freefont-ttf.
+  hw::PlateFonts fonts;
+  if (const char* e = std::getenv("ANPR_BENCH_FONTS")) {
+    const std::string list = e;
+    const auto comma = list.find(',');
+    if (comma == std::string::npos) {
+      std::fprintf(stderr, "ANPR_BENCH_FONTS: '%s' is not PROVINCE_FONT,ALNUM_FONT\n", e);
+      return 2;
+    }
+    fonts.province_font = list.substr(0, comma);
+    fonts.alnum_font = list.substr(comma + 1);
+    std::printf("fonts: province %s, alnum %s\n", fonts.province_font.c_str(),
+                fonts.alnum_font.c_str());
+  }
+  hw::PlateRenderer renderer(fonts);
   std::map<std::string, Tally> by_condition, by_colour;
   Tally all;
   const char* dump = std::getenv("ANPR_BENCH_DUMP");

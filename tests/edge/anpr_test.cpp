@@ -313,6 +313,27 @@ TEST_CASE("Evidence of a pass: untouched originals, captioned copy, plate close-
         const auto lines = caption_lines(facts, ev.plate);
         CHECK(lines[0] == "G017  lane 2  2026-11-27T08:00:00.080Z  clock synced");
         CHECK(lines[1] == "gross 31250 kg  limit 25000 kg  overload +25.0 %");
+        REQUIRE(lines.size() == 3);
+        CHECK(lines[2].rfind("plate 晋E66021 yellow, confidence 0.", 0) == 0);
+        CHECK(lines[2].find("read automatically") != std::string::npos);
+        // The plate line is drawn (with the CJK font): the third line's strip has ink.
+        const int band_top = 1080 + (img.rows - 1080) * 2 / 3;
+        cv::Mat strip;
+        cv::cvtColor(img(cv::Rect(0, band_top, img.cols / 2, img.rows - band_top)), strip,
+                     cv::COLOR_BGR2GRAY);
+        CHECK(cv::countNonZero(strip > 128) > 200);
+      }
+      THEN("a plate a human must read is captioned with the reason, never with the guess") {
+        PlateRead unsure = ev.plate;
+        unsure.needs_review = true;
+        unsure.text.clear();
+        unsure.candidate = "晋E66028";
+        unsure.review_reason = "low confidence 0.61 (< 0.80)";
+        const auto lines = caption_lines(facts, unsure);
+        REQUIRE(lines.size() == 3);
+        CHECK(lines[2] == "plate yellow, to be read by a human: low confidence 0.61 (< 0.80)");
+        PlateRead none;
+        CHECK(caption_lines(facts, none)[2] == "plate not found: to be read by a human");
       }
     }
   }

@@ -129,18 +129,40 @@ const PlateLayout& plate_layout(PlateColour c) {
 
 namespace {
 
-cv::Ptr<cv::freetype::FreeType2> load_font(const std::string& path) {
+cv::Ptr<cv::freetype::FreeType2> load_font(const std::string& spec) {
+  // "path" or "path#N": face N of a collection
+  std::string path = spec;
+  int face = 0;
+  if (const auto hash = spec.rfind('#'); hash != std::string::npos) {
+    path = spec.substr(0, hash);
+    try {
+      std::size_t used = 0;
+      face = std::stoi(spec.substr(hash + 1), &used);
+      if (used != spec.size() - hash - 1 || face < 0) throw std::invalid_argument("face");
+    } catch (const std::exception&) {
+      throw InputError("plate font '" + spec + "': '#" + spec.substr(hash + 1) +
+                       "' is not a face number");
+    }
+  }
   std::ifstream probe(path, std::ios::binary);
   if (!probe)
     throw InputError("plate font '" + path +
-                     "' cannot be read (Debian packages fonts-wqy-zenhei, fonts-dejavu-core)");
+                     "' cannot be read (Debian packages fonts-wqy-zenhei, fonts-dejavu-core; "
+                     "the training fonts: scripts/install-deps.sh)");
   auto ft = cv::freetype::createFreeType2();
   try {
-    ft->loadFontData(path, 0);
+    ft->loadFontData(path, face);
   } catch (const cv::Exception& e) {
-    throw InputError("plate font '" + path + "' is not a usable font: " + e.what());
+    throw InputError("plate font '" + spec + "' is not a usable font: " + e.what());
   }
   return ft;
+}
+
+std::vector<cv::Ptr<cv::freetype::FreeType2>> load_fonts(const std::string& first,
+                                                         const std::vector<std::string>& more) {
+  std::vector<cv::Ptr<cv::freetype::FreeType2>> fonts{load_font(first)};
+  for (const auto& f : more) fonts.push_back(load_font(f));
+  return fonts;
 }
 
 double uniform(std::mt19937& rng, double a, double b) {
@@ -207,21 +229,22 @@ void draw_background(cv::Mat& img, std::mt19937& rng) {
 }  // namespace
 
 PlateRenderer::PlateRenderer(const PlateFonts& fonts)
-    : province_ft_(load_font(fonts.province_font)), alnum_ft_(load_font(fonts.alnum_font)) {}
+    : province_ft_(load_fonts(fonts.province_font, fonts.more_province_fonts)),
+      alnum_ft_(load_fonts(fonts.alnum_font, fonts.more_alnum_fonts)) {}
 
-const cv::Mat& PlateRenderer::glyph(const std::string& ch) const {
-  for (const auto& [c, m] : glyphs_)
-    if (c == ch) return m;
+const cv::Mat& PlateRenderer::glyph(const std::string& ch, int font) const {
+  const auto key = std::make_pair(font, ch);
+  if (const auto it = glyphs_.find(key); it != glyphs_.end()) return it->second;
   const bool province = static_cast<unsigned char>(ch[0]) >= 0x80;
-  auto& ft = province ? province_ft_ : alnum_ft_;
+  auto& ft = (province ? province_ft_ : alnum_ft_)[static_cast<std::size_t>(font)];
   cv::Mat canvas(256, 256, CV_8UC3, cv::Scalar::all(0));
   ft->putText(canvas, ch, {20, 200}, 160, cv::Scalar::all(255), -1, cv::LINE_AA, true);
   cv::Mat gray;
   cv::cvtColor(canvas, gray, cv::COLOR_BGR2GRAY);
   const cv::Rect box = cv::boundingRect(gray > 40);
-  if (box.area() == 0) throw InputError("plate font has no glyph for '" + ch + "'");
-  glyphs_.emplace_back(ch, gray(box).clone());
-  return glyphs_.back().second;
+  if (box.area() == 0)
+    throw InputError("plate font " + std::to_string(font) + " has no glyph for '" + ch + "'");
+  return glyphs_.emplace(key, gray(box).clone()).first->second;
 }
 
 PlateSpec PlateRenderer::random_plate(std::mt19937& rng, PlateColour colour) const {
@@ -243,6 +266,11 @@ PlateSpec PlateRenderer::random_plate(std::mt19937& rng, PlateColour colour) con
       p.text += use_letter ? letter() : digit();
     }
   }
+  // Drawn only with several fonts, so a one-font renderer keeps its random sequence.
+  if (province_ft_.size() > 1)
+    p.province_font = uniform_int(rng, 0, static_cast<int>(province_ft_.size()) - 1);
+  if (alnum_ft_.size() > 1)
+    p.alnum_font = uniform_int(rng, 0, static_cast<int>(alnum_ft_.size()) - 1);
   return p;
 }
 
@@ -267,6 +295,11 @@ cv::Mat PlateRenderer::render_plate(const PlateSpec& plate, double ppm) const {
       throw InputError("plate '" + plate.text + "': character " + std::to_string(i + 1) + " ('" +
                        chars[i] + "') is not allowed there");
   }
+  if (plate.province_font < 0 || plate.province_font >= static_cast<int>(province_ft_.size()) ||
+      plate.alnum_font < 0 || plate.alnum_font >= static_cast<int>(alnum_ft_.size()))
+    throw InputError("plate '" + plate.text + "': font " + std::to_string(plate.province_font) +
+                     "/" + std::to_string(plate.alnum_font) + " is not one of the renderer's " +
+                     std::to_string(province_ft_.size()) + "/" + std::to_string(alnum_ft_.size()));
   const int W = static_cast<int>(std::lround(layout.width_mm * ppm));
   const int H = static_cast<int>(std::lround(layout.height_mm * ppm));
   cv::Mat img(H, W, CV_8UC3);
@@ -302,7 +335,7 @@ cv::Mat PlateRenderer::render_plate(const PlateSpec& plate, double ppm) const {
   }
   for (std::size_t i = 0; i < chars.size(); ++i) {
     const CharBox& b = layout.chars[i];
-    const cv::Mat& g = glyph(chars[i]);
+    const cv::Mat& g = glyph(chars[i], i == 0 ? plate.province_font : plate.alnum_font);
     const int bw = std::max(1, static_cast<int>(std::lround(b.w_mm * ppm)));
     const int bh = std::max(1, static_cast<int>(std::lround(b.h_mm * ppm)));
     int gw = bw;

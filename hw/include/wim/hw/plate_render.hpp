@@ -4,6 +4,7 @@
 // plate reader's training data. Seeded: the same rng state gives the same image.
 #pragma once
 #include <array>
+#include <map>
 #include <random>
 #include <string>
 #include <string_view>
@@ -37,7 +38,9 @@ std::vector<std::string> split_utf8(std::string_view text);
 
 struct PlateSpec {
   PlateColour colour = PlateColour::blue;
-  std::string text;  ///< UTF-8, e.g. "京A12345", no separator dot
+  std::string text;       ///< UTF-8, e.g. "京A12345", no separator dot
+  int province_font = 0;  ///< [-] index into the renderer's province fonts (0: the first)
+  int alnum_font = 0;     ///< [-] index into the renderer's letter/digit fonts
 };
 
 /// A character cell on the plate, in mm from the plate's top-left corner.
@@ -51,10 +54,14 @@ struct PlateLayout {
 };
 const PlateLayout& plate_layout(PlateColour c);
 
-/// Where the fonts are (Debian: fonts-wqy-zenhei, fonts-dejavu-core).
+/// Where the fonts are (Debian: fonts-wqy-zenhei, fonts-dejavu-core). A path may end in
+/// "#N" to take face N of a font collection (.ttc), e.g. "NotoSansCJK-Bold.ttc#2".
 struct PlateFonts {
   std::string province_font = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc";
   std::string alnum_font = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf";
+  /// Further typefaces (training: the reader must not learn one typeface). When set,
+  /// random_plate() draws each plate's province and letter/digit fonts from all of them.
+  std::vector<std::string> more_province_fonts, more_alnum_fonts;
 };
 
 enum class Condition { clear_day, dusk, night_ir, motion_blur, glare, dirt };
@@ -95,13 +102,13 @@ class PlateRenderer {
   cv::Mat render_empty(Condition condition, std::mt19937& rng, cv::Size size = {1920, 1080}) const;
 
  private:
-  const cv::Mat& glyph(const std::string& ch) const;  // ink mask, cached
+  const cv::Mat& glyph(const std::string& ch, int font) const;  // ink mask, cached
   void place_plate(cv::Mat& canvas, cv::Mat& mask, const PlateSpec& plate, double px_per_mm,
                    cv::Point2f centre, std::mt19937& rng, Condition condition,
                    std::array<cv::Point2f, 4>& corners) const;
 
-  cv::Ptr<cv::freetype::FreeType2> province_ft_, alnum_ft_;
-  mutable std::vector<std::pair<std::string, cv::Mat>> glyphs_;
+  std::vector<cv::Ptr<cv::freetype::FreeType2>> province_ft_, alnum_ft_;
+  mutable std::map<std::pair<int, std::string>, cv::Mat> glyphs_;  // (font, character)
 };
 
 /// Applies the look of `condition` to a frame in place; `plate_mask` (CV_8U, 255 on the

@@ -50,7 +50,10 @@ record::Plate to_record_plate(const PlateRead& plate);
 /// Attachments as packet::seal takes them: name -> bytes.
 std::map<std::string, std::string> attachment_map(const PassEvidence& evidence);
 
-/// The caption's lines (ASCII), e.g. "G017 lane 1 2026-11-27T08:00:00.123Z clock synced".
+/// The caption's lines, e.g. "G017  lane 1  2026-11-27T08:00:00.123Z  clock synced"; the
+/// third names the plate (UTF-8 text, colour, confidence) when it was read automatically, or
+/// why a human must read it (the unsure candidate is never shown). overview.jpg draws them
+/// with Debian's WenQuanYi font (fonts-wqy-zenhei); without it, ASCII lines only.
 std::vector<std::string> caption_lines(const PassFacts& facts, const PlateRead& plate);
 
 }  // namespace wim::edge::anpr
