@@ -350,9 +350,10 @@ int cmd_read_plate(int argc, char** argv) {
     all.print("all");
     for (const auto& w : wrong) {
       const auto& o = w.as_object();
-      std::fprintf(stderr, "accepted wrong: %s\ttruth %s\tread %s\tconfidence %.3f\n",
+      std::fprintf(stderr, "accepted wrong: %s\ttruth %s %s\tread %s %s\tconfidence %.3f\n",
                    o.at("file").as_string().c_str(), o.at("truth").as_string().c_str(),
-                   o.at("read").as_string().c_str(), o.at("confidence").to_number<double>());
+                   o.at("truth_colour").as_string().c_str(), o.at("read").as_string().c_str(),
+                   o.at("colour").as_string().c_str(), o.at("confidence").to_number<double>());
     }
     if (no_truth || unreadable)
       std::fprintf(stderr, "not scored: %d without a truth line, %d unreadable\n", no_truth,
