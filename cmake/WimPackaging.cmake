@@ -8,6 +8,7 @@
 #   /etc/wim/station.json                           default config (conffile)
 #   /usr/share/wim/register-maps/                   shipped amplifier register maps
 #   /usr/share/wim/station.example.json             the default config, for reference
+#   /usr/share/wim/anpr/                            plate reader model (WIM_WITH_CAMERA builds)
 #   /usr/share/doc/wim-edge/                        technician guide and other docs
 #   /usr/share/man/man1/{wim-edge,wim-sim}.1.gz     manual pages (edge/dist/man)
 #   /var/lib/wim/{outbox,keys}                      made by postinst, owned by `wim`
@@ -30,6 +31,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/edge/systemd/wim-edge.service
 install(FILES ${_wim_dist}/station.json DESTINATION /etc/wim COMPONENT station)
 install(FILES ${_wim_dist}/station.json DESTINATION share/wim
   RENAME station.example.json COMPONENT station)
+# The plate reader's model, trained at build time (edge/CMakeLists.txt, or the reused
+# WIM_ANPR_MODEL): wim-edge finds it at <prefix>/share/wim/anpr beside <prefix>/bin
+# (edge::default_anpr_model_dir: `read-plate` without --model, station.json camera.model_dir).
+if(TARGET wim_anpr_model)
+  install(FILES ${WIM_ANPR_MODEL_DIR}/anpr_province.yml.gz ${WIM_ANPR_MODEL_DIR}/anpr_alnum.yml.gz
+    DESTINATION share/wim/anpr COMPONENT station)
+endif()
 # Register maps: whichever folder hw/ ships them in (JSON files), when it exists.
 foreach(_wim_maps IN ITEMS ${PROJECT_SOURCE_DIR}/hw/maps ${PROJECT_SOURCE_DIR}/hw/register-maps)
   if(IS_DIRECTORY ${_wim_maps})
@@ -38,7 +46,7 @@ foreach(_wim_maps IN ITEMS ${PROJECT_SOURCE_DIR}/hw/maps ${PROJECT_SOURCE_DIR}/h
   endif()
 endforeach()
 foreach(_wim_doc IN ITEMS technician-guide.md cross-build.md simulator.md weighing.md uplink.md
-    station.md station-config.md register-map.md calibration.md records.md)
+    station.md station-config.md register-map.md calibration.md records.md anpr.md)
   if(EXISTS ${PROJECT_SOURCE_DIR}/docs/${_wim_doc})
     install(FILES ${PROJECT_SOURCE_DIR}/docs/${_wim_doc}
       DESTINATION share/doc/wim-edge COMPONENT station)
@@ -104,8 +112,13 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 # The technician's checks (docs/technician-guide.md): openssl for keys and certificates,
-# mbpoll for the amplifier's registers. A minimal Debian image has neither.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "openssl, mbpoll")
+# mbpoll for the amplifier's registers. A minimal Debian image has neither. The fonts: the
+# simulated camera and `wim-sim plates` render plates with them (the reader does not need them).
+if(TARGET wim_anpr_model)
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "openssl, mbpoll, fonts-wqy-zenhei, fonts-dejavu-core")
+else()
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "openssl, mbpoll")
+endif()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_wim_dist}/debian/postinst ${_wim_dist}/debian/prerm ${_wim_dist}/debian/postrm
   ${_wim_dist}/debian/conffiles)

@@ -13,12 +13,9 @@
 #include "wim/common/log.hpp"
 #include "wim/common/recording.hpp"
 #include "wim/edge/anpr/evidence.hpp"
+#include "wim/edge/anpr_model_dir.hpp"
 #include "wim/hw/camera_opencv.hpp"
 #include "wim/hw/camera_sim.hpp"
-
-#ifndef WIM_ANPR_DEFAULT_MODEL_DIR
-#define WIM_ANPR_DEFAULT_MODEL_DIR "/usr/share/wim/anpr"
-#endif
 
 namespace wim::edge {
 namespace {
@@ -86,7 +83,7 @@ CameraConfig parse_camera_config(const boost::json::value& section, const std::s
   c.max_frames = static_cast<std::size_t>(mf);
   c.review_below = json::get_number(o, "review_below", what, c.review_below);
   if (!(c.review_below > 0 && c.review_below <= 1)) bad("review_below", "must be within (0, 1]");
-  c.model_dir = json::get_string(o, "model_dir", what, WIM_ANPR_DEFAULT_MODEL_DIR);
+  c.model_dir = json::get_string(o, "model_dir", what, default_anpr_model_dir());
   if (std::filesystem::path(c.model_dir).is_relative()) c.model_dir = base_dir / c.model_dir;
   if (c.kind == "opencv" && !c.url.empty() && c.url.find("://") == std::string::npos &&
       std::filesystem::path(c.url).is_relative() &&

@@ -2,6 +2,7 @@
 // wim-sim: the simulated roadside.
 //   wim-sim record --seed S --vehicles N --out DIR [site/traffic/fault options]
 //   wim-sim serve --modbus-tcp HOST:PORT | --modbus-rtu-pty LINK [--seed S] [--flow N]
+//   wim-sim plates --out DIR --count N [--seed S] [--conditions a,b] [--stress] (plates_cmd.cpp)
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
@@ -22,13 +23,19 @@
 namespace po = boost::program_options;
 using namespace wim::sim;
 
+#ifdef WIM_WITH_CAMERA
+int run_plates(int argc, char** argv);
+#endif
+
 namespace {
 
 int usage(const po::options_description& d) {
-  std::cerr << "usage: wim-sim record --seed S --vehicles N --out DIR [options]\n"
-               "       wim-sim serve --modbus-tcp HOST:PORT [--seed S] [--flow N] [options]\n"
-               "       wim-sim serve --modbus-rtu-pty LINK [--seed S] [--flow N] [options]\n\n"
-            << d;
+  std::cerr
+      << "usage: wim-sim record --seed S --vehicles N --out DIR [options]\n"
+         "       wim-sim serve --modbus-tcp HOST:PORT [--seed S] [--flow N] [options]\n"
+         "       wim-sim serve --modbus-rtu-pty LINK [--seed S] [--flow N] [options]\n"
+         "       wim-sim plates --out DIR --count N [--seed S] [--conditions a,b] [--stress]\n\n"
+      << d;
   return 2;
 }
 
@@ -145,7 +152,15 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "record") return run_record(argc - 1, argv + 1);
     if (cmd == "serve") return run_serve(argc - 1, argv + 1);
-    std::cerr << "wim-sim: unknown command '" << cmd << "' (record | serve)\n";
+#ifdef WIM_WITH_CAMERA
+    if (cmd == "plates") return run_plates(argc - 1, argv + 1);
+#else
+    if (cmd == "plates") {
+      std::cerr << "wim-sim plates: this build has no camera part (WIM_WITH_CAMERA=OFF)\n";
+      return 2;
+    }
+#endif
+    std::cerr << "wim-sim: unknown command '" << cmd << "' (record | serve | plates)\n";
     return 2;
   } catch (const po::error& e) {
     std::cerr << "wim-sim " << cmd << ": " << e.what() << "\n";

@@ -8,7 +8,9 @@
 // Env: ANPR_BENCH_CONDITIONS=night_ir,dusk (a comma list of condition names: only those are
 // rendered, e.g. a night-only set), ANPR_REVIEW_BELOW, ANPR_CROSS_GROW, ANPR_BENCH_DUMP=dir,
 // ANPR_BENCH_STRESS=1 (the stress set: every frame made harder than the simulator's default,
-// see stress() below; the same plates and scenes as without it), ANPR_BENCH_FONTS (below).
+// see hw::stress_frame in wim/hw/plate_set.hpp; the same plates and scenes as without it).
+// The frames are those `wim-sim plates --seed S --count 6*N [--stress]` writes.
+// ANPR_BENCH_FONTS=PROVINCE_FONT,ALNUM_FONT: plates in other (held-out) typefaces.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -22,7 +24,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "wim/common/error.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
+#include "wim/hw/plate_set.hpp"
 
 using namespace wim;
 using Clock = std::chrono::steady_clock;
@@ -55,115 +59,16 @@ struct Tally {
   }
 };
 
-double uniform(std::mt19937& rng, double a, double b) {
-  return std::uniform_real_distribution<double>(a, b)(rng);
-}
-
-// The stress set: harder than the simulator's defaults in ways real roads are. Every frame
-// is seen at a steep angle (perspective: one side of the frame up to 22 % shorter, i.e. a
-// camera well off the lane's axis, plus a shear); then per condition: a second, stronger glare
-// spot on the plate (glare), a longer smear (motion_blur, 12-20 px), half the light again
-// with more noise (dusk), a weaker retroreflective contrast (night_ir), mud smears across the
-// plate (dirt). `corners` (the plate's truth) is moved with the frame.
-void stress(cv::Mat& img, std::array<cv::Point2f, 4>& corners, hw::Condition cond,
-            std::mt19937& rng) {
-  const auto W = static_cast<float>(img.cols), H = static_cast<float>(img.rows);
-  const float k = static_cast<float>(uniform(rng, 0.1, 0.22)) * H / 2;  // shorter side's loss
-  const float shear = static_cast<float>(uniform(rng, -0.06, 0.06)) * H;
-  const bool left = rng() % 2 == 0;
-  const std::vector<cv::Point2f> src = {{0, 0}, {W, 0}, {W, H}, {0, H}};
-  std::vector<cv::Point2f> dst = src;
-  dst[left ? 0 : 1].y += k, dst[left ? 3 : 2].y -= k;
-  dst[1].y += shear, dst[2].y += shear;
-  const cv::Mat M = cv::getPerspectiveTransform(src, dst);
-  cv::warpPerspective(img, img, M, img.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-  std::vector<cv::Point2f> c(corners.begin(), corners.end()), moved;
-  cv::perspectiveTransform(c, moved, M);
-  std::copy(moved.begin(), moved.end(), corners.begin());
-  const cv::Rect p = cv::boundingRect(moved) & cv::Rect(0, 0, img.cols, img.rows);
-  cv::Mat noise(img.size(), CV_16SC3);
-  cv::theRNG().state = rng();
-  switch (cond) {
-    case hw::Condition::glare: {
-      cv::Mat spot(img.size(), CV_32F, cv::Scalar(0));
-      const cv::Point centre(p.x + static_cast<int>(p.width * uniform(rng, 0.1, 0.9)),
-                             p.y + static_cast<int>(p.height * uniform(rng, 0.0, 1.0)));
-      const double sigma = p.width * uniform(rng, 0.2, 0.4);
-      cv::circle(spot, centre, 1, cv::Scalar(1), -1);
-      cv::GaussianBlur(spot, spot, {0, 0}, sigma);
-      double mx = 0;
-      cv::minMaxLoc(spot, nullptr, &mx);
-      spot *= uniform(rng, 120, 190) / std::max(1e-9, mx);
-      cv::Mat add;
-      cv::merge(std::vector<cv::Mat>{spot, spot, spot}, add);
-      cv::Mat f;
-      img.convertTo(f, CV_32FC3);
-      f += add;
-      f.convertTo(img, CV_8UC3);
-      break;
-    }
-    case hw::Condition::motion_blur: {
-      const int len = static_cast<int>(uniform(rng, 12, 20));
-      const double a = uniform(rng, 60, 120) * CV_PI / 180;
-      cv::Mat kern(len * 2 + 1, len * 2 + 1, CV_32F, cv::Scalar(0));
-      const cv::Point d(static_cast<int>(len / 2.0 * std::cos(a)),
-                        static_cast<int>(len / 2.0 * std::sin(a)));
-      cv::line(kern, cv::Point(len, len) - d, cv::Point(len, len) + d, cv::Scalar(1), 1);
-      kern /= cv::sum(kern)[0];
-      cv::filter2D(img, img, -1, kern);
-      break;
-    }
-    case hw::Condition::dusk:
-      img.convertTo(img, -1, uniform(rng, 0.45, 0.65), 0);
-      cv::randn(noise, 0, 4);
-      cv::add(img, noise, img, cv::noArray(), CV_8UC3);
-      break;
-    case hw::Condition::night_ir: {
-      cv::Mat g;  // the bright plate loses a third of its lead over the dark scene
-      img.convertTo(g, -1, uniform(rng, 0.55, 0.7), uniform(rng, 5, 15));
-      img = g;
-      cv::randn(noise, 0, 5);
-      cv::add(img, noise, img, cv::noArray(), CV_8UC3);
-      break;
-    }
-    case hw::Condition::dirt:
-      for (int i = 0; i < 6; ++i) {  // mud smears, half transparent, across the plate
-        cv::Mat layer = img.clone();
-        const cv::Point a(p.x + static_cast<int>(p.width * uniform(rng, 0, 1)),
-                          p.y + static_cast<int>(p.height * uniform(rng, 0, 1)));
-        const cv::Size axes(static_cast<int>(p.width * uniform(rng, 0.05, 0.15)),
-                            static_cast<int>(p.height * uniform(rng, 0.1, 0.3)));
-        cv::ellipse(layer, a, axes, uniform(rng, 0, 180), 0, 360, cv::Scalar(40, 60, 80), -1);
-        cv::addWeighted(img, 0.45, layer, 0.55, 0, img);
-      }
-      break;
-    case hw::Condition::clear_day:
-      break;
-  }
-}
-
 // The conditions named in ANPR_BENCH_CONDITIONS (all when unset); empty on a bad name.
 std::vector<hw::Condition> conditions_from_env() {
   const char* e = std::getenv("ANPR_BENCH_CONDITIONS");
   if (!e) return {hw::kConditions.begin(), hw::kConditions.end()};
-  std::vector<hw::Condition> out;
-  std::string list = e;
-  for (std::size_t at = 0; at <= list.size();) {
-    const std::size_t end = std::min(list.find(',', at), list.size());
-    const std::string name = list.substr(at, end - at);
-    const auto it = std::find_if(hw::kConditions.begin(), hw::kConditions.end(),
-                                 [&](hw::Condition c) { return hw::to_string(c) == name; });
-    if (it == hw::kConditions.end()) {
-      std::string names;
-      for (auto c : hw::kConditions) names += " " + std::string(hw::to_string(c));
-      std::fprintf(stderr, "ANPR_BENCH_CONDITIONS: '%s' is not a condition (one of:%s)\n",
-                   name.c_str(), names.c_str());
-      return {};
-    }
-    out.push_back(*it);
-    at = end + 1;
+  try {
+    return hw::parse_conditions(e);
+  } catch (const InputError& x) {
+    std::fprintf(stderr, "ANPR_BENCH_CONDITIONS: %s\n", x.what());
+    return {};
   }
-  return out;
 }
 }  // namespace
 
@@ -176,7 +81,7 @@ int main(int argc, char** argv) {
   const auto conditions = conditions_from_env();
   if (conditions.empty()) return 2;
   const int per = argc > 2 ? std::stoi(argv[2]) : 170;
-  std::mt19937 rng(argc > 3 ? static_cast<unsigned>(std::stoul(argv[3])) : 20261127u);
+  const auto seed = argc > 3 ? static_cast<std::uint32_t>(std::stoul(argv[3])) : 20261127u;
   edge::anpr::PlateReaderConfig rc{argv[1]};
   // ANPR_REVIEW_BELOW, ANPR_CROSS_GROW: try other calibrations without rebuilding.
   if (const char* e = std::getenv("ANPR_REVIEW_BELOW")) rc.review_below = std::stod(e);
@@ -184,9 +89,14 @@ int main(int argc, char** argv) {
   std::printf("review_below %.2f, cross_check_grow %.3f, seed %s\n", rc.review_below,
               rc.cross_check_grow, argc > 3 ? argv[3] : "20261127");
   edge::anpr::PlateReader reader(rc);
-  // ANPR_BENCH_FONTS=PROVINCE_FONT,ALNUM_FONT: plates drawn with fonts the reader was not
-  // trained on (a shift like real plates' own typeface), e.g. Debian's fonts-droid-fallback
-  // and fonts-freefont-ttf.
+  std::map<std::string, Tally> by_condition, by_colour;
+  Tally all;
+  const char* dump = std::getenv("ANPR_BENCH_DUMP");
+  const bool stressed = std::getenv("ANPR_BENCH_STRESS") != nullptr;
+  // the stress set has the same plates and scenes as the default set (own generator, seeded
+  // seed + 1; 1 without a seed argument): the frames of `wim-sim plates` with that seed
+  // ANPR_BENCH_FONTS=PROVINCE_FONT,ALNUM_FONT: plates drawn with typefaces the reader was
+  // not trained on (a shift like real plates' own typeface): see docs/anpr.md.
   hw::PlateFonts fonts;
   if (const char* e = std::getenv("ANPR_BENCH_FONTS")) {
     const std::string list = e;
@@ -200,82 +110,76 @@ int main(int argc, char** argv) {
     std::printf("fonts: province %s, alnum %s\n", fonts.province_font.c_str(),
                 fonts.alnum_font.c_str());
   }
-  hw::PlateRenderer renderer(fonts);
-  std::map<std::string, Tally> by_condition, by_colour;
-  Tally all;
-  const char* dump = std::getenv("ANPR_BENCH_DUMP");
-  const bool stressed = std::getenv("ANPR_BENCH_STRESS") != nullptr;
-  // own generator: the stress set has the same plates and scenes as the default set
-  std::mt19937 stress_rng(argc > 3 ? static_cast<unsigned>(std::stoul(argv[3])) + 1 : 1u);
+  hw::PlateSetGenerator frames(seed, stressed, argc > 3 ? seed + 1 : 1u, fonts);
   if (stressed) std::printf("STRESS SET (ANPR_BENCH_STRESS): harder than the defaults\n");
   struct Outcome {
     hw::Condition cond;
     double confidence;  // [0, 1]; -1: no plate found
     bool right;
   };
-  std::vector<Outcome> sweep;  // the same reads decided at other review thresholds
-  for (auto cond : conditions) {
-    for (int i = 0; i < per; ++i) {
-      const auto colour = hw::kPlateColours[static_cast<std::size_t>(i) % 4];
-      const auto spec = renderer.random_plate(rng, colour);
-      auto scene = renderer.render_scene(spec, cond, rng);
-      if (stressed) stress(scene.image, scene.corners, cond, stress_rng);
-      std::vector<uchar> jpeg;
-      cv::imencode(".jpg", scene.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
-      const double t0 = cpu_ms();
-      const cv::Mat frame = cv::imdecode(jpeg, cv::IMREAD_COLOR);
-      const double t1 = cpu_ms();
-      const auto w1 = Clock::now();
-      const auto r = reader.read(frame);
-      const auto w2 = Clock::now();
-      const double t2 = cpu_ms();
-      Tally t;
-      t.plates = 1;
-      t.decode_ms = t1 - t0;
-      t.read_ms = t2 - t1;
-      t.wall_ms = std::chrono::duration<double, std::milli>(w2 - w1).count();
-      const auto truth = hw::split_utf8(spec.text);
-      const auto got = hw::split_utf8(r.candidate);
-      t.chars = static_cast<int>(truth.size());
-      for (std::size_t k = 0; k < truth.size() && k < got.size(); ++k)
-        t.chars_right += truth[k] == got[k];
-      const bool right = r.candidate == spec.text && r.colour == colour;
-      t.not_found = !r.found;
-      if (r.needs_review) {
-        t.review = 1;
-        t.review_right = right;
-      } else {
-        t.exact = right;
-        t.accepted_wrong = !right;
-      }
-      if (!r.needs_review && !right)
-        std::printf("accepted wrong: %s #%d truth %s %s, read %s %s (confidence %.3f)\n",
-                    std::string(hw::to_string(cond)).c_str(), i, spec.text.c_str(),
-                    std::string(hw::to_string(colour)).c_str(), r.candidate.c_str(),
-                    std::string(hw::to_string(r.colour)).c_str(), r.confidence);
-      if (dump && !right) {  // ANPR_BENCH_DUMP=dir: the plate area of every failure, for study
-        cv::Rect bb =
-            cv::boundingRect(std::vector<cv::Point2f>(scene.corners.begin(), scene.corners.end()));
-        bb = (bb - cv::Point(60, 60) + cv::Size(120, 120)) & cv::Rect(0, 0, frame.cols, frame.rows);
-        const std::string name =
-            std::string(dump) + "/" + std::string(hw::to_string(cond)) + "-" + std::to_string(i) +
-            "-" + std::string(hw::to_string(colour)) +
-            (r.found ? "-read-" + std::string(hw::to_string(r.colour)) + "-" + r.candidate + "-" +
-                           std::to_string(static_cast<int>(r.confidence * 100))
-                     : "-notfound") +
-            ".png";
-        cv::Mat shown = frame.clone();  // the quad the reader read, in red
-        if (r.found) {
-          std::vector<cv::Point> q(r.corners.begin(), r.corners.end());
-          cv::polylines(shown, q, true, cv::Scalar(0, 0, 255), 1);
-        }
-        cv::imwrite(name, shown(bb));
-      }
-      sweep.push_back({cond, r.found ? r.confidence : -1.0, right});
-      by_condition[std::string(hw::to_string(cond))].add(t);
-      by_colour[std::string(hw::to_string(colour))].add(t);
-      all.add(t);
+  std::vector<Outcome> sweep;          // the same reads decided at other review thresholds
+  std::map<hw::Condition, int> index;  // [-] frame number within its condition
+  for (const auto& planned : hw::bench_plan(conditions, std::vector<int>(conditions.size(), per))) {
+    const auto cond = planned.condition;
+    const auto colour = planned.colour;
+    const int i = index[cond]++;
+    const auto scene = frames.next(cond, colour);
+    const auto& spec = scene.plate;
+    std::vector<uchar> jpeg;
+    cv::imencode(".jpg", scene.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+    const double t0 = cpu_ms();
+    const cv::Mat frame = cv::imdecode(jpeg, cv::IMREAD_COLOR);
+    const double t1 = cpu_ms();
+    const auto w1 = Clock::now();
+    const auto r = reader.read(frame);
+    const auto w2 = Clock::now();
+    const double t2 = cpu_ms();
+    Tally t;
+    t.plates = 1;
+    t.decode_ms = t1 - t0;
+    t.read_ms = t2 - t1;
+    t.wall_ms = std::chrono::duration<double, std::milli>(w2 - w1).count();
+    const auto truth = hw::split_utf8(spec.text);
+    const auto got = hw::split_utf8(r.candidate);
+    t.chars = static_cast<int>(truth.size());
+    for (std::size_t k = 0; k < truth.size() && k < got.size(); ++k)
+      t.chars_right += truth[k] == got[k];
+    const bool right = r.candidate == spec.text && r.colour == colour;
+    t.not_found = !r.found;
+    if (r.needs_review) {
+      t.review = 1;
+      t.review_right = right;
+    } else {
+      t.exact = right;
+      t.accepted_wrong = !right;
     }
+    if (!r.needs_review && !right)
+      std::printf("accepted wrong: %s #%d truth %s %s, read %s %s (confidence %.3f)\n",
+                  std::string(hw::to_string(cond)).c_str(), i, spec.text.c_str(),
+                  std::string(hw::to_string(colour)).c_str(), r.candidate.c_str(),
+                  std::string(hw::to_string(r.colour)).c_str(), r.confidence);
+    if (dump && !right) {  // ANPR_BENCH_DUMP=dir: the plate area of every failure, for study
+      cv::Rect bb =
+          cv::boundingRect(std::vector<cv::Point2f>(scene.corners.begin(), scene.corners.end()));
+      bb = (bb - cv::Point(60, 60) + cv::Size(120, 120)) & cv::Rect(0, 0, frame.cols, frame.rows);
+      const std::string name =
+          std::string(dump) + "/" + std::string(hw::to_string(cond)) + "-" + std::to_string(i) +
+          "-" + std::string(hw::to_string(colour)) +
+          (r.found ? "-read-" + std::string(hw::to_string(r.colour)) + "-" + r.candidate + "-" +
+                         std::to_string(static_cast<int>(r.confidence * 100))
+                   : "-notfound") +
+          ".png";
+      cv::Mat shown = frame.clone();  // the quad the reader read, in red
+      if (r.found) {
+        std::vector<cv::Point> q(r.corners.begin(), r.corners.end());
+        cv::polylines(shown, q, true, cv::Scalar(0, 0, 255), 1);
+      }
+      cv::imwrite(name, shown(bb));
+    }
+    sweep.push_back({cond, r.found ? r.confidence : -1.0, right});
+    by_condition[std::string(hw::to_string(cond))].add(t);
+    by_colour[std::string(hw::to_string(colour))].add(t);
+    all.add(t);
   }
   std::printf(
       "exact = read without review and right (text and colour); review = marked for a human\n");

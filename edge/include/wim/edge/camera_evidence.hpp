@@ -42,7 +42,7 @@ struct CameraConfig {
   double lag_s = 0.3;                   ///< [s] frames kept after it
   double distance_m = 0;                ///< [m] camera's view centre downstream (+) of the sensors
   std::size_t max_frames = 5;           ///< [-] frames read and attached per violation
-  std::string model_dir;                ///< plate reader model; default: the build's model
+  std::string model_dir;                ///< plate reader model; default: default_anpr_model_dir()
   double review_below = 0.80;           ///< [0, 1] plate confidence under which a human reads
   std::string condition = "clear_day";  ///< sim: a hw::Condition name or "mixed"
   std::uint32_t seed = 1;               ///< sim: rendering seed

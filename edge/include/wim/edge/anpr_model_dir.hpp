@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// Where the plate reader's model (anpr_province.yml.gz, anpr_alnum.yml.gz) is when none is
+// configured: `wim-edge read-plate` without --model and station.json "camera" without
+// "model_dir".
+#pragma once
+#include <string>
+
+namespace wim::edge {
+
+/// 1. <prefix>/share/wim/anpr beside the running program's <prefix>/bin (the .deb installs
+///    the model at /usr/share/wim/anpr and the program at /usr/bin);
+/// 2. the model of the build tree the program was built in (a build or test run);
+/// 3. /usr/share/wim/anpr (then the reader names the missing file).
+std::string default_anpr_model_dir();
+
+}  // namespace wim::edge
