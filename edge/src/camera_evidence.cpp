@@ -437,6 +437,19 @@ VehicleEvidence CameraEvidence::evidence_for(const record::Manifest& m) {
   faulty_ = false;
   ev.plate = anpr::to_record_plate(pe.plate);
   ev.attachments = anpr::attachment_map(pe);
+  if (pe.plate.needs_review) {
+    // Why a human reads it, in the packet beside the images: "two plates read surely, A and
+    // B: …" (dense traffic), "low confidence …", "no plate found".
+    std::string why = "lane " + std::to_string(m.lane) + ": " + pe.plate.review_reason + "\n";
+    if (!pe.plate.candidate.empty())
+      why += "reader's candidate (unconfirmed): " + pe.plate.candidate + "\n";
+    if (!pe.plate.other_plate.empty()) {
+      why += "other plate read surely: " + pe.plate.other_plate + "\n";
+      log::info("camera", "lane " + std::to_string(m.lane) + " violation at " +
+                              time::format_utc_us(m.time_unix_us) + ": " + pe.plate.review_reason);
+    }
+    ev.attachments[std::string(kPlateReviewAttachment)] = why;
+  }
   return ev;
 }
 

@@ -417,8 +417,11 @@ cv::Point2f PlateRenderer::draw_vehicle(cv::Mat& img, const cv::Rect& vehicle,
                   cv::Scalar(225, 225, 220), -1);
   cv::rectangle(img, cv::Rect(vehicle.x, bottom - vehicle.height / 12, vw, vehicle.height / 12),
                 body * 0.6, -1);  // bumper
-  return {static_cast<float>(cx + uniform(rng, -0.1, 0.1) * vw),
-          static_cast<float>(gy + gh + (bottom - gy - gh) * uniform(rng, 0.35, 0.55))};
+  // y drawn before x: the order GCC evaluated them in before this was a function (the
+  // benchmark's frames stay the same as before).
+  const double y = gy + gh + (bottom - gy - gh) * uniform(rng, 0.35, 0.55);
+  const double x = cx + uniform(rng, -0.1, 0.1) * vw;
+  return {static_cast<float>(x), static_cast<float>(y)};
 }
 
 Scene PlateRenderer::render_scene(const PlateSpec& plate, Condition condition, std::mt19937& rng,

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,10 @@
 #include "wim/hw/sim_truth.hpp"
 
 namespace wim::edge {
+
+/// Attachment of a violation whose plate a human must read: why (UTF-8 text), e.g. "lane 1:
+/// two plates read surely, 冀B7G285 and 京A12345: …", and the reader's candidate.
+inline constexpr std::string_view kPlateReviewAttachment = "plate-review.txt";
 
 /// station.json's "camera" section. Unknown fields and bad values are InputErrors naming
 /// the field ("station.json: camera.lead_s: ...").
