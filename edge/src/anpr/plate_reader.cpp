@@ -196,8 +196,11 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
   if (best.found) {
     cross_check(colour, reads[winner].second, best);
     // Two plates: another candidate, elsewhere, also read surely and differently (the next
-    // lane's truck, a close follower). Which one was weighed is for a human to say.
-    for (std::size_t i = 0; i < reads.size() && best.other_plate.empty(); ++i) {
+    // lane's truck, a close follower). Which one was weighed is for a human to say. (An
+    // unsure winner goes to a human anyway.)
+    for (std::size_t i = 0;
+         i < reads.size() && best.other_plate.empty() && best.confidence >= config_.review_below;
+         ++i) {
       auto& [r, c] = reads[i];
       if (i == winner || r.confidence < config_.review_below || same_place(r, best)) continue;
       cross_check(colour, c, r);
@@ -261,16 +264,23 @@ PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames,
       *std::min_element(result.char_confidence.begin(), result.char_confidence.end());
   result.frames_read = static_cast<int>(voters.size());
   // Two plates over the pass: one frame saw two sure plates, or frames read surely plates
-  // that differ in two or more characters (one character is a misread, voted above).
+  // that differ in two or more characters (one character is a misread, voted above). The
+  // pair read surely is named (the voted candidate may mix them).
+  std::vector<std::string> sure;
   result.other_plate.clear();
   for (const auto& r : reads) {
-    if (!r.other_plate.empty())  // name the plate that is not the voted one
-      result.other_plate = r.other_plate != result.candidate ? r.other_plate : r.candidate;
-    else if (r.confidence >= config_.review_below &&
-             char_differences(r.candidate, result.candidate) >= 2)
-      result.other_plate = r.candidate;
-    if (!result.other_plate.empty()) break;
+    if (!r.other_plate.empty() && result.other_plate.empty()) {  // two places in one frame
+      result.candidate = r.candidate;
+      result.other_plate = r.other_plate;
+    }
+    if (r.confidence >= config_.review_below) sure.push_back(r.candidate);
   }
+  for (std::size_t i = 0; i < sure.size() && result.other_plate.empty(); ++i)
+    for (std::size_t j = i + 1; j < sure.size() && result.other_plate.empty(); ++j)
+      if (char_differences(sure[i], sure[j]) >= 2) {
+        result.candidate = sure[i];
+        result.other_plate = sure[j];
+      }
   decide(result);
   return result;
 }
