@@ -96,7 +96,7 @@ std::vector<std::string> caption_lines(const PassFacts& f, const PlateRead& plat
 }
 
 PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw::Frame>& frames,
-                                 const PassFacts& facts) {
+                                 const PassFacts& facts, const ReadOptions& read) {
   PassEvidence ev;
   std::vector<cv::Mat> usable;
   std::vector<std::size_t> usable_index;
@@ -113,11 +113,17 @@ PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw
     usable.push_back(f.image);
     usable_index.push_back(i);
   }
-  ev.plate = reader.read_pass(usable);
+  ev.plate = reader.read_pass(usable, read);
   if (usable.empty()) return ev;
-  // The captioned copy shows the frame in the middle of the pass, with the plate boxed.
-  cv::Mat overview = usable[usable.size() / 2].clone();
+  // The captioned copy shows the frame the plate was read from (else the middle one), with
+  // the plate boxed and the lane's region outlined: which vehicle in view was weighed.
+  const bool own_frame = ev.plate.found && ev.plate.frame_index >= 0 &&
+                         static_cast<std::size_t>(ev.plate.frame_index) < usable.size();
+  cv::Mat overview =
+      usable[own_frame ? static_cast<std::size_t>(ev.plate.frame_index) : usable.size() / 2]
+          .clone();
   if (overview.channels() == 1) cv::cvtColor(overview, overview, cv::COLOR_GRAY2BGR);
+  if (read.roi) cv::rectangle(overview, read.roi->to_pixels(overview.size()), {0, 220, 255}, 2);
   if (ev.plate.found) cv::rectangle(overview, ev.plate.box, cv::Scalar(0, 0, 255), 3);
   const auto lines = caption_lines(facts, ev.plate);
   const double scale = overview.cols / 1600.0;

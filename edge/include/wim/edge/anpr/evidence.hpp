@@ -40,8 +40,11 @@ struct PassEvidence {
 /// Reads the plate over `frames` and builds the attachments. Originals are the camera's own
 /// JPEG bytes when it delivered JPEG, else the frame encoded once here (quality 95). Frames
 /// whose pixels are unusable are skipped and named in the log; never throws for bad frames.
+/// `read` says where the weighed vehicle's plate can be (its lane's region): the overview
+/// then outlines that region (yellow) and boxes the plate read (red) in the frame it was
+/// read from.
 PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw::Frame>& frames,
-                                 const PassFacts& facts);
+                                 const PassFacts& facts, const ReadOptions& read = {});
 
 /// The manifest's plate (contract 4): text only when read without doubt, else empty with
 /// needs_human_review; both yellow layouts are colour "yellow".
