@@ -203,16 +203,21 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
     // a close follower). Which one was weighed is for a human to say. A sure other reading
     // must pass its own cross-check; an unsure one counts from kOtherPlateSeen. (An unsure
     // winner goes to a human anyway.)
+    std::vector<std::pair<double, std::string>> others;  // confidence, text
     for (std::size_t i = 0; i < reads.size() && best.confidence >= config_.review_below; ++i) {
       auto& [r, c] = reads[i];
       if (i == winner || r.confidence < kOtherPlateSeen || same_place(r, best) ||
           r.candidate == best.candidate)
         continue;
       if (r.confidence >= config_.review_below) cross_check(colour, c, r);
-      if (r.confidence >= kOtherPlateSeen && r.confidence > best.other_confidence) {
-        best.other_plate = r.candidate;
-        best.other_confidence = r.confidence;
-      }
+      if (r.confidence >= kOtherPlateSeen) others.emplace_back(r.confidence, r.candidate);
+    }
+    // All of them named, the surest first (the next lane's truck and a follower).
+    std::sort(others.rbegin(), others.rend());
+    for (const auto& [conf, text] : others) {
+      if (best.other_plate.find(text) != std::string::npos) continue;
+      best.other_plate += (best.other_plate.empty() ? "" : ", ") + text;
+      best.other_confidence = std::max(best.other_confidence, conf);
     }
   }
   decide(best);

@@ -35,8 +35,8 @@ struct PlateRead {
   /// Another plate read elsewhere in the frame or lane region (surely, or at least at
   /// kOtherPlateSeen), or surely by other frames of the pass: two vehicles' plates, so a
   /// human decides (never guessed).
-  std::string other_plate;
-  double other_confidence = 0;  ///< [0, 1] the other plate's reading confidence
+  std::string other_plate;      ///< several: "B, C", the surest first
+  double other_confidence = 0;  ///< [0, 1] the surest other plate's reading confidence
   int frame_index = -1;  ///< [-] read_pass: the frame (index into its frames) this read is from
 };
 
