@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 #include "wim/common/error.hpp"
@@ -466,6 +467,20 @@ std::optional<StationCamera> load_camera(const std::filesystem::path& station_js
   const auto base = station_json.parent_path();
   const auto cfg = parse_camera_config(*section, file + ": camera", base);
   const std::string station_id = json::get_string(o, "station_id", file);
+  // One camera over several lanes without regions: the whole frame is read for every lane.
+  std::set<int> lanes;
+  if (const auto* ch = o.if_contains("channels"); ch && ch->is_array())
+    for (const auto& c : ch->as_array())
+      if (const auto* l = c.is_object() ? c.as_object().if_contains("lane") : nullptr;
+          l && l->is_int64())
+        lanes.insert(static_cast<int>(l->as_int64()));
+  std::string without;
+  for (int l : lanes)
+    if (!cfg.lanes.count(l)) without += " " + std::to_string(l);
+  if (lanes.size() > 1 && !without.empty())
+    log::warning("camera", file + ": lanes" + without +
+                               " have no camera.lanes region: their plates are read in the whole "
+                               "frame, where the next lane's vehicle may be the only plate read");
   StationCamera sc;
   std::unique_ptr<FrameProvider> provider;
   if (cfg.kind == "sim") {

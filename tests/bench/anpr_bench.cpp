@@ -150,9 +150,9 @@ int main(int argc, char** argv) {
     const auto r = reader.read(frame, options);
     two_plates += !r.other_plate.empty();
     if (!r.other_plate.empty())
-      std::printf("two plates: %s #%d truth %s, read %s and %s\n",
+      std::printf("two plates: %s #%d truth %s, read %s (%.2f) and %s (%.2f)\n",
                   std::string(hw::to_string(cond)).c_str(), i, spec.text.c_str(),
-                  r.candidate.c_str(), r.other_plate.c_str());
+                  r.candidate.c_str(), r.confidence, r.other_plate.c_str(), r.other_confidence);
     const auto w2 = Clock::now();
     const double t2 = cpu_ms();
     Tally t;
@@ -209,7 +209,8 @@ int main(int argc, char** argv) {
   for (auto c : hw::kPlateColours)
     by_colour[std::string(hw::to_string(c))].print(std::string(hw::to_string(c)));
   all.print("all");
-  if (dense) std::printf("sent to a human because two plates read surely: %d\n", two_plates);
+  std::printf("sent to a human because of two plates (sure, or the other >= %.2f): %d\n",
+              edge::anpr::kOtherPlateSeen, two_plates);
   std::printf(
       "\nthe same reads at other review thresholds: exact %% per condition, "
       "accepted-wrong, to human (right)\n");

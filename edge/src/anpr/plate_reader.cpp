@@ -101,7 +101,11 @@ void PlateReader::decide(PlateRead& r) const {
     r.review_reason = "no plate found";
   } else if (!r.other_plate.empty()) {
     r.needs_review = true;
-    r.review_reason = "two plates read surely, " + r.candidate + " and " + r.other_plate +
+    char conf[48];
+    std::snprintf(conf, sizeof conf, " (%.2f)", r.other_confidence);
+    r.review_reason = (r.other_confidence >= config_.review_below ? "two plates read surely, "
+                                                                  : "two plates in view, ") +
+                      r.candidate + " and " + r.other_plate + conf +
                       ": which vehicle was weighed is for a human to decide";
   } else if (r.confidence < config_.review_below) {
     r.needs_review = true;
@@ -195,17 +199,25 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
     }
   if (best.found) {
     cross_check(colour, reads[winner].second, best);
-    // Two plates: another candidate, elsewhere, also read surely and differently (the next
-    // lane's truck, a close follower). Which one was weighed is for a human to say. (An
-    // unsure winner goes to a human anyway.)
-    for (std::size_t i = 0;
-         i < reads.size() && best.other_plate.empty() && best.confidence >= config_.review_below;
-         ++i) {
+    // Two plates: another candidate, elsewhere, also read as a plate (the next lane's truck,
+    // a close follower). Which one was weighed is for a human to say. A sure other reading
+    // must pass its own cross-check; an unsure one counts from kOtherPlateSeen. (An unsure
+    // winner goes to a human anyway.)
+    std::vector<std::pair<double, std::string>> others;  // confidence, text
+    for (std::size_t i = 0; i < reads.size() && best.confidence >= config_.review_below; ++i) {
       auto& [r, c] = reads[i];
-      if (i == winner || r.confidence < config_.review_below || same_place(r, best)) continue;
-      cross_check(colour, c, r);
-      if (r.confidence >= config_.review_below && r.candidate != best.candidate)
-        best.other_plate = r.candidate;
+      if (i == winner || r.confidence < kOtherPlateSeen || same_place(r, best) ||
+          r.candidate == best.candidate)
+        continue;
+      if (r.confidence >= config_.review_below) cross_check(colour, c, r);
+      if (r.confidence >= kOtherPlateSeen) others.emplace_back(r.confidence, r.candidate);
+    }
+    // All of them named, the surest first (the next lane's truck and a follower).
+    std::sort(others.rbegin(), others.rend());
+    for (const auto& [conf, text] : others) {
+      if (best.other_plate.find(text) != std::string::npos) continue;
+      best.other_plate += (best.other_plate.empty() ? "" : ", ") + text;
+      best.other_confidence = std::max(best.other_confidence, conf);
     }
   }
   decide(best);
@@ -266,20 +278,23 @@ PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames,
   // Two plates over the pass: one frame saw two sure plates, or frames read surely plates
   // that differ in two or more characters (one character is a misread, voted above). The
   // pair read surely is named (the voted candidate may mix them).
-  std::vector<std::string> sure;
+  std::vector<const PlateRead*> sure;
   result.other_plate.clear();
+  result.other_confidence = 0;
   for (const auto& r : reads) {
     if (!r.other_plate.empty() && result.other_plate.empty()) {  // two places in one frame
       result.candidate = r.candidate;
       result.other_plate = r.other_plate;
+      result.other_confidence = r.other_confidence;
     }
-    if (r.confidence >= config_.review_below) sure.push_back(r.candidate);
+    if (r.confidence >= config_.review_below) sure.push_back(&r);
   }
   for (std::size_t i = 0; i < sure.size() && result.other_plate.empty(); ++i)
     for (std::size_t j = i + 1; j < sure.size() && result.other_plate.empty(); ++j)
-      if (char_differences(sure[i], sure[j]) >= 2) {
-        result.candidate = sure[i];
-        result.other_plate = sure[j];
+      if (char_differences(sure[i]->candidate, sure[j]->candidate) >= 2) {
+        result.candidate = sure[i]->candidate;
+        result.other_plate = sure[j]->candidate;
+        result.other_confidence = sure[j]->confidence;
       }
   decide(result);
   return result;

@@ -32,9 +32,11 @@ struct PlateRead {
   cv::Mat close_up;                      ///< rectified plate (BGR), empty if none
   int frames_read = 0;                   ///< [-] frames whose reads were voted
   int disagreements = 0;  ///< [-] characters a cross-check reading (grown borders) read otherwise
-  /// Another plate read surely (>= review_below) elsewhere in the frame or lane region, or by
-  /// other frames of the pass: two vehicles' plates, so a human decides (never guessed).
-  std::string other_plate;
+  /// Another plate read elsewhere in the frame or lane region (surely, or at least at
+  /// kOtherPlateSeen), or surely by other frames of the pass: two vehicles' plates, so a
+  /// human decides (never guessed).
+  std::string other_plate;      ///< several: "B, C", the surest first
+  double other_confidence = 0;  ///< [0, 1] the surest other plate's reading confidence
   int frame_index = -1;  ///< [-] read_pass: the frame (index into its frames) this read is from
 };
 
@@ -54,6 +56,12 @@ struct ReadOptions {
 
 /// [0, 1] confidence given to a character that a cross-check reading read otherwise.
 inline constexpr double kDisagreeConfidence = 0.3;
+/// [0, 1] a second plate-like reading elsewhere in the frame (region) at this confidence or
+/// more is another vehicle's plate: the weighed vehicle may be that one, so a sure reading
+/// of the first is not enough (dense traffic: without it the reader accepted the next
+/// lane's plate whenever the weighed vehicle's plate itself was unsure). Not lower: on
+/// single-vehicle frames (bench seed 9001, dusk above all) non-plate regions read up to 0.65.
+inline constexpr double kOtherPlateSeen = 0.7;
 
 struct PlateReaderConfig {
   std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
