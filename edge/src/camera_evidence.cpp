@@ -401,6 +401,11 @@ VehicleEvidence CameraEvidence::evidence_for(const record::Manifest& m) {
       anpr::ReadOptions read;
       if (const auto it = config_.lanes.find(m.lane); it != config_.lanes.end())
         read.roi = it->second;
+      else if (config_.road_lanes > 1)
+        read.always_review = "lane " + std::to_string(m.lane) +
+                             " has no camera.lanes region on a road of " +
+                             std::to_string(config_.road_lanes) +
+                             " lanes: the plate read may be another lane's vehicle's";
       pe = anpr::build_pass_evidence(*reader_, frames, facts, read);
     } catch (const std::exception& e) {
       problem = std::string("plate reader failed: ") + e.what();
@@ -465,7 +470,7 @@ std::optional<StationCamera> load_camera(const std::filesystem::path& station_js
   const auto* section = o.if_contains("camera");
   if (!section) return std::nullopt;
   const auto base = station_json.parent_path();
-  const auto cfg = parse_camera_config(*section, file + ": camera", base);
+  auto cfg = parse_camera_config(*section, file + ": camera", base);
   const std::string station_id = json::get_string(o, "station_id", file);
   // One camera over several lanes without regions: the whole frame is read for every lane.
   std::set<int> lanes;
@@ -479,8 +484,10 @@ std::optional<StationCamera> load_camera(const std::filesystem::path& station_js
     if (!cfg.lanes.count(l)) without += " " + std::to_string(l);
   if (lanes.size() > 1 && !without.empty())
     log::warning("camera", file + ": lanes" + without +
-                               " have no camera.lanes region: their plates are read in the whole "
-                               "frame, where the next lane's vehicle may be the only plate read");
+                               " have no camera.lanes region: the plates of their violations "
+                               "all go to a human (in the whole frame the next lane's vehicle "
+                               "may be the only plate read)");
+  cfg.road_lanes = static_cast<int>(lanes.size());
   StationCamera sc;
   std::unique_ptr<FrameProvider> provider;
   if (cfg.kind == "sim") {

@@ -94,7 +94,7 @@ void PlateReader::cross_check(const cv::Mat& bgr, const PlateCandidate& c, Plate
   r.confidence = *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
 }
 
-void PlateReader::decide(PlateRead& r) const {
+void PlateReader::decide(PlateRead& r, const ReadOptions& options) const {
   r.text.clear();
   if (!r.found) {
     r.needs_review = true;
@@ -113,6 +113,9 @@ void PlateReader::decide(PlateRead& r) const {
     std::snprintf(buf, sizeof buf, "low confidence %.2f (< %.2f)", r.confidence,
                   config_.review_below);
     r.review_reason = buf;
+  } else if (!options.always_review.empty()) {
+    r.needs_review = true;
+    r.review_reason = options.always_review;
   } else {
     r.needs_review = false;
     r.review_reason.clear();
@@ -220,7 +223,7 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
       best.other_confidence = std::max(best.other_confidence, conf);
     }
   }
-  decide(best);
+  decide(best, options);
   return best;
 }
 
@@ -296,7 +299,7 @@ PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames,
         result.other_plate = sure[j]->candidate;
         result.other_confidence = sure[j]->confidence;
       }
-  decide(result);
+  decide(result, options);
   return result;
 }
 

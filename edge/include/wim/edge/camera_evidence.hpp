@@ -56,8 +56,12 @@ struct CameraConfig {
   int fail_every = 0;  ///< [-] sim: every n-th violation finds the stream down (0: never)
   /// Per lane (1-based): the image region where that lane's plates appear ("lanes": {"1":
   /// {"roi": [x, y, w, h]}}, fractions of the frame or pixels). A violation of a lane with a
-  /// region is read only there; without one, in the whole frame.
+  /// region is read only there; without one, in the whole frame (see road_lanes).
   std::map<int, anpr::LaneRegion> lanes;
+  /// [-] lanes the station weighs (its channels' lanes; set by load_camera). Above 1, a
+  /// violation of a lane without a region is read in the whole frame but always sent to a
+  /// human: the plate read surely there may be the next lane's vehicle's.
+  int road_lanes = 1;
   /// sim: "truth" (other vehicles in view when the simulator's truth has them: other lanes
   /// within ±0.5 s, a follower of the same lane up to 1.5 s behind) or "dense" (every
   /// violation also shows 1-2 invented vehicles: the next lane's and/or a follower).

@@ -52,6 +52,9 @@ struct LaneRegion {
 struct ReadOptions {
   /// Only plates whose centre lies inside are read (nullopt: the whole frame).
   std::optional<LaneRegion> roi;
+  /// Non-empty: a plate read surely still goes to a human, for this reason (e.g. a lane of a
+  /// multi-lane road without a region: the plate read may be the next lane's vehicle's).
+  std::string always_review;
 };
 
 /// [0, 1] confidence given to a character that a cross-check reading read otherwise.
@@ -99,7 +102,7 @@ class PlateReader {
   /// vehicles' (other_plate; a human decides).
   PlateRead read_pass(const std::vector<cv::Mat>& frames, const ReadOptions& options = {}) const;
   /// Applies the review threshold to a read (used by read and read_pass).
-  void decide(PlateRead& r) const;
+  void decide(PlateRead& r, const ReadOptions& options = {}) const;
 
  private:
   struct Model;
