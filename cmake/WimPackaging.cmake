@@ -113,7 +113,9 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 # The technician's checks (docs/technician-guide.md): openssl for keys and certificates,
 # mbpoll for the amplifier's registers. A minimal Debian image has neither. The fonts: the
-# simulated camera and `wim-sim plates` render plates with them (the reader does not need them).
+# simulated camera and `wim-sim plates` render plates with them, and overview.jpg's caption
+# draws the plate's province character with fonts-wqy-zenhei (without it the caption is ASCII
+# and says the text is in the manifest); the reader itself does not need them.
 if(TARGET wim_anpr_model)
   set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "openssl, mbpoll, fonts-wqy-zenhei, fonts-dejavu-core")
 else()

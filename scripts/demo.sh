@@ -74,8 +74,11 @@ for id in $ids; do
   dir="$run/stations/$id"
   mkdir -p "$dir"
   if [ ! -s "$dir/sim/rec.csv" ]; then
+    # Every 3rd station is a busy two-lane road seen by one camera (dense traffic).
+    lanes_args=()
+    if [ $((n % 3)) -eq 0 ]; then lanes_args=(--lanes 2 --flow 2400); fi
     build/hw/wim-sim record --seed "$n" --vehicles "$vehicles" --station "$id" \
-      --overload-share 0.3 --out "$dir/sim" >/dev/null
+      --overload-share 0.3 "${lanes_args[@]}" --out "$dir/sim" >/dev/null
   fi
   python3 - "$dir" "$run" "$id" "$station_port" "$seconds" <<'PY'
 import json, sys, os
@@ -101,8 +104,16 @@ cfg["acquisition"]["pace"] = round(min(1.0, rec_s / run_s), 4) if run_s > 0 else
 # Plate camera (issue 7): the sim twin, driven by the recording's truth.jsonl (plates of
 # the violations); field conditions drawn per pass; every 9th violation finds the stream
 # down (a camera_fault record, the plate left to a human).
+# One camera sees all the station's lanes side by side; each lane's plates are read only in
+# its region (the lower part of its share of the frame: a close follower, higher up, and the
+# next lane's vehicle are left out; two sure plates in a region go to a human).
+lanes = sorted({ch["lane"] for ch in cfg["channels"]})
+w = 1.0 / len(lanes)
 cfg["camera"] = {"kind": "sim", "condition": "mixed", "seed": sum(map(ord, sid)),
-                 "lead_s": 0.15, "lag_s": 0.15, "max_frames": 3, "fail_every": 9}
+                 "lead_s": 0.15, "lag_s": 0.15, "max_frames": 3, "fail_every": 9,
+                 "view_lanes": len(lanes),
+                 "lanes": {str(l): {"roi": [round(i * w, 4), 0.45, round(w, 4), 0.55]}
+                           for i, l in enumerate(lanes)}}
 cfg.setdefault("calibration", {})
 cfg["calibration"].setdefault("id", "DEMO-" + sid + "-SIM")
 json.dump(cfg, open(os.path.join(d, "station.json"), "w"), indent=1)

@@ -15,6 +15,10 @@ packages=(
   catch2
   clang-14 libclang-rt-14-dev
   fonts-wqy-zenhei fonts-dejavu-core libopencv-contrib-dev
+  # more typefaces the plate reader is trained on (edge/tools/anpr_train_main.cpp), and
+  # held-out ones its benchmark reads (anpr_bench ANPR_BENCH_FONTS, docs/anpr.md)
+  fonts-wqy-microhei fonts-noto-cjk fonts-liberation fonts-freefont-ttf fonts-lato
+  fonts-droid-fallback fonts-roboto-unhinted fonts-open-sans
   curl python3 tar
   valgrind
 )

@@ -21,6 +21,8 @@ namespace wim::edge {
 namespace {
 
 constexpr std::int64_t kTruthMatchUs = 1'500'000;  // [us] weighed vs simulated first-axle time
+constexpr std::int64_t kSideBySideUs = 500'000;    // [us] other lanes' vehicles in view
+constexpr std::int64_t kFollowerUs = 1'500'000;    // [us] a close follower in view
 
 std::optional<hw::Condition> condition_from(std::string_view s) {
   for (auto c : hw::kConditions)
@@ -33,6 +35,49 @@ void only_keys(const boost::json::object& o, const std::string& ctx,
   for (const auto& kv : o)
     if (std::find(keys.begin(), keys.end(), kv.key()) == keys.end())
       throw InputError(json::field_path(ctx, kv.key()) + ": unknown field");
+}
+
+// "lanes": {"1": {"roi": [x, y, w, h]}, …}: fractions of the frame when every value is
+// <= 1, else whole pixels.
+std::map<int, anpr::LaneRegion> parse_lane_regions(const boost::json::value& v,
+                                                   const std::string& what) {
+  std::map<int, anpr::LaneRegion> out;
+  for (const auto& kv : json::as_object(v, what)) {
+    const std::string key(kv.key());
+    const std::string ctx = json::field_path(what, key);
+    const bool digits =
+        !key.empty() && key.size() <= 2 &&
+        std::all_of(key.begin(), key.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    const int lane = digits ? std::stoi(key) : 0;
+    if (lane < 1 || lane > 16) throw InputError(ctx + ": a lane is a number 1..16");
+    const auto& lo = json::as_object(kv.value(), ctx);
+    only_keys(lo, ctx, {"roi"});
+    const auto& a = json::get_array(lo, "roi", ctx);
+    const std::string rctx = json::field_path(ctx, "roi");
+    auto bad = [&](const std::string& why) { throw InputError(rctx + ": " + why); };
+    if (a.size() != 4)
+      bad("must be [x, y, width, height] (4 numbers), not " + std::to_string(a.size()));
+    double r[4];
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (!a[i].is_number()) bad("must be [x, y, width, height] (4 numbers)");
+      r[i] = a[i].to_number<double>();
+      if (!std::isfinite(r[i]) || r[i] < 0) bad("x, y, width, height must be >= 0");
+    }
+    anpr::LaneRegion region;
+    region.rect = cv::Rect2d(r[0], r[1], r[2], r[3]);
+    region.in_pixels = std::any_of(r, r + 4, [](double x) { return x > 1; });
+    if (region.in_pixels) {
+      if (std::any_of(r, r + 4, [](double x) { return x != std::floor(x); }))
+        bad("pixels must be whole numbers (or give all four as fractions 0..1 of the frame)");
+      if (r[2] < 16 || r[3] < 16) bad("width and height must be >= 16 px");
+    } else {
+      if (r[2] <= 0 || r[3] <= 0) bad("width and height must be > 0");
+      if (r[0] + r[2] > 1 + 1e-9 || r[1] + r[3] > 1 + 1e-9)
+        bad("the region leaves the frame (x + width and y + height must be <= 1)");
+    }
+    out[lane] = region;
+  }
+  return out;
 }
 
 }  // namespace
@@ -48,13 +93,18 @@ CameraConfig parse_camera_config(const boost::json::value& section, const std::s
   if (c.kind == "opencv") {
     only_keys(o, what,
               {"kind", "url", "lead_s", "lag_s", "distance_m", "max_frames", "model_dir",
-               "review_below"});
+               "review_below", "lanes"});
     c.url = json::get_string(o, "url", what);
     if (c.url.empty()) bad("url", "must name a device, stream, video file or image folder");
   } else if (c.kind == "sim") {
     only_keys(o, what,
               {"kind", "lead_s", "lag_s", "distance_m", "max_frames", "model_dir", "review_below",
-               "condition", "seed", "fps", "fail_every"});
+               "condition", "seed", "fps", "fail_every", "lanes", "traffic", "view_lanes"});
+    c.traffic = json::get_string(o, "traffic", what, "truth");
+    if (c.traffic != "truth" && c.traffic != "dense")
+      bad("traffic", "'" + c.traffic + "' is not \"truth\" or \"dense\"");
+    c.view_lanes = static_cast<int>(json::get_int(o, "view_lanes", what, 2));
+    if (c.view_lanes < 1 || c.view_lanes > 4) bad("view_lanes", "must be within 1..4");
     c.condition = json::get_string(o, "condition", what, "clear_day");
     if (c.condition != "mixed" && !condition_from(c.condition)) {
       std::string names;
@@ -83,6 +133,8 @@ CameraConfig parse_camera_config(const boost::json::value& section, const std::s
   c.max_frames = static_cast<std::size_t>(mf);
   c.review_below = json::get_number(o, "review_below", what, c.review_below);
   if (!(c.review_below > 0 && c.review_below <= 1)) bad("review_below", "must be within (0, 1]");
+  if (const auto* lanes = o.if_contains("lanes"))
+    c.lanes = parse_lane_regions(*lanes, json::field_path(what, "lanes"));
   c.model_dir = json::get_string(o, "model_dir", what, default_anpr_model_dir());
   if (std::filesystem::path(c.model_dir).is_relative()) c.model_dir = base_dir / c.model_dir;
   if (c.kind == "opencv" && !c.url.empty() && c.url.find("://") == std::string::npos &&
@@ -124,7 +176,8 @@ void SimFrames::load_truth_jsonl(const std::filesystem::path& path, std::int64_t
 
 std::vector<hw::Frame> SimFrames::frames_for(const record::Manifest& m, std::int64_t camera_utc_us,
                                              const hw::FrameWindow& window, std::string& problem) {
-  std::optional<hw::PlateSpec> plate;
+  std::optional<Vehicle> weighed;
+  std::vector<hw::VehicleInView> others;
   std::uint64_t pass = 0;
   bool down = false, corrupt = false;
   {
@@ -138,11 +191,8 @@ std::vector<hw::Frame> SimFrames::frames_for(const record::Manifest& m, std::int
         best = &v;
     }
     if (best) {
-      hw::PlateSpec spec;
-      spec.text = best->plate_text;
-      // Goods vehicles' plates are yellow; the camera sees the front (single-row) plate.
-      spec.colour = hw::plate_colour_from_string(best->plate_colour);
-      plate = spec;
+      weighed = *best;
+      others = others_in_view(*best, pass);
     }
     if (fail_passes_ > 0) --fail_passes_, down = true;
     if (corrupt_passes_ > 0) --corrupt_passes_, corrupt = true;
@@ -162,7 +212,15 @@ std::vector<hw::Frame> SimFrames::frames_for(const record::Manifest& m, std::int
   sc.condition = cond;
   sc.seed = config_.seed ^ static_cast<std::uint32_t>(pass * 2654435761u);
   hw::SimCamera cam(sc);
-  cam.set_vehicle(plate);
+  if (weighed && (!others.empty() || !config_.lanes.empty())) {
+    // A camera over several lanes: every vehicle at its lane's place in the frame.
+    others.insert(others.begin(), in_view(*weighed, false));
+    cam.set_traffic(std::move(others));
+  } else if (weighed) {
+    cam.set_vehicle(in_view(*weighed, false).plate);
+  } else {
+    cam.set_vehicle(std::nullopt);
+  }
   const int n = static_cast<int>((window.lead_us + window.lag_us) / sc.frame_interval_us) + 1;
   if (down) cam.fail_next(n);
   if (corrupt) cam.corrupt_next(n);
@@ -174,6 +232,58 @@ std::vector<hw::Frame> SimFrames::frames_for(const record::Manifest& m, std::int
     problem =
         cam.status().last_error.empty() ? "no frames around the pass" : cam.status().last_error;
   return frames;
+}
+
+hw::VehicleInView SimFrames::in_view(const Vehicle& v, bool follower) const {
+  hw::VehicleInView out;
+  out.plate.text = v.plate_text;
+  // Goods vehicles' plates are yellow; the camera sees the front (single-row) plate.
+  out.plate.colour = hw::plate_colour_from_string(v.plate_colour);
+  out.follower = follower;
+  if (const auto it = config_.lanes.find(v.lane); it != config_.lanes.end()) {
+    // The twin renders 1920 px wide frames (SimCameraConfig); a pixel region is scaled.
+    const cv::Rect2d r = it->second.in_pixels ? cv::Rect2d(it->second.rect.x / 1920, 0,
+                                                           it->second.rect.width / 1920, 0)
+                                              : it->second.rect;
+    out.centre_x = r.x + r.width / 2;
+    out.lane_width = r.width;
+  } else {  // lanes side by side, lane 1 on the left
+    const int n = std::max(config_.view_lanes, v.lane);
+    out.centre_x = (v.lane - 0.5) / n;
+    out.lane_width = 1.0 / n;
+  }
+  return out;
+}
+
+std::vector<hw::VehicleInView> SimFrames::others_in_view(const Vehicle& weighed,
+                                                         std::uint64_t pass) const {
+  std::vector<hw::VehicleInView> out;
+  if (config_.traffic == "dense") {  // forced: the next lane's vehicle, often a follower too
+    std::mt19937 rng(config_.seed + static_cast<std::uint32_t>(pass) * 104729u);
+    hw::PlateRenderer plates;
+    const int lanes = std::max(config_.view_lanes, 2);
+    Vehicle next = weighed;
+    next.lane = weighed.lane < lanes ? weighed.lane + 1 : weighed.lane - 1;
+    out.push_back(in_view(next, false));
+    out.back().plate = plates.random_plate(rng);
+    if (rng() % 2 == 0) {
+      out.push_back(in_view(weighed, true));
+      out.back().plate = plates.random_plate(rng);
+    }
+    return out;
+  }
+  bool follower = false;
+  for (const auto& v : vehicles_) {
+    const auto dt = v.t_unix_us - weighed.t_unix_us;
+    if (v.lane != weighed.lane && std::abs(dt) <= kSideBySideUs &&
+        std::none_of(out.begin(), out.end(), [&](const auto& o) {
+          return o.centre_x == in_view(v, false).centre_x && !o.follower;
+        }))
+      out.push_back(in_view(v, false));
+    else if (v.lane == weighed.lane && dt > 0 && dt <= kFollowerUs && !follower)
+      out.push_back(in_view(v, true)), follower = true;
+  }
+  return out;
 }
 
 // --- a real camera ---
@@ -287,7 +397,10 @@ VehicleEvidence CameraEvidence::evidence_for(const record::Manifest& m) {
     if (m.measurement) facts.gross_kg = m.measurement->gross_kg;
     if (m.legal) facts.limit_kg = m.legal->limit_kg, facts.overload_ratio = m.legal->overload_ratio;
     try {
-      pe = anpr::build_pass_evidence(*reader_, frames, facts);
+      anpr::ReadOptions read;
+      if (const auto it = config_.lanes.find(m.lane); it != config_.lanes.end())
+        read.roi = it->second;
+      pe = anpr::build_pass_evidence(*reader_, frames, facts, read);
     } catch (const std::exception& e) {
       problem = std::string("plate reader failed: ") + e.what();
       pe = {};
@@ -321,6 +434,19 @@ VehicleEvidence CameraEvidence::evidence_for(const record::Manifest& m) {
   faulty_ = false;
   ev.plate = anpr::to_record_plate(pe.plate);
   ev.attachments = anpr::attachment_map(pe);
+  if (pe.plate.needs_review) {
+    // Why a human reads it, in the packet beside the images: "two plates read surely, A and
+    // B: …" (dense traffic), "low confidence …", "no plate found".
+    std::string why = "lane " + std::to_string(m.lane) + ": " + pe.plate.review_reason + "\n";
+    if (!pe.plate.candidate.empty())
+      why += "reader's candidate (unconfirmed): " + pe.plate.candidate + "\n";
+    if (!pe.plate.other_plate.empty()) {
+      why += "other plate read surely: " + pe.plate.other_plate + "\n";
+      log::info("camera", "lane " + std::to_string(m.lane) + " violation at " +
+                              time::format_utc_us(m.time_unix_us) + ": " + pe.plate.review_reason);
+    }
+    ev.attachments[std::string(kPlateReviewAttachment)] = why;
+  }
   return ev;
 }
 

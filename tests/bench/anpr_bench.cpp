@@ -10,6 +10,11 @@
 // ANPR_BENCH_STRESS=1 (the stress set: every frame made harder than the simulator's default,
 // see hw::stress_frame in wim/hw/plate_set.hpp; the same plates and scenes as without it).
 // The frames are those `wim-sim plates --seed S --count 6*N [--stress]` writes.
+// ANPR_BENCH_FONTS=PROVINCE_FONT,ALNUM_FONT: plates in other (held-out) typefaces.
+// ANPR_BENCH_DENSE=1 (dense traffic: one camera over two lanes, every frame also shows the other
+// lane's vehicle and every other frame a follower behind the weighed one; read in the weighed
+// lane's region; ANPR_BENCH_DENSE=noroi reads the whole frame; the truth is the weighed lane's
+// plate).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -94,7 +99,22 @@ int main(int argc, char** argv) {
   const bool stressed = std::getenv("ANPR_BENCH_STRESS") != nullptr;
   // the stress set has the same plates and scenes as the default set (own generator, seeded
   // seed + 1; 1 without a seed argument): the frames of `wim-sim plates` with that seed
-  hw::PlateSetGenerator frames(seed, stressed, argc > 3 ? seed + 1 : 1u);
+  // ANPR_BENCH_FONTS=PROVINCE_FONT,ALNUM_FONT: plates drawn with typefaces the reader was
+  // not trained on (a shift like real plates' own typeface): see docs/anpr.md.
+  hw::PlateFonts fonts;
+  if (const char* e = std::getenv("ANPR_BENCH_FONTS")) {
+    const std::string list = e;
+    const auto comma = list.find(',');
+    if (comma == std::string::npos) {
+      std::fprintf(stderr, "ANPR_BENCH_FONTS: '%s' is not PROVINCE_FONT,ALNUM_FONT\n", e);
+      return 2;
+    }
+    fonts.province_font = list.substr(0, comma);
+    fonts.alnum_font = list.substr(comma + 1);
+    std::printf("fonts: province %s, alnum %s\n", fonts.province_font.c_str(),
+                fonts.alnum_font.c_str());
+  }
+  hw::PlateSetGenerator frames(seed, stressed, argc > 3 ? seed + 1 : 1u, fonts);
   if (stressed) std::printf("STRESS SET (ANPR_BENCH_STRESS): harder than the defaults\n");
   struct Outcome {
     hw::Condition cond;
@@ -103,11 +123,23 @@ int main(int argc, char** argv) {
   };
   std::vector<Outcome> sweep;          // the same reads decided at other review thresholds
   std::map<hw::Condition, int> index;  // [-] frame number within its condition
+  const char* dense = std::getenv("ANPR_BENCH_DENSE");
+  std::mt19937 dense_rng(argc > 3 ? seed + 2 : 2u);
+  int two_plates = 0;  // reads sent to a human because two plates read surely
+  if (dense)
+    std::printf("DENSE TRAFFIC (ANPR_BENCH_DENSE=%s): 1-2 other vehicles per frame, %s\n", dense,
+                std::string(dense) == "noroi" ? "whole frame read" : "read in the lane's region");
   for (const auto& planned : hw::bench_plan(conditions, std::vector<int>(conditions.size(), per))) {
     const auto cond = planned.condition;
     const auto colour = planned.colour;
     const int i = index[cond]++;
-    const auto scene = frames.next(cond, colour);
+    edge::anpr::ReadOptions options;
+    int lane = 1;
+    const auto scene =
+        dense ? frames.next_dense(cond, colour, dense_rng, lane) : frames.next(cond, colour);
+    // The weighed lane's region: the lower 55 % of the lane's half of the frame.
+    if (dense && std::string(dense) != "noroi")
+      options.roi = {cv::Rect2d(lane == 1 ? 0.0 : 0.5, 0.45, 0.5, 0.55), false};
     const auto& spec = scene.plate;
     std::vector<uchar> jpeg;
     cv::imencode(".jpg", scene.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
@@ -115,7 +147,12 @@ int main(int argc, char** argv) {
     const cv::Mat frame = cv::imdecode(jpeg, cv::IMREAD_COLOR);
     const double t1 = cpu_ms();
     const auto w1 = Clock::now();
-    const auto r = reader.read(frame);
+    const auto r = reader.read(frame, options);
+    two_plates += !r.other_plate.empty();
+    if (!r.other_plate.empty())
+      std::printf("two plates: %s #%d truth %s, read %s and %s\n",
+                  std::string(hw::to_string(cond)).c_str(), i, spec.text.c_str(),
+                  r.candidate.c_str(), r.other_plate.c_str());
     const auto w2 = Clock::now();
     const double t2 = cpu_ms();
     Tally t;
@@ -172,6 +209,7 @@ int main(int argc, char** argv) {
   for (auto c : hw::kPlateColours)
     by_colour[std::string(hw::to_string(c))].print(std::string(hw::to_string(c)));
   all.print("all");
+  if (dense) std::printf("sent to a human because two plates read surely: %d\n", two_plates);
   std::printf(
       "\nthe same reads at other review thresholds: exact %% per condition, "
       "accepted-wrong, to human (right)\n");

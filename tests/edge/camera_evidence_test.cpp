@@ -51,8 +51,10 @@ struct Site {
   test::TempDir dir{"camera"};
   sim::SimOptions so;
   std::vector<Truth> truth;
-  explicit Site(std::size_t vehicles) {
+  explicit Site(std::size_t vehicles, int lanes = 1) {
     so.seed = 11;
+    so.site.lanes = lanes;
+    if (lanes > 1) so.traffic.flow_veh_per_h = 2400;  // dense
     so.site.station_id = "G017";
     so.traffic.overload_share = 0.6;
     so.traffic.speed_sd_kmh = 4;
@@ -303,4 +305,145 @@ SCENARIO("a bad camera section is refused with the field named") {
       << R"({"station_id":"G017","channels":[],"camera":{"kind":"sim","model_dir":"nowhere"}})";
   CHECK_THROWS_WITH(edge::load_camera(dir / "station.json"),
                     Catch::Contains("anpr_province.yml.gz"));
+}
+
+namespace {
+// One camera over two lanes: lane 1's plates in the lower left, lane 2's in the lower right.
+boost::json::value dense_camera(bool with_regions) {
+  boost::json::object c = sim_camera().as_object();
+  c["traffic"] = "dense";  // every violation also shows the next lane's vehicle, often a follower
+  if (with_regions)
+    c["lanes"] = {{"1", {{"roi", {0.0, 0.45, 0.5, 0.55}}}},
+                  {"2", {{"roi", {960, 486, 960, 594}}}}};  // the same in pixels
+  return c;
+}
+}  // namespace
+
+SCENARIO(
+    "dense traffic on two lanes: each violation carries its own lane's plate, never another's") {
+  GIVEN("a two-lane recording and one sim camera showing the other lane and followers") {
+    Site site(30, 2);
+
+    WHEN("station.json gives each lane its image region") {
+      const auto cam_cfg = dense_camera(true);
+      site.write_station(&cam_cfg);
+      auto camera = edge::load_camera(site.dir / "station.json");
+      REQUIRE(camera);
+      const auto run = weigh_site(site, &*camera);
+      THEN("lane 1's violations carry lane 1's plate and lane 2's carry lane 2's") {
+        std::set<int> lanes_read;
+        int violations = 0, exact = 0;
+        for (const auto& p : run.packets) {
+          const auto m = p.manifest();
+          if (m.kind != record::Kind::violation) continue;
+          ++violations;
+          const Truth* t = truth_of(site.truth, m);
+          REQUIRE(t);
+          REQUIRE(m.measurement->plate);
+          const auto& plate = *m.measurement->plate;
+          INFO("lane " << m.lane << " truth " << t->plate << ", read '" << plate.text << "'");
+          if (!plate.needs_human_review) {
+            CHECK(plate.text == t->plate);  // the weighed vehicle's, not its neighbour's
+            lanes_read.insert(m.lane);
+            ++exact;
+          } else {
+            REQUIRE(p.attachments.count(std::string(edge::kPlateReviewAttachment)));
+          }
+          // The other vehicles were in the frames: the originals show more than one plate.
+          CHECK(p.attachments.count("overview.jpg"));
+        }
+        CHECK(violations >= 4);
+        CHECK(exact >= violations - 1);
+        CHECK(lanes_read == std::set<int>{1, 2});
+      }
+    }
+
+    WHEN("station.json gives no region: the whole frame is read") {
+      const auto cam_cfg = dense_camera(false);
+      site.write_station(&cam_cfg);
+      auto camera = edge::load_camera(site.dir / "station.json");
+      REQUIRE(camera);
+      const auto run = weigh_site(site, &*camera);
+      THEN("two plates read surely go to a human, the reason naming both, never guessed") {
+        int violations = 0, two_plates = 0;
+        for (const auto& p : run.packets) {
+          const auto m = p.manifest();
+          if (m.kind != record::Kind::violation) continue;
+          ++violations;
+          const Truth* t = truth_of(site.truth, m);
+          REQUIRE(t);
+          const auto& plate = *m.measurement->plate;
+          INFO("lane " << m.lane << " truth " << t->plate << ", read '" << plate.text << "'");
+          if (!plate.needs_human_review) CHECK(plate.text == t->plate);
+          const auto it = p.attachments.find(std::string(edge::kPlateReviewAttachment));
+          if (it == p.attachments.end()) continue;
+          CHECK(plate.needs_human_review);
+          CHECK(plate.text.empty());
+          INFO(it->second);
+          if (it->second.find("two plates read surely") == std::string::npos) continue;
+          ++two_plates;
+          CHECK_THAT(it->second, Catch::Contains(t->plate));  // the weighed one's and the other's
+          CHECK_THAT(it->second, Catch::Contains("other plate read surely: "));
+        }
+        CHECK(violations >= 4);
+        CHECK(two_plates >= violations / 2);
+      }
+    }
+  }
+}
+
+SCENARIO("a bad lane region in the camera section is refused with the field named") {
+  auto err = [](boost::json::value lanes) {
+    try {
+      edge::parse_camera_config(boost::json::object{{"kind", "sim"}, {"lanes", lanes}},
+                                "station.json: camera", "/etc/wim");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  using boost::json::array;
+  CHECK_THAT(
+      err({{"1", {{"roi", array{0.5, 0.5, 0.6, 0.4}}}}}),
+      Catch::Contains("station.json: camera.lanes.1.roi") && Catch::Contains("leaves the frame"));
+  CHECK_THAT(err({{"2", {{"roi", array{0, 0.5, 0.5}}}}}),
+             Catch::Contains("camera.lanes.2.roi") && Catch::Contains("4 numbers"));
+  CHECK_THAT(err({{"1", {{"roi", array{0, 0.5, 0, 0.5}}}}}),
+             Catch::Contains("camera.lanes.1.roi") && Catch::Contains("> 0"));
+  CHECK_THAT(err({{"1", {{"roi", array{-10, 500, 900, 500}}}}}),
+             Catch::Contains("camera.lanes.1.roi") && Catch::Contains(">= 0"));
+  CHECK_THAT(err({{"1", {{"roi", array{10.5, 500, 900, 500}}}}}),
+             Catch::Contains("camera.lanes.1.roi") && Catch::Contains("whole numbers"));
+  CHECK_THAT(err({{"1", {{"roi", array{"a", 0, 1, 1}}}}}), Catch::Contains("camera.lanes.1.roi"));
+  CHECK_THAT(err({{"left", {{"roi", array{0, 0, 1, 1}}}}}),
+             Catch::Contains("camera.lanes.left") && Catch::Contains("1..16"));
+  CHECK_THAT(err({{"1", {{"box", array{0, 0, 1, 1}}}}}),
+             Catch::Contains("camera.lanes.1.box: unknown field"));
+  CHECK_THAT(err({{"1", {{"roi", array{0, 0, 1, 1}}}}, {"2", 3}}),
+             Catch::Contains("camera.lanes.2"));
+  CHECK_THAT(err(array{1, 2}), Catch::Contains("camera.lanes"));
+  CHECK_THAT(
+      [] {
+        try {
+          edge::parse_camera_config(boost::json::object{{"kind", "sim"}, {"traffic", "jam"}},
+                                    "station.json: camera", "/etc/wim");
+        } catch (const InputError& e) {
+          return std::string(e.what());
+        }
+        return std::string("accepted");
+      }(),
+      Catch::Contains("camera.traffic") && Catch::Contains("jam"));
+  const auto c = edge::parse_camera_config(
+      boost::json::object{{"kind", "opencv"},
+                          {"url", "/dev/video0"},
+                          {"lanes",
+                           {{"1", {{"roi", array{0, 0.5, 0.5, 0.5}}}},
+                            {"2", {{"roi", array{960, 540, 960, 540}}}}}}},
+      "camera", "/etc/wim");
+  REQUIRE(c.lanes.size() == 2);
+  CHECK_FALSE(c.lanes.at(1).in_pixels);
+  CHECK(c.lanes.at(1).to_pixels({1920, 1080}) == cv::Rect(0, 540, 960, 540));
+  CHECK(c.lanes.at(2).in_pixels);
+  CHECK(c.lanes.at(2).to_pixels({1920, 1080}) == cv::Rect(960, 540, 960, 540));
+  CHECK(c.lanes.at(2).to_pixels({1280, 720}) == cv::Rect(960, 540, 320, 180));  // clipped
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
@@ -191,8 +192,36 @@ TEST_CASE("Plates are checked against their layout and the plate alphabet") {
     CHECK(p.text.find_first_of("IO") == std::string::npos);
     CHECK_NOTHROW(r.render_plate(p, 0.3));
   }
-  CHECK_THROWS_WITH(PlateRenderer({"/nonexistent/font.ttc", PlateFonts{}.alnum_font}),
-                    Catch::Contains("/nonexistent/font.ttc"));
+  PlateFonts missing;
+  missing.province_font = "/nonexistent/font.ttc";
+  CHECK_THROWS_WITH(PlateRenderer(missing), Catch::Contains("/nonexistent/font.ttc"));
+  PlateFonts bad_face;
+  bad_face.more_alnum_fonts = {PlateFonts{}.alnum_font + "#x"};
+  CHECK_THROWS_WITH(PlateRenderer(bad_face), Catch::Contains("is not a face number"));
+}
+
+TEST_CASE("A renderer with several typefaces draws each plate with one of them") {
+  PlateFonts fonts;
+  // The same typeface twice, once as face 0 of itself: what differs is only the index drawn.
+  fonts.more_province_fonts = {fonts.province_font + "#0"};
+  fonts.more_alnum_fonts = {"/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"};
+  const PlateRenderer r(fonts);
+  std::mt19937 rng(11);
+  std::set<int> province, alnum;
+  for (int i = 0; i < 40; ++i) {
+    const auto p = r.random_plate(rng);
+    province.insert(p.province_font);
+    alnum.insert(p.alnum_font);
+  }
+  CHECK(province == std::set<int>{0, 1});
+  CHECK(alnum == std::set<int>{0, 1});
+  // Different letter/digit typefaces give different pixels for the same text.
+  PlateSpec a{PlateColour::blue, "京A12345", 0, 0}, b{PlateColour::blue, "京A12345", 0, 1};
+  cv::Mat diff;
+  cv::absdiff(r.render_plate(a, 2.0), r.render_plate(b, 2.0), diff);
+  CHECK(cv::countNonZero(diff.reshape(1) > 60) > 300);
+  PlateSpec out_of_range{PlateColour::blue, "京A12345", 0, 2};
+  CHECK_THROWS_WITH(r.render_plate(out_of_range, 0.5), Catch::Contains("is not one of"));
 }
 
 TEST_CASE("The simulated camera renders the passing vehicle and its faults") {

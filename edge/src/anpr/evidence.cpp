@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
+#include <opencv2/freetype.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -21,6 +24,33 @@ std::string encode(const cv::Mat& img, int quality) {
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf, {cv::IMWRITE_JPEG_QUALITY, quality});
   return {buf.begin(), buf.end()};
+}
+
+bool ascii(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c & 0x80) == 0; });
+}
+
+// The caption font: Debian's WenQuanYi Zen Hei (fonts-wqy-zenhei, also the renderer's
+// province font) draws the plate's Chinese province character. One per thread: FreeType
+// state is not thread-safe and stations of run-many build evidence concurrently. Null when
+// the font cannot be loaded (then ASCII lines are drawn with OpenCV's Hershey font).
+cv::freetype::FreeType2* caption_font() {
+  thread_local cv::Ptr<cv::freetype::FreeType2> font;
+  thread_local bool tried = false;
+  if (!tried) {
+    tried = true;
+    const std::string path = hw::PlateFonts{}.province_font;
+    try {
+      if (!std::filesystem::is_regular_file(path)) throw std::runtime_error("missing");
+      font = cv::freetype::createFreeType2();
+      font->loadFontData(path, 0);
+    } catch (const std::exception& e) {
+      font.release();
+      log::warning("anpr", "caption font '" + path + "' cannot be loaded (" + e.what() +
+                               "): the plate text is left out of overview.jpg's caption");
+    }
+  }
+  return font.get();
 }
 
 }  // namespace
@@ -53,15 +83,20 @@ std::vector<std::string> caption_lines(const PassFacts& f, const PlateRead& plat
   std::snprintf(buf, sizeof buf, "gross %.0f kg  limit %.0f kg  overload %+.1f %%", f.gross_kg,
                 f.limit_kg, f.overload_ratio * 100.0);
   lines.emplace_back(buf);
-  std::snprintf(
-      buf, sizeof buf, "plate %s, %s", std::string(hw::to_string(plate.colour)).c_str(),
-      plate.needs_review ? "to be read by a human" : "read automatically (text in manifest)");
-  lines.emplace_back(plate.found ? buf : "plate not found: to be read by a human");
+  const std::string colour(hw::to_string(plate.colour));
+  if (!plate.found)
+    lines.emplace_back("plate not found: to be read by a human");
+  else if (plate.needs_review)
+    lines.emplace_back("plate " + colour + ", to be read by a human: " + plate.review_reason);
+  else {
+    std::snprintf(buf, sizeof buf, ", confidence %.2f, read automatically", plate.confidence);
+    lines.emplace_back("plate " + plate.text + " " + colour + buf);
+  }
   return lines;
 }
 
 PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw::Frame>& frames,
-                                 const PassFacts& facts) {
+                                 const PassFacts& facts, const ReadOptions& read) {
   PassEvidence ev;
   std::vector<cv::Mat> usable;
   std::vector<std::size_t> usable_index;
@@ -78,11 +113,17 @@ PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw
     usable.push_back(f.image);
     usable_index.push_back(i);
   }
-  ev.plate = reader.read_pass(usable);
+  ev.plate = reader.read_pass(usable, read);
   if (usable.empty()) return ev;
-  // The captioned copy shows the frame in the middle of the pass, with the plate boxed.
-  cv::Mat overview = usable[usable.size() / 2].clone();
+  // The captioned copy shows the frame the plate was read from (else the middle one), with
+  // the plate boxed and the lane's region outlined: which vehicle in view was weighed.
+  const bool own_frame = ev.plate.found && ev.plate.frame_index >= 0 &&
+                         static_cast<std::size_t>(ev.plate.frame_index) < usable.size();
+  cv::Mat overview =
+      usable[own_frame ? static_cast<std::size_t>(ev.plate.frame_index) : usable.size() / 2]
+          .clone();
   if (overview.channels() == 1) cv::cvtColor(overview, overview, cv::COLOR_GRAY2BGR);
+  if (read.roi) cv::rectangle(overview, read.roi->to_pixels(overview.size()), {0, 220, 255}, 2);
   if (ev.plate.found) cv::rectangle(overview, ev.plate.box, cv::Scalar(0, 0, 255), 3);
   const auto lines = caption_lines(facts, ev.plate);
   const double scale = overview.cols / 1600.0;
@@ -90,10 +131,20 @@ PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw
   const int band = line_h * static_cast<int>(lines.size()) + line_h / 2;
   cv::Mat captioned(overview.rows + band, overview.cols, CV_8UC3, cv::Scalar(0, 0, 0));
   overview.copyTo(captioned(cv::Rect(0, 0, overview.cols, overview.rows)));
-  for (std::size_t k = 0; k < lines.size(); ++k)
-    cv::putText(captioned, lines[k], {line_h / 2, overview.rows + line_h * static_cast<int>(k + 1)},
-                cv::FONT_HERSHEY_SIMPLEX, std::max(0.4, 1.1 * scale), cv::Scalar(255, 255, 255),
-                std::max(1, static_cast<int>(2 * scale)), cv::LINE_AA);
+  auto* font = caption_font();
+  for (std::size_t k = 0; k < lines.size(); ++k) {
+    const cv::Point at{line_h / 2, overview.rows + line_h * static_cast<int>(k + 1)};
+    if (font) {
+      font->putText(captioned, lines[k], at, static_cast<int>(line_h * 0.8),
+                    cv::Scalar(255, 255, 255), cv::FILLED, cv::LINE_AA, true);
+    } else {
+      // Hershey draws ASCII only: a line with the plate text says where the text is instead.
+      const std::string text =
+          ascii(lines[k]) ? lines[k] : "plate read automatically: text in the manifest";
+      cv::putText(captioned, text, at, cv::FONT_HERSHEY_SIMPLEX, std::max(0.4, 1.1 * scale),
+                  cv::Scalar(255, 255, 255), std::max(1, static_cast<int>(2 * scale)), cv::LINE_AA);
+    }
+  }
   ev.attachments.push_back(make("overview.jpg", encode(captioned, 92)));
   if (!ev.plate.close_up.empty()) {
     cv::Mat big;

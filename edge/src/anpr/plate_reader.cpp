@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include <opencv2/imgproc.hpp>
 
@@ -98,6 +99,10 @@ void PlateReader::decide(PlateRead& r) const {
   if (!r.found) {
     r.needs_review = true;
     r.review_reason = "no plate found";
+  } else if (!r.other_plate.empty()) {
+    r.needs_review = true;
+    r.review_reason = "two plates read surely, " + r.candidate + " and " + r.other_plate +
+                      ": which vehicle was weighed is for a human to decide";
   } else if (r.confidence < config_.review_below) {
     r.needs_review = true;
     char buf[96];
@@ -111,39 +116,108 @@ void PlateReader::decide(PlateRead& r) const {
   }
 }
 
-PlateRead PlateReader::read(const cv::Mat& bgr) const {
+cv::Rect LaneRegion::to_pixels(cv::Size frame) const {
+  const cv::Rect2d r = in_pixels ? rect
+                                 : cv::Rect2d(rect.x * frame.width, rect.y * frame.height,
+                                              rect.width * frame.width, rect.height * frame.height);
+  return cv::Rect(cv::Point(static_cast<int>(std::lround(r.x)), static_cast<int>(std::lround(r.y))),
+                  cv::Point(static_cast<int>(std::lround(r.x + r.width)),
+                            static_cast<int>(std::lround(r.y + r.height)))) &
+         cv::Rect(0, 0, frame.width, frame.height);
+}
+
+namespace {
+
+cv::Point2f centre_of(const std::array<cv::Point2f, 4>& q) {
+  return (q[0] + q[1] + q[2] + q[3]) * 0.25f;
+}
+
+// Two candidates are the same plate when either's centre lies in the other's box.
+bool same_place(const PlateRead& a, const PlateRead& b) {
+  return a.box.contains(centre_of(b.corners)) || b.box.contains(centre_of(a.corners));
+}
+
+// Characters in which two readings differ (a different length counts them all).
+std::size_t char_differences(const std::string& a, const std::string& b) {
+  const auto x = hw::split_utf8(a), y = hw::split_utf8(b);
+  if (x.size() != y.size()) return std::max(x.size(), y.size());
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) n += x[i] != y[i];
+  return n;
+}
+
+}  // namespace
+
+PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) const {
   if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1))
     throw InputError("plate reader: frame is empty or not an 8-bit grey/BGR image");
   cv::Mat colour = bgr;
   if (bgr.channels() == 1) cv::cvtColor(bgr, colour, cv::COLOR_GRAY2BGR);
-  PlateRead best;
-  PlateCandidate best_candidate;
-  for (const auto& c : find_plate_candidates(colour, config_.max_candidates)) {
-    bool light_characters = false;
-    for (auto layout : c.layouts) {
-      // Infrared: light characters on a darker field are a blue plate's (green and yellow
-      // plates have dark characters), so the green layout is not read. Reading it anyway let
-      // a 8-character reading of a blue plate win on confidence (then sent to a human).
-      if (c.mono && layout == hw::PlateColour::green && light_characters) continue;
-      // Not retried with grown/shrunk quads: taking the best of several tries raised the
-      // confidence of a wrong read above the review threshold in the benchmark.
-      PlateRead r = read_candidate(colour, c, layout);
-      light_characters = light_characters || (c.mono && r.colour == hw::PlateColour::blue);
-      if (!best.found || r.confidence > best.confidence) {
-        best = std::move(r);
-        best_candidate = c;
+  // A lane region: plates are searched in it grown by a quarter each side (a plate across
+  // its border is found whole), and only those whose centre lies inside it are read.
+  const cv::Rect frame_rect(0, 0, colour.cols, colour.rows);
+  cv::Rect roi = frame_rect, search = frame_rect;
+  if (options.roi) {
+    roi = options.roi->to_pixels(colour.size());
+    search = cv::Rect(roi.x - roi.width / 4, roi.y - roi.height / 4, roi.width * 3 / 2,
+                      roi.height * 3 / 2) &
+             frame_rect;
+  }
+  // The best layout's reading of each candidate, in the localiser's order.
+  std::vector<std::pair<PlateRead, PlateCandidate>> reads;
+  if (!roi.empty()) {
+    const cv::Point2f offset(static_cast<float>(search.x), static_cast<float>(search.y));
+    for (auto c : find_plate_candidates(colour(search), config_.max_candidates)) {
+      for (auto& p : c.corners) p += offset;
+      if (!roi.contains(centre_of(c.corners))) continue;
+      bool light_characters = false;
+      std::optional<PlateRead> best_here;
+      for (auto layout : c.layouts) {
+        // Infrared: light characters on a darker field are a blue plate's (green and yellow
+        // plates have dark characters), so the green layout is not read. Reading it anyway
+        // let a 8-character reading of a blue plate win on confidence (then sent to a human).
+        if (c.mono && layout == hw::PlateColour::green && light_characters) continue;
+        // Not retried with grown/shrunk quads: taking the best of several tries raised the
+        // confidence of a wrong read above the review threshold in the benchmark.
+        PlateRead r = read_candidate(colour, c, layout);
+        light_characters = light_characters || (c.mono && r.colour == hw::PlateColour::blue);
+        if (!best_here || r.confidence > best_here->confidence) best_here = std::move(r);
       }
+      if (best_here) reads.emplace_back(std::move(*best_here), c);
     }
   }
-  if (best.found) cross_check(colour, best_candidate, best);
+  PlateRead best;
+  std::size_t winner = reads.size();
+  for (std::size_t i = 0; i < reads.size(); ++i)
+    if (!best.found || reads[i].first.confidence > best.confidence) {
+      best = reads[i].first;
+      winner = i;
+    }
+  if (best.found) {
+    cross_check(colour, reads[winner].second, best);
+    // Two plates: another candidate, elsewhere, also read surely and differently (the next
+    // lane's truck, a close follower). Which one was weighed is for a human to say. (An
+    // unsure winner goes to a human anyway.)
+    for (std::size_t i = 0;
+         i < reads.size() && best.other_plate.empty() && best.confidence >= config_.review_below;
+         ++i) {
+      auto& [r, c] = reads[i];
+      if (i == winner || r.confidence < config_.review_below || same_place(r, best)) continue;
+      cross_check(colour, c, r);
+      if (r.confidence >= config_.review_below && r.candidate != best.candidate)
+        best.other_plate = r.candidate;
+    }
+  }
   decide(best);
   return best;
 }
 
-PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames) const {
+PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames,
+                                 const ReadOptions& options) const {
   std::vector<PlateRead> reads;
-  for (const auto& f : frames) {
-    PlateRead r = read(f);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    PlateRead r = read(frames[i], options);
+    r.frame_index = static_cast<int>(i);
     if (r.found) reads.push_back(std::move(r));
   }
   PlateRead result;
@@ -189,6 +263,24 @@ PlateRead PlateReader::read_pass(const std::vector<cv::Mat>& frames) const {
   result.confidence =
       *std::min_element(result.char_confidence.begin(), result.char_confidence.end());
   result.frames_read = static_cast<int>(voters.size());
+  // Two plates over the pass: one frame saw two sure plates, or frames read surely plates
+  // that differ in two or more characters (one character is a misread, voted above). The
+  // pair read surely is named (the voted candidate may mix them).
+  std::vector<std::string> sure;
+  result.other_plate.clear();
+  for (const auto& r : reads) {
+    if (!r.other_plate.empty() && result.other_plate.empty()) {  // two places in one frame
+      result.candidate = r.candidate;
+      result.other_plate = r.other_plate;
+    }
+    if (r.confidence >= config_.review_below) sure.push_back(r.candidate);
+  }
+  for (std::size_t i = 0; i < sure.size() && result.other_plate.empty(); ++i)
+    for (std::size_t j = i + 1; j < sure.size() && result.other_plate.empty(); ++j)
+      if (char_differences(sure[i], sure[j]) >= 2) {
+        result.candidate = sure[i];
+        result.other_plate = sure[j];
+      }
   decide(result);
   return result;
 }

@@ -125,6 +125,25 @@ Scene PlateSetGenerator::next(Condition cond, PlateColour colour) {
   return scene;
 }
 
+Scene PlateSetGenerator::next_dense(Condition cond, PlateColour colour, std::mt19937& extra,
+                                    int& lane) {
+  const auto spec = renderer_.random_plate(rng_, colour);
+  lane = static_cast<int>(extra() % 2) + 1;
+  std::vector<VehicleInView> v(2);
+  v[0].plate = spec;
+  v[0].centre_x = lane == 1 ? 0.25 : 0.75;
+  v[1].plate = renderer_.random_plate(extra);
+  v[1].centre_x = 1.0 - v[0].centre_x;
+  if (extra() % 2 == 0) {
+    v.push_back(v[0]);
+    v.back().plate = renderer_.random_plate(extra);
+    v.back().follower = true;
+  }
+  auto scene = renderer_.render_traffic(v, cond, rng_);
+  if (stress_) stress_frame(scene.image, scene.corners, cond, stress_rng_);
+  return scene;
+}
+
 std::vector<PlannedFrame> bench_plan(const std::vector<Condition>& conditions,
                                      const std::vector<int>& counts) {
   std::vector<PlannedFrame> plan;

@@ -24,7 +24,9 @@ std::optional<Frame> SimCamera::grab() {
     was_down_ = false;
   }
   Scene scene;
-  if (plate_) {
+  if (!traffic_.empty()) {
+    scene = renderer_.render_traffic(traffic_, config_.condition, rng_, config_.size);
+  } else if (plate_) {
     scene = renderer_.render_scene(*plate_, config_.condition, rng_, config_.size);
   } else {
     scene.image = renderer_.render_empty(config_.condition, rng_, config_.size);

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -29,9 +30,14 @@
 #include "wim/edge/anpr/plate_reader.hpp"
 #include "wim/edge/pass_evidence.hpp"
 #include "wim/hw/camera.hpp"
+#include "wim/hw/plate_render.hpp"
 #include "wim/hw/sim_truth.hpp"
 
 namespace wim::edge {
+
+/// Attachment of a violation whose plate a human must read: why (UTF-8 text), e.g. "lane 1:
+/// two plates read surely, 冀B7G285 and 京A12345: …", and the reader's candidate.
+inline constexpr std::string_view kPlateReviewAttachment = "plate-review.txt";
 
 /// station.json's "camera" section. Unknown fields and bad values are InputErrors naming
 /// the field ("station.json: camera.lead_s: ...").
@@ -48,6 +54,15 @@ struct CameraConfig {
   std::uint32_t seed = 1;               ///< sim: rendering seed
   double fps = 10;                      ///< [1/s] sim: frame rate
   int fail_every = 0;  ///< [-] sim: every n-th violation finds the stream down (0: never)
+  /// Per lane (1-based): the image region where that lane's plates appear ("lanes": {"1":
+  /// {"roi": [x, y, w, h]}}, fractions of the frame or pixels). A violation of a lane with a
+  /// region is read only there; without one, in the whole frame.
+  std::map<int, anpr::LaneRegion> lanes;
+  /// sim: "truth" (other vehicles in view when the simulator's truth has them: other lanes
+  /// within ±0.5 s, a follower of the same lane up to 1.5 s behind) or "dense" (every
+  /// violation also shows 1-2 invented vehicles: the next lane's and/or a follower).
+  std::string traffic = "truth";
+  int view_lanes = 2;  ///< [-] sim: lanes side by side in the frame when no region says where
 };
 
 /// Parses the section; `base_dir` resolves a relative model_dir or url folder.
@@ -88,6 +103,9 @@ class SimFrames final : public FrameProvider {
     std::int64_t t_unix_us;
     std::string plate_text, plate_colour;
   };
+  // The other vehicles in view with the weighed one (truth, or invented when "dense").
+  std::vector<hw::VehicleInView> others_in_view(const Vehicle& weighed, std::uint64_t pass) const;
+  hw::VehicleInView in_view(const Vehicle& v, bool follower) const;
   CameraConfig config_;
   std::mutex mutex_;
   std::deque<Vehicle> vehicles_;

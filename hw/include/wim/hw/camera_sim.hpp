@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <vector>
 
 #include "wim/hw/camera.hpp"
 #include "wim/hw/plate_render.hpp"
@@ -27,7 +28,13 @@ class SimCamera final : public FrameSource {
  public:
   explicit SimCamera(SimCameraConfig config);
   /// The vehicle now in view (truth from the simulator); nullopt: empty road.
-  void set_vehicle(std::optional<PlateSpec> plate) { plate_ = std::move(plate); }
+  void set_vehicle(std::optional<PlateSpec> plate) {
+    plate_ = std::move(plate);
+    traffic_.clear();
+  }
+  /// Dense traffic: these vehicles are in view, the weighed one first (render_traffic);
+  /// empty: back to set_vehicle's single vehicle.
+  void set_traffic(std::vector<VehicleInView> vehicles) { traffic_ = std::move(vehicles); }
   void set_condition(Condition c) { config_.condition = c; }
   /// Fault modes: the next n grabs find the stream down / deliver a corrupt JPEG.
   void fail_next(int n) { fail_ = n; }
@@ -43,6 +50,7 @@ class SimCamera final : public FrameSource {
   PlateRenderer renderer_;
   std::mt19937 rng_;
   std::optional<PlateSpec> plate_;
+  std::vector<VehicleInView> traffic_;
   std::optional<Scene> last_;
   int fail_ = 0, corrupt_ = 0;
   std::uint64_t tick_ = 0, seq_ = 0;

@@ -47,6 +47,11 @@ class PlateSetGenerator {
   PlateSetGenerator(std::uint32_t seed, bool stress, std::uint32_t stress_seed,
                     const PlateFonts& fonts = {});
   Scene next(Condition cond, PlateColour colour);
+  /// Dense traffic: the next frame of a colour under a condition, the weighed vehicle in lane
+  /// 1 or 2 (returned in `lane`) of a camera over two lanes, the other lane's vehicle beside
+  /// it and every other frame a follower behind it (their plates and the lane drawn from
+  /// `extra`). The scene's plate and corners are the weighed vehicle's.
+  Scene next_dense(Condition cond, PlateColour colour, std::mt19937& extra, int& lane);
 
  private:
   PlateRenderer renderer_;

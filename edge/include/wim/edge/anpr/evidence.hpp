@@ -40,8 +40,11 @@ struct PassEvidence {
 /// Reads the plate over `frames` and builds the attachments. Originals are the camera's own
 /// JPEG bytes when it delivered JPEG, else the frame encoded once here (quality 95). Frames
 /// whose pixels are unusable are skipped and named in the log; never throws for bad frames.
+/// `read` says where the weighed vehicle's plate can be (its lane's region): the overview
+/// then outlines that region (yellow) and boxes the plate read (red) in the frame it was
+/// read from.
 PassEvidence build_pass_evidence(const PlateReader& reader, const std::vector<hw::Frame>& frames,
-                                 const PassFacts& facts);
+                                 const PassFacts& facts, const ReadOptions& read = {});
 
 /// The manifest's plate (contract 4): text only when read without doubt, else empty with
 /// needs_human_review; both yellow layouts are colour "yellow".
@@ -50,7 +53,10 @@ record::Plate to_record_plate(const PlateRead& plate);
 /// Attachments as packet::seal takes them: name -> bytes.
 std::map<std::string, std::string> attachment_map(const PassEvidence& evidence);
 
-/// The caption's lines (ASCII), e.g. "G017 lane 1 2026-11-27T08:00:00.123Z clock synced".
+/// The caption's lines, e.g. "G017  lane 1  2026-11-27T08:00:00.123Z  clock synced"; the
+/// third names the plate (UTF-8 text, colour, confidence) when it was read automatically, or
+/// why a human must read it (the unsure candidate is never shown). overview.jpg draws them
+/// with Debian's WenQuanYi font (fonts-wqy-zenhei); without it, ASCII lines only.
 std::vector<std::string> caption_lines(const PassFacts& facts, const PlateRead& plate);
 
 }  // namespace wim::edge::anpr

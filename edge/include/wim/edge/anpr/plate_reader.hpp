@@ -6,6 +6,7 @@
 #pragma once
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,24 @@ struct PlateRead {
   cv::Mat close_up;                      ///< rectified plate (BGR), empty if none
   int frames_read = 0;                   ///< [-] frames whose reads were voted
   int disagreements = 0;  ///< [-] characters a cross-check reading (grown borders) read otherwise
+  /// Another plate read surely (>= review_below) elsewhere in the frame or lane region, or by
+  /// other frames of the pass: two vehicles' plates, so a human decides (never guessed).
+  std::string other_plate;
+  int frame_index = -1;  ///< [-] read_pass: the frame (index into its frames) this read is from
+};
+
+/// The image region where one lane's plates appear (station.json camera.lanes.N.roi).
+struct LaneRegion {
+  cv::Rect2d rect;         ///< x, y, width, height: fractions of the frame, or pixels
+  bool in_pixels = false;  ///< rect is in pixels (else fractions of the frame's size)
+  /// [px] the region in a frame of `frame` size, clipped to it (may be empty).
+  cv::Rect to_pixels(cv::Size frame) const;
+};
+
+/// How a frame is read: where the weighed vehicle's plate can be.
+struct ReadOptions {
+  /// Only plates whose centre lies inside are read (nullopt: the whole frame).
+  std::optional<LaneRegion> roi;
 };
 
 /// [0, 1] confidence given to a character that a cross-check reading read otherwise.
@@ -61,12 +80,16 @@ class PlateReader {
   explicit PlateReader(PlateReaderConfig config);
   ~PlateReader();
 
-  /// Reads one frame. Throws InputError for an empty or non-8-bit image.
-  PlateRead read(const cv::Mat& bgr) const;
+  /// Reads one frame: the surest plate (in `options.roi` when set). When another plate,
+  /// apart from it, also reads surely and differently, the read needs a human and
+  /// `other_plate` names it. Throws InputError for an empty or non-8-bit image.
+  PlateRead read(const cv::Mat& bgr, const ReadOptions& options = {}) const;
   /// Reads every frame and votes per character among the reads of the winning layout (only
   /// the frames sure on their own, >= review_below, when there are any); a character's
   /// confidence is its summed votes over the number of voters, so disagreement lowers it.
-  PlateRead read_pass(const std::vector<cv::Mat>& frames) const;
+  /// Plates read surely by different frames that differ in two or more characters are two
+  /// vehicles' (other_plate; a human decides).
+  PlateRead read_pass(const std::vector<cv::Mat>& frames, const ReadOptions& options = {}) const;
   /// Applies the review threshold to a read (used by read and read_pass).
   void decide(PlateRead& r) const;
 
