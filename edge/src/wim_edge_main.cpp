@@ -13,6 +13,11 @@ int cmd_status(int argc, char** argv);
 int cmd_record(int argc, char** argv);
 #ifdef WIM_WITH_CAMERA
 int cmd_read_plate(int argc, char** argv);
+#else
+static int cmd_read_plate(int, char**) {
+  std::cerr << "wim-edge read-plate: this build has no camera part (WIM_WITH_CAMERA=OFF)\n";
+  return 2;
+}
 #endif
 
 namespace {
@@ -31,9 +36,7 @@ constexpr Command kCommands[] = {
     {"calibrate", cmd_calibrate, "fit channel gains from reference-truck passes"},
     {"record", cmd_record, "record the acquisition source for calibration (--duration S)"},
     {"keygen", cmd_keygen, "create the station's signing key and TLS certificate request"},
-#ifdef WIM_WITH_CAMERA
     {"read-plate", cmd_read_plate, "read plates on saved frames (JSON lines; --truth scores)"},
-#endif
 };
 
 int usage(std::ostream& out) {

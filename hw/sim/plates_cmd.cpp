@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <string>
 
@@ -21,7 +22,7 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 int run_plates(int argc, char** argv) {
-  std::string out, conditions_arg;
+  std::string out, conditions_arg, fonts_arg;
   int count = 0, quality = 90;
   std::uint64_t seed = 20261127;
   po::options_description d(
@@ -35,7 +36,8 @@ int run_plates(int argc, char** argv) {
     ("conditions", po::value(&conditions_arg), "comma list, e.g. night_ir,dusk (default: all six)")
     ("stress", po::bool_switch(), "the stress set: harder than the simulator's defaults (anpr_bench ANPR_BENCH_STRESS=1)")
     ("force", po::bool_switch(), "write into a non-empty folder: an earlier set's frames and truth.tsv are removed first")
-    ("quality", po::value(&quality)->default_value(quality), "JPEG quality 1..100");
+    ("quality", po::value(&quality)->default_value(quality), "JPEG quality 1..100")
+    ("fonts", po::value(&fonts_arg), "PROVINCE_FONT,ALNUM_FONT: plates in other typefaces (anpr_bench's ANPR_BENCH_FONTS)");
   // clang-format on
   po::variables_map vm;
   try {
@@ -51,7 +53,9 @@ int run_plates(int argc, char** argv) {
   }
   const bool stress = vm["stress"].as<bool>(), force = vm["force"].as<bool>();
   std::vector<wim::hw::Condition> conditions;
+  wim::hw::PlateFonts fonts;
   try {
+    if (!fonts_arg.empty()) fonts = wim::hw::parse_plate_fonts(fonts_arg);
     if (count < 1) throw wim::InputError("--count must be at least 1");
     if (seed > 0xffffffffULL) throw wim::InputError("--seed must be within 0..4294967295");
     if (quality < 1 || quality > 100) throw wim::InputError("--quality must be within 1..100");
@@ -76,17 +80,24 @@ int run_plates(int argc, char** argv) {
     return 2;
   }
   const auto s = static_cast<std::uint32_t>(seed);
+  std::optional<wim::hw::PlateSetGenerator> frames;
+  try {
+    frames.emplace(s, stress, s + 1, fonts);  // a missing font file is named here
+  } catch (const wim::InputError& e) {
+    std::cerr << "wim-sim plates: --fonts: " << e.what() << "\n";
+    return 2;
+  }
   fs::create_directories(out);
-  wim::hw::PlateSetGenerator frames(s, stress, s + 1);
   const int digits = std::max(4, static_cast<int>(std::to_string(count).size()));
   wim::hw::PlateSetWriter writer(out,
                                  "written by wim-sim plates, seed " + std::to_string(s) +
-                                     (stress ? ", stress set" : "") + ", JPEG quality " +
-                                     std::to_string(quality),
+                                     (stress ? ", stress set" : "") +
+                                     (fonts_arg.empty() ? "" : ", fonts " + fonts_arg) +
+                                     ", JPEG quality " + std::to_string(quality),
                                  quality, digits);
   for (const auto& f :
        wim::hw::bench_plan(conditions, wim::hw::spread_count(count, conditions.size())))
-    writer.add(frames.next(f.condition, f.colour), f.condition);
+    writer.add(frames->next(f.condition, f.colour), f.condition);
   writer.finish();
   std::printf("wim-sim: %d frames%s and truth.tsv written to %s\n", writer.written(),
               stress ? " (stress set)" : "", out.c_str());

@@ -103,14 +103,12 @@ int main(int argc, char** argv) {
   // not trained on (a shift like real plates' own typeface): see docs/anpr.md.
   hw::PlateFonts fonts;
   if (const char* e = std::getenv("ANPR_BENCH_FONTS")) {
-    const std::string list = e;
-    const auto comma = list.find(',');
-    if (comma == std::string::npos) {
-      std::fprintf(stderr, "ANPR_BENCH_FONTS: '%s' is not PROVINCE_FONT,ALNUM_FONT\n", e);
+    try {
+      fonts = hw::parse_plate_fonts(e);
+    } catch (const InputError& x) {
+      std::fprintf(stderr, "ANPR_BENCH_FONTS: %s\n", x.what());
       return 2;
     }
-    fonts.province_font = list.substr(0, comma);
-    fonts.alnum_font = list.substr(comma + 1);
     std::printf("fonts: province %s, alnum %s\n", fonts.province_font.c_str(),
                 fonts.alnum_font.c_str());
   }

@@ -402,6 +402,10 @@ TEST_CASE("wim-sim plates refuses a non-empty folder and bad arguments with exit
            {"--out " + (dir / "x").string() + " --count 0", "--count must be at least 1"},
            {"--out " + (dir / "x").string() + " --count 2 --quality 0", "--quality"},
            {"--count 2", "--out"},
+           {"--out " + (dir / "x").string() + " --count 2 --fonts nocomma",
+            "'nocomma' is not PROVINCE_FONT,ALNUM_FONT"},
+           {"--out " + (dir / "x").string() + " --count 2 --fonts /no/p.ttf,/no/a.ttf",
+            "/no/p.ttf"},
        }) {
     INFO(c.args);
     const Out o = run(kSim + " plates " + c.args, dir);

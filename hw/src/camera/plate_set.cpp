@@ -37,6 +37,16 @@ std::vector<Condition> parse_conditions(std::string_view list) {
   return out;
 }
 
+PlateFonts parse_plate_fonts(std::string_view list) {
+  const auto comma = list.find(',');
+  if (comma == std::string_view::npos)
+    throw InputError("'" + std::string(list) + "' is not PROVINCE_FONT,ALNUM_FONT");
+  PlateFonts fonts;
+  fonts.province_font = std::string(list.substr(0, comma));
+  fonts.alnum_font = std::string(list.substr(comma + 1));
+  return fonts;
+}
+
 void stress_frame(cv::Mat& img, std::array<cv::Point2f, 4>& corners, Condition cond,
                   std::mt19937& rng) {
   const auto W = static_cast<float>(img.cols), H = static_cast<float>(img.rows);

@@ -28,6 +28,9 @@ Condition condition_from_string(std::string_view s);
 /// "night_ir,dusk" -> those conditions in that order; throws InputError naming a bad name.
 std::vector<Condition> parse_conditions(std::string_view comma_list);
 
+/// "PROVINCE_FONT,ALNUM_FONT" (font files) -> PlateFonts; throws InputError without a comma.
+PlateFonts parse_plate_fonts(std::string_view list);
+
 /// The stress set's extra hardship, applied to a rendered frame in place: a steep viewing
 /// angle on every frame (one side of the frame up to 22 % shorter, plus a shear), then per
 /// condition a second stronger glare spot on the plate (glare), a 12-20 px smear
