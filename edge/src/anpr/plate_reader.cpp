@@ -162,25 +162,8 @@ PlateRead PlateReader::read(const cv::Mat& bgr) const {
   if (bgr.channels() == 1) cv::cvtColor(bgr, colour, cv::COLOR_GRAY2BGR);
   PlateRead best;
   PlateCandidate best_candidate;
-  cv::Mat unsmeared;   // the frame with a smear undone around the candidate being read
-  cv::Mat best_patch;  // the winner's unsmeared region, if it was read there
-  cv::Rect best_region;
-  for (const auto& c : find_plate_candidates(colour, config_.max_candidates)) {
-    // Motion smear, measured around the candidate (when a reading of it is unsure): undone
-    // there, and the plate found again in the result (the smear grew its colour mask).
-    const cv::Rect region = smear_region(c, colour.size());
-    bool measured = false;
-    cv::Mat patch;
-    PlateCandidate sharp_c;
-    auto unsmear = [&] {
-      measured = true;
-      const MotionSmear smear = estimate_motion_smear(colour(region));
-      if (smear.length_px <= 0) return;
-      patch = undo_motion_smear(colour(region), smear);
-      if (unsmeared.empty()) unsmeared = colour.clone();
-      patch.copyTo(unsmeared(region));
-      sharp_c = refound(c, unsmeared, region, config_.max_candidates);
-    };
+  const auto candidates = find_plate_candidates(colour, config_.max_candidates);
+  for (const auto& c : candidates) {
     bool light_characters = false;
     for (auto layout : c.layouts) {
       // Infrared: light characters on a darker field are a blue plate's (green and yellow
@@ -191,19 +174,41 @@ PlateRead PlateReader::read(const cv::Mat& bgr) const {
       // confidence of a wrong read above the review threshold in the benchmark.
       PlateRead r = read_candidate(colour, c, layout);
       light_characters = light_characters || (c.mono && r.colour == hw::PlateColour::blue);
-      bool unsmeared_read = false;
-      if (r.confidence < config_.review_below && !measured) unsmear();
-      if (!patch.empty() && r.confidence < config_.review_below) {
-        // Only a reading the reader would not accept as it is is read again unsmeared, and a
-        // character it was sure of that the unsmeared reading reads otherwise is not sure.
-        PlateRead u = read_candidate(unsmeared, sharp_c, layout);
-        distrust_changes(r, u, config_.review_below);
-        if (u.confidence > r.confidence) r = std::move(u), unsmeared_read = true;
-      }
       if (!best.found || r.confidence > best.confidence) {
         best = std::move(r);
-        best_candidate = unsmeared_read ? sharp_c : c;
-        best_patch = unsmeared_read ? patch : cv::Mat();
+        best_candidate = c;
+      }
+    }
+  }
+  // Motion smear: only when no candidate was read surely as it is (the frame would go to a
+  // human), each candidate's smear is measured, undone around it, the plate found again in
+  // the result (the smear grew its colour mask) and read again. An unsmeared reading wins
+  // only over a higher confidence, and a character the plain reading of that candidate was
+  // sure of that it reads otherwise is not sure.
+  cv::Mat unsmeared;   // the frame with a smear undone around the candidate being read
+  cv::Mat best_patch;  // the winner's unsmeared region, if it was read there
+  cv::Rect best_region;
+  for (std::size_t i = 0;
+       best.found && best.confidence < config_.review_below && i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    const cv::Rect region = smear_region(c, colour.size());
+    const MotionSmear smear = estimate_motion_smear(colour(region));
+    if (smear.length_px <= 0) continue;
+    const cv::Mat patch = undo_motion_smear(colour(region), smear);
+    if (unsmeared.empty()) unsmeared = colour.clone();
+    patch.copyTo(unsmeared(region));
+    const PlateCandidate sharp_c = refound(c, unsmeared, region, config_.max_candidates);
+    bool light_characters = false;
+    for (auto layout : c.layouts) {
+      if (c.mono && layout == hw::PlateColour::green && light_characters) continue;
+      const PlateRead plain = read_candidate(colour, c, layout);
+      light_characters = light_characters || (c.mono && plain.colour == hw::PlateColour::blue);
+      PlateRead u = read_candidate(unsmeared, sharp_c, layout);
+      distrust_changes(plain, u, config_.review_below);
+      if (u.confidence > plain.confidence && u.confidence > best.confidence) {
+        best = std::move(u);
+        best_candidate = sharp_c;
+        best_patch = patch;
         best_region = region;
       }
     }
