@@ -73,12 +73,64 @@ void collect(const cv::Mat& mask, bool mono, std::vector<hw::PlateColour> hint,
   }
 }
 
+// The brightest and darkest channel of every pixel.
+void channel_range(const cv::Mat& small, cv::Mat& hi, cv::Mat& lo) {
+  cv::Mat ch[3];
+  cv::split(small, ch);
+  cv::max(ch[0], ch[1], hi);
+  cv::max(hi, ch[2], hi);
+  cv::min(ch[0], ch[1], lo);
+  cv::min(lo, ch[2], lo);
+}
+
+// Dusk: the plate's paint is all there but dark, under the masks' brightness floors. Frames
+// whose bright end (99th percentile of the brightest channel) is far below day level are
+// scaled up so that it reaches it; day frames (bright end >= 120) are left as they are.
+void normalise_brightness(cv::Mat& small) {
+  cv::Mat hi, lo, hist;
+  channel_range(small, hi, lo);
+  const int channels[] = {0};
+  const int bins[] = {256};
+  const float range[] = {0, 256};
+  const float* ranges[] = {range};
+  cv::calcHist(&hi, 1, channels, cv::Mat(), hist, 1, bins, ranges);
+  double seen = 0;
+  int p99 = 255;
+  for (int i = 0; i < 256; ++i) {
+    seen += hist.at<float>(i);
+    if (seen >= 0.99 * static_cast<double>(hi.total())) {
+      p99 = i;
+      break;
+    }
+  }
+  if (p99 >= 120) return;
+  small.convertTo(small, -1, std::min(6.0, 200.0 / std::max(p99, 1)), 0);
+}
+
+// Hue in [h_lo, h_hi] with at least `min_chroma` between the brightest and darkest channel.
+// Glare adds white light: it raises every channel alike, which leaves hue and chroma (max -
+// min) as they were but drives HSV saturation ((max - min) / max) down below the masks' floor.
+cv::Mat chroma_mask(const cv::Mat& hue, const cv::Mat& chroma, int h_lo, int h_hi, int min_chroma) {
+  cv::Mat mask;
+  cv::inRange(hue, h_lo, h_hi, mask);
+  mask.setTo(0, chroma < min_chroma);
+  return mask;
+}
+
+// Two candidates with (nearly) the same quad and layouts: reading both is wasted time.
+bool same_quad(const PlateCandidate& a, const PlateCandidate& b) {
+  if (a.layouts != b.layouts) return false;
+  const double w = cv::norm(a.corners[1] - a.corners[0]);
+  for (std::size_t i = 0; i < 4; ++i)
+    if (cv::norm(a.corners[i] - b.corners[i]) > 0.03 * w) return false;
+  return true;
+}
+
 }  // namespace
 
 std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_candidates) {
   cv::Mat small, hsv;
   cv::resize(bgr, small, {}, kScale, kScale, cv::INTER_AREA);
-  cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
   std::vector<PlateCandidate> out;
   // Infrared frames are grey: channels differ by sensor noise only, which a blur removes.
   cv::Mat blurred, ch[3], d1, d2;
@@ -100,6 +152,8 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
     cv::threshold(gray, mask, (otsu + 255) / 2, 255, cv::THRESH_BINARY);
     collect(mask, true, mono_layouts, out);
   } else {
+    normalise_brightness(small);
+    cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
     cv::Mat blue, yellow, green;
     cv::inRange(hsv, cv::Scalar(100, 90, 35), cv::Scalar(125, 255, 255), blue);
     cv::inRange(hsv, cv::Scalar(12, 90, 50), cv::Scalar(35, 255, 255), yellow);
@@ -113,6 +167,20 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
     cv::Mat deep_green;
     cv::inRange(hsv, cv::Scalar(36, 100, 40), cv::Scalar(85, 255, 255), deep_green);
     collect(deep_green, false, {hw::PlateColour::green}, out);
+    // Glare: hue and chroma survive added white light where saturation does not. Quads
+    // already found from the masks above are not read twice.
+    std::vector<PlateCandidate> glare;
+    cv::Mat hi, lo, chroma, hue;
+    channel_range(small, hi, lo);
+    cv::subtract(hi, lo, chroma);
+    cv::extractChannel(hsv, hue, 0);
+    collect(chroma_mask(hue, chroma, 100, 125, 75), false, {hw::PlateColour::blue}, glare);
+    collect(chroma_mask(hue, chroma, 12, 35, 60), false,
+            {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, glare);
+    collect(chroma_mask(hue, chroma, 36, 85, 60), false, {hw::PlateColour::green}, glare);
+    for (const auto& g : glare)
+      if (std::none_of(out.begin(), out.end(), [&g](auto& c) { return same_quad(c, g); }))
+        out.push_back(g);
     if (out.empty()) {  // a bluish, yellowish or greenish body merged with the plate: only the most
                         // saturated pixels (the plate's paint)
       cv::inRange(hsv, cv::Scalar(100, 170, 35), cv::Scalar(125, 255, 255), blue);

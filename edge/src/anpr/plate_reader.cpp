@@ -9,6 +9,7 @@
 
 #include "wim/common/error.hpp"
 #include "wim/edge/anpr/char_classifier.hpp"
+#include "wim/edge/anpr/deblur.hpp"
 #include "wim/edge/anpr/plate_chars.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
 
@@ -27,6 +28,49 @@ bool light_text(const cv::Mat& canonical) {
   const cv::Mat band = gray(cv::Rect(0, gray.rows / 5, gray.cols, gray.rows * 3 / 5));
   cv::threshold(band, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
   return cv::countNonZero(bin) < static_cast<int>(bin.total() / 2);  // ink is the minority
+}
+
+// The frame region around a candidate in which its smear is measured and undone: the quad's
+// bounding box grown by half the plate's width and height (+ the longest smear searched) on
+// each side, so that the plate can be found again in it once the smear is undone.
+cv::Rect smear_region(const PlateCandidate& c, cv::Size frame) {
+  cv::Rect r = cv::boundingRect(std::vector<cv::Point2f>(c.corners.begin(), c.corners.end()));
+  const int mx = r.width / 2 + 32, my = r.height / 2 + 32;
+  return (r - cv::Point(mx, my) + cv::Size(2 * mx, 2 * my)) & cv::Rect({0, 0}, frame);
+}
+
+// The candidate found again in the unsmeared region (the smear grew the plate's colour mask
+// along it): the one of the same layouts nearest to the smeared candidate's centre, if any.
+PlateCandidate refound(const PlateCandidate& c, const cv::Mat& unsmeared, cv::Rect region,
+                       int max_candidates) {
+  auto centre = [](const PlateCandidate& p) {
+    return (p.corners[0] + p.corners[1] + p.corners[2] + p.corners[3]) * 0.25f;
+  };
+  const cv::Point2f at =
+      centre(c) - cv::Point2f(static_cast<float>(region.x), static_cast<float>(region.y));
+  const double width = cv::norm(c.corners[1] - c.corners[0]);
+  PlateCandidate best = c;
+  double nearest = width / 4;
+  for (auto& p : find_plate_candidates(unsmeared(region), max_candidates)) {
+    const double d = cv::norm(centre(p) - at);
+    if (p.layouts != c.layouts || d >= nearest) continue;
+    nearest = d;
+    best = p;
+    for (auto& q : best.corners)
+      q += cv::Point2f(static_cast<float>(region.x), static_cast<float>(region.y));
+  }
+  return best;
+}
+// A character the first reading was sure of (>= sure) that a second reading of the same
+// plate reads otherwise is not sure in the second: it gets the cross-check's confidence.
+void distrust_changes(const PlateRead& first, PlateRead& second, double sure) {
+  const auto a = hw::split_utf8(first.candidate), b = hw::split_utf8(second.candidate);
+  if (a.size() != b.size()) return;
+  for (std::size_t i = 0; i < b.size() && i < second.char_confidence.size(); ++i)
+    if (a[i] != b[i] && first.char_confidence[i] >= sure)
+      second.char_confidence[i] = std::min(second.char_confidence[i], kDisagreeConfidence);
+  second.confidence =
+      *std::min_element(second.char_confidence.begin(), second.char_confidence.end());
 }
 
 }  // namespace
@@ -200,8 +244,45 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
       best = reads[i].first;
       winner = i;
     }
+  // Motion smear: only when no candidate was read surely as it is (the frame would go to a
+  // human), each candidate's smear is measured, undone around it, the plate found again in
+  // the result (the smear grew its colour mask) and read again. An unsmeared reading wins
+  // only over a higher confidence, and a character the plain reading of that candidate was
+  // sure of that it reads otherwise is not sure.
+  PlateCandidate best_candidate = best.found ? reads[winner].second : PlateCandidate{};
+  cv::Mat unsmeared;   // the frame with a smear undone around the candidate being read
+  cv::Mat best_patch;  // the winner's unsmeared region, if it was read there
+  cv::Rect best_region;
+  for (std::size_t i = 0; best.found && best.confidence < config_.review_below && i < reads.size();
+       ++i) {
+    const auto& c = reads[i].second;
+    const cv::Rect region = smear_region(c, colour.size());
+    const MotionSmear smear = estimate_motion_smear(colour(region));
+    if (smear.length_px <= 0) continue;
+    const cv::Mat patch = undo_motion_smear(colour(region), smear);
+    if (unsmeared.empty()) unsmeared = colour.clone();
+    patch.copyTo(unsmeared(region));
+    const PlateCandidate sharp_c = refound(c, unsmeared, region, config_.max_candidates);
+    bool light_characters = false;
+    for (auto layout : c.layouts) {
+      if (c.mono && layout == hw::PlateColour::green && light_characters) continue;
+      const PlateRead plain = read_candidate(colour, c, layout);
+      light_characters = light_characters || (c.mono && plain.colour == hw::PlateColour::blue);
+      PlateRead u = read_candidate(unsmeared, sharp_c, layout);
+      distrust_changes(plain, u, config_.review_below);
+      if (u.confidence > plain.confidence && u.confidence > best.confidence) {
+        best = std::move(u);
+        best_candidate = sharp_c;
+        best_patch = patch;
+        best_region = region;
+      }
+    }
+  }
+  // the cross-check reads the winner on the frame it was read on
+  if (!best_patch.empty()) best_patch.copyTo(unsmeared(best_region));
+  const cv::Mat& best_frame = best_patch.empty() ? colour : unsmeared;
   if (best.found) {
-    cross_check(colour, reads[winner].second, best);
+    cross_check(best_frame, best_candidate, best);
     // Two plates: another candidate, elsewhere, also read as a plate (the next lane's truck,
     // a close follower). Which one was weighed is for a human to say. A sure other reading
     // must pass its own cross-check; an unsure one counts from kOtherPlateSeen. (An unsure
