@@ -510,3 +510,25 @@ TEST_CASE(
   CHECK(lane2_exact >= 5);
   CHECK(two_plates >= 4);
 }
+
+TEST_CASE("The dusk green plate whose G was read as C is read right or sent to a human") {
+  // anpr_bench night set (ANPR_BENCH_CONDITIONS=night_ir,dusk, 500 per condition, seed 90211),
+  // dusk #303: 黑ZFG2121, green. The reader of 2026-11-29 morning (one-typeface model)
+  // accepted it as 黑ZFC2121 at 0.879. The file is that decoded frame cut to the plate and 80
+  // px around it (399×246 at 698,668), saved as JPEG quality 95 (branch anpr7c); the old
+  // reader still accepted it wrong (0.863).
+  const auto path =
+      std::filesystem::path(WIM_SOURCE_DIR) / "tests/data/anpr/dusk-green-ZFG2121-read-as-C.jpg";
+  const cv::Mat frame = cv::imread(path.string(), cv::IMREAD_COLOR);
+  REQUIRE(frame.size() == cv::Size(399, 246));
+  const auto r = reader().read(frame);
+  INFO("read '" << r.candidate << "' at " << r.confidence);
+  REQUIRE(r.found);
+  CHECK(hw::split_utf8(r.candidate).size() == 8);
+  if (!r.needs_review) {
+    CHECK(r.text == "黑ZFG2121");
+    CHECK(r.colour == PlateColour::green);
+  } else {
+    CHECK(r.text.empty());
+  }
+}
