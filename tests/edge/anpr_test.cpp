@@ -518,7 +518,7 @@ TEST_CASE("The dusk green plate whose G was read as C is read right or sent to a
   // px around it (399×246 at 698,668), saved as JPEG quality 95 (branch anpr7c); the old
   // reader still accepted it wrong (0.863).
   const auto path =
-      std::filesystem::path(WIM_SOURCE_DIR) / "tests/data/anpr/dusk-green-ZFG2121-read-as-C.jpg";
+      std::filesystem::path(WIM_SOURCE_DIR) / "tests/data/anpr-cases/dusk-green-ZFG2121-read-as-C.jpg";
   const cv::Mat frame = cv::imread(path.string(), cv::IMREAD_COLOR);
   REQUIRE(frame.size() == cv::Size(399, 246));
   const auto r = reader().read(frame);
