@@ -517,8 +517,8 @@ TEST_CASE("The dusk green plate whose G was read as C is read right or sent to a
   // accepted it as 黑ZFC2121 at 0.879. The file is that decoded frame cut to the plate and 80
   // px around it (399×246 at 698,668), saved as JPEG quality 95 (branch anpr7c); the old
   // reader still accepted it wrong (0.863).
-  const auto path =
-      std::filesystem::path(WIM_SOURCE_DIR) / "tests/data/anpr-cases/dusk-green-ZFG2121-read-as-C.jpg";
+  const auto path = std::filesystem::path(WIM_SOURCE_DIR) /
+                    "tests/data/anpr-cases/dusk-green-ZFG2121-read-as-C.jpg";
   const cv::Mat frame = cv::imread(path.string(), cv::IMREAD_COLOR);
   REQUIRE(frame.size() == cv::Size(399, 246));
   const auto r = reader().read(frame);
@@ -528,6 +528,23 @@ TEST_CASE("The dusk green plate whose G was read as C is read right or sent to a
   if (!r.needs_review) {
     CHECK(r.text == "黑ZFG2121");
     CHECK(r.colour == PlateColour::green);
+  } else {
+    CHECK(r.text.empty());
+  }
+}
+
+TEST_CASE("A blurred province character read as another is not accepted") {
+  // anpr_bench seed 55555, motion_blur #161: 青G44407, yellow. With the province confidence at
+  // slope 3 (as letters and digits) it was accepted as 藏G44407 at 0.857.
+  const auto path = std::filesystem::path(WIM_SOURCE_DIR) /
+                    "tests/data/anpr-cases/blur-yellow-QG44407-province-misread.jpg";
+  const cv::Mat frame = cv::imread(path.string(), cv::IMREAD_COLOR);
+  REQUIRE(frame.size() == cv::Size(960, 552));  // jpegtran keeps whole 16-px blocks
+  const auto r = reader().read(frame);
+  INFO("read '" << r.candidate << "' at " << r.confidence);
+  REQUIRE(r.found);
+  if (!r.needs_review) {
+    CHECK(r.text == "青G44407");
   } else {
     CHECK(r.text.empty());
   }
