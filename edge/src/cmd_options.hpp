@@ -3,31 +3,11 @@
 #pragma once
 #include <signal.h>
 
-#include <boost/program_options.hpp>
-#include <iostream>
-#include <optional>
+#include "wim/common/cli_options.hpp"
 
 namespace wim::edge {
 
-/// Parses a sub-command's options into vm. nullopt: go on; otherwise the exit code after
-/// printing: 0 for --help (the option list), 2 for a usage error (the error + the list).
-inline std::optional<int> parse_command_options(
-    int argc, char** argv, const boost::program_options::options_description& desc,
-    const char* command, boost::program_options::variables_map& vm) {
-  namespace po = boost::program_options;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << command << ": " << e.what() << "\n" << desc << "\n";
-    return 2;
-  }
-  return std::nullopt;
-}
+using wim::parse_command_options;
 
 /// Blocks SIGTERM and SIGINT in the calling thread and returns their set. The daemons take
 /// them by sigwait on the main thread only: call before any thread is started.

@@ -15,6 +15,7 @@
 #include <regex>
 #include <string>
 
+#include "wim/common/cli_options.hpp"
 #include "wim/common/error.hpp"
 #include "wim/hw/plate_set.hpp"
 
@@ -40,17 +41,7 @@ int run_plates(int argc, char** argv) {
     ("fonts", po::value(&fonts_arg), "PROVINCE_FONT,ALNUM_FONT: plates in other typefaces (anpr_bench's ANPR_BENCH_FONTS)");
   // clang-format on
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, d), vm);
-    if (vm.count("help")) {
-      std::cout << d << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "wim-sim plates: " << e.what() << "\n" << d << "\n";
-    return 2;
-  }
+  if (const auto rc = wim::parse_command_options(argc, argv, d, "wim-sim plates", vm)) return *rc;
   const bool stress = vm["stress"].as<bool>(), force = vm["force"].as<bool>();
   std::vector<wim::hw::Condition> conditions;
   wim::hw::PlateFonts fonts;
