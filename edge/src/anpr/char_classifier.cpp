@@ -8,10 +8,6 @@
 #include "wim/edge/anpr/char_classifier.hpp"
 
 namespace wim::edge::anpr {
-namespace {
-constexpr double kMarginScale = 3.0;  // sigmoid slope: a margin of 1 (the SVM's) gives 0.95
-}
-
 CharClassifier CharClassifier::train(const cv::Mat& x, const std::vector<int>& labels,
                                      int classes) {
   auto svm = cv::ml::SVM::create();

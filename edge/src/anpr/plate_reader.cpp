@@ -3,7 +3,6 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <optional>
 
 #include <opencv2/imgproc.hpp>
 
@@ -22,19 +21,23 @@ struct PlateReader::Model {
 namespace {
 
 // [-] sigmoid slope of the province character's confidence in the plate read (classifiers:
-// 3). The 31 province glyphs are the weakest class set (held out 95 % against 98.4 %), and
-// blurred ones were accepted wrong at margins 0.52-0.60 (0.83-0.86 at slope 3; 青 read as 藏
-// on seed 55555, 闽 as 川 on the stress set): at 2.2 a margin needs 0.63 to reach 0.80.
-// Applied to the winning reading only: lowering it before the candidates and layouts compete
+// CharClassifier::kMarginScale, 3). The 31 province glyphs are the weakest class set (held out 95 %
+// against 98.4 %), and blurred ones were accepted wrong at margins 0.52-0.60 (0.83-0.86 at slope 3;
+// 青 read as 藏 on seed 55555, 闽 as 川 on the stress set): at 2.2 a margin needs 0.63 to reach
+// 0.80. Applied to the winning reading only: lowering it before the candidates and layouts compete
 // let a 7-character reading of an infrared green plate win (stress set, 0.90, wrong).
 constexpr double kProvinceMarginScale = 2.2;
 
 void calibrate_province(PlateRead& r) {
   if (!r.found || r.char_confidence.empty()) return;
   const double c = std::clamp(r.char_confidence[0], 1e-9, 1 - 1e-9);
-  const double margin = std::log(c / (1 - c)) / 3.0;  // the classifier's slope
+  const double margin = std::log(c / (1 - c)) / CharClassifier::kMarginScale;
   r.char_confidence[0] = 1.0 / (1.0 + std::exp(-kProvinceMarginScale * margin));
   r.confidence = *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
+}
+
+cv::Point2f centre_of(const std::array<cv::Point2f, 4>& q) {
+  return (q[0] + q[1] + q[2] + q[3]) * 0.25f;
 }
 
 // Light characters on a darker plate (blue), or dark on light (yellow, green)?
@@ -59,16 +62,13 @@ cv::Rect smear_region(const PlateCandidate& c, cv::Size frame) {
 // along it): the one of the same layouts nearest to the smeared candidate's centre, if any.
 PlateCandidate refound(const PlateCandidate& c, const cv::Mat& unsmeared, cv::Rect region,
                        int max_candidates) {
-  auto centre = [](const PlateCandidate& p) {
-    return (p.corners[0] + p.corners[1] + p.corners[2] + p.corners[3]) * 0.25f;
-  };
-  const cv::Point2f at =
-      centre(c) - cv::Point2f(static_cast<float>(region.x), static_cast<float>(region.y));
+  const cv::Point2f at = centre_of(c.corners) -
+                         cv::Point2f(static_cast<float>(region.x), static_cast<float>(region.y));
   const double width = cv::norm(c.corners[1] - c.corners[0]);
   PlateCandidate best = c;
   double nearest = width / 4;
   for (auto& p : find_plate_candidates(unsmeared(region), max_candidates)) {
-    const double d = cv::norm(centre(p) - at);
+    const double d = cv::norm(centre_of(p.corners) - at);
     if (p.layouts != c.layouts || d >= nearest) continue;
     nearest = d;
     best = p;
@@ -139,7 +139,7 @@ void PlateReader::cross_check(const cv::Mat& bgr, const PlateCandidate& c, Plate
   if (config_.cross_check_grow <= 0) return;
   const auto grow = static_cast<float>(config_.cross_check_grow);
   PlateCandidate grown = c;
-  const cv::Point2f centre = (c.corners[0] + c.corners[1] + c.corners[2] + c.corners[3]) * 0.25f;
+  const cv::Point2f centre = centre_of(c.corners);
   for (auto& p : grown.corners) p = centre + (p - centre) * (1.0f + 2 * grow);
   // Infrared: a dark-text blue layout was reported as yellow; the layout read was blue.
   const auto layout =
@@ -195,10 +195,6 @@ cv::Rect LaneRegion::to_pixels(cv::Size frame) const {
 
 namespace {
 
-cv::Point2f centre_of(const std::array<cv::Point2f, 4>& q) {
-  return (q[0] + q[1] + q[2] + q[3]) * 0.25f;
-}
-
 // Two candidates are the same plate when either's centre lies in the other's box.
 bool same_place(const PlateRead& a, const PlateRead& b) {
   return a.box.contains(centre_of(b.corners)) || b.box.contains(centre_of(a.corners));
@@ -230,15 +226,21 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
                       roi.height * 3 / 2) &
              frame_rect;
   }
-  // The best layout's reading of each candidate, in the localiser's order.
-  std::vector<std::pair<PlateRead, PlateCandidate>> reads;
+  // Each candidate's reading in every layout tried (kept for the smear fallback below) and
+  // the best of them, in the localiser's order.
+  struct CandidateReads {
+    PlateRead best;
+    PlateCandidate candidate;
+    std::vector<std::pair<hw::PlateColour, PlateRead>> tried;  // layout, its reading
+  };
+  std::vector<CandidateReads> reads;
   if (!roi.empty()) {
     const cv::Point2f offset(static_cast<float>(search.x), static_cast<float>(search.y));
     for (auto c : find_plate_candidates(colour(search), config_.max_candidates)) {
       for (auto& p : c.corners) p += offset;
       if (!roi.contains(centre_of(c.corners))) continue;
+      CandidateReads here{{}, c, {}};
       bool light_characters = false;
-      std::optional<PlateRead> best_here;
       for (auto layout : c.layouts) {
         // Infrared: light characters on a darker field are a blue plate's (green and yellow
         // plates have dark characters), so the green layout is not read. Reading it anyway
@@ -248,16 +250,17 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
         // confidence of a wrong read above the review threshold in the benchmark.
         PlateRead r = read_candidate(colour, c, layout);
         light_characters = light_characters || (c.mono && r.colour == hw::PlateColour::blue);
-        if (!best_here || r.confidence > best_here->confidence) best_here = std::move(r);
+        if (!here.best.found || r.confidence > here.best.confidence) here.best = r;
+        here.tried.emplace_back(layout, std::move(r));
       }
-      if (best_here) reads.emplace_back(std::move(*best_here), c);
+      if (here.best.found) reads.push_back(std::move(here));
     }
   }
   PlateRead best;
   std::size_t winner = reads.size();
   for (std::size_t i = 0; i < reads.size(); ++i)
-    if (!best.found || reads[i].first.confidence > best.confidence) {
-      best = reads[i].first;
+    if (!best.found || reads[i].best.confidence > best.confidence) {
+      best = reads[i].best;
       winner = i;
     }
   // Motion smear: only when no candidate was read surely as it is (the frame would go to a
@@ -265,13 +268,13 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
   // the result (the smear grew its colour mask) and read again. An unsmeared reading wins
   // only over a higher confidence, and a character the plain reading of that candidate was
   // sure of that it reads otherwise is not sure.
-  PlateCandidate best_candidate = best.found ? reads[winner].second : PlateCandidate{};
+  PlateCandidate best_candidate = best.found ? reads[winner].candidate : PlateCandidate{};
   cv::Mat unsmeared;   // the frame with a smear undone around the candidate being read
   cv::Mat best_patch;  // the winner's unsmeared region, if it was read there
   cv::Rect best_region;
   for (std::size_t i = 0; best.found && best.confidence < config_.review_below && i < reads.size();
        ++i) {
-    const auto& c = reads[i].second;
+    const auto& c = reads[i].candidate;
     const cv::Rect region = smear_region(c, colour.size());
     const MotionSmear smear = estimate_motion_smear(colour(region));
     if (smear.length_px <= 0) continue;
@@ -279,11 +282,7 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
     if (unsmeared.empty()) unsmeared = colour.clone();
     patch.copyTo(unsmeared(region));
     const PlateCandidate sharp_c = refound(c, unsmeared, region, config_.max_candidates);
-    bool light_characters = false;
-    for (auto layout : c.layouts) {
-      if (c.mono && layout == hw::PlateColour::green && light_characters) continue;
-      const PlateRead plain = read_candidate(colour, c, layout);
-      light_characters = light_characters || (c.mono && plain.colour == hw::PlateColour::blue);
+    for (const auto& [layout, plain] : reads[i].tried) {  // the layouts read above, as read
       PlateRead u = read_candidate(unsmeared, sharp_c, layout);
       distrust_changes(plain, u, config_.review_below);
       if (u.confidence > plain.confidence && u.confidence > best.confidence) {
@@ -305,7 +304,8 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
     // winner goes to a human anyway.)
     std::vector<std::pair<double, std::string>> others;  // confidence, text
     for (std::size_t i = 0; i < reads.size() && best.confidence >= config_.review_below; ++i) {
-      auto& [r, c] = reads[i];
+      auto& r = reads[i].best;
+      const auto& c = reads[i].candidate;
       if (i == winner || r.confidence < kOtherPlateSeen || same_place(r, best) ||
           r.candidate == best.candidate)
         continue;

@@ -12,6 +12,9 @@ namespace wim::edge::anpr {
 
 class CharClassifier {
  public:
+  /// [-] confidence = sigmoid(kMarginScale × margin): a margin of 1 (the SVM's) gives 0.95.
+  static constexpr double kMarginScale = 3.0;
+
   /// Trains on rows of `features` (CV_32F) with labels 0..classes-1 (all present).
   static CharClassifier train(const cv::Mat& features, const std::vector<int>& labels, int classes);
   /// Throws InputError naming the file and what is wrong with it.
