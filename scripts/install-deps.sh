@@ -20,7 +20,7 @@ packages=(
   fonts-wqy-microhei fonts-noto-cjk fonts-liberation fonts-freefont-ttf fonts-lato
   fonts-droid-fallback fonts-roboto-unhinted fonts-open-sans
   curl python3 tar
-  valgrind
+  valgrind ccache
 )
 
 missing=()

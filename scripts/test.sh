@@ -7,6 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${WIM_JOBS:-2}"
+# A compiler cache (ccache, from install-deps.sh) makes a second run on the same machine
+# rebuild only what changed. Paths are hashed relative to the checkout, so another clone
+# of the same commit hits the same entries. WIM_CCACHE=0 builds without it.
+if [ "${WIM_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+fi
 
 run_suite() {
   local dir="$1"; shift
