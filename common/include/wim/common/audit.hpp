@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+// The collector's audit log of reviewer actions (issue 18, docs/review.md "Audit log"):
+// each entry holds the SHA-256 of the previous entry, its own SHA-256 over a canonical
+// text of its fields, and an Ed25519 signature (collector key) of that hash's hex text.
+// One entry per line of JSON when exported (audit.jsonl); wim-verify --audit checks it.
+#pragma once
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+
+#include "wim/common/crypto.hpp"
+
+namespace wim::audit {
+
+/// "0" x 64: the prev_sha256 of the first entry.
+inline const std::string kGenesis(64, '0');
+
+/// The exact text hashed for an entry: its fields (all but entry_sha256 and signature_hex)
+/// one per line as key=value, in a fixed order; values are JSON-escaped strings/numbers.
+std::string canonical(const boost::json::object& entry);
+
+struct Result {
+  bool ok = true;
+  std::int64_t entries = 0;
+  std::int64_t bad_seq = -1;  ///< first entry found wrong (-1 = none)
+  std::string problem;        ///< what was wrong with it
+};
+
+/// Checks every entry in order: seq consecutive from the first, prev_sha256 = the previous
+/// entry_sha256 (kGenesis for seq 1), entry_sha256 = sha256(canonical), signature valid.
+Result verify(const boost::json::array& entries, const crypto::VerifyKey& key);
+/// Same over JSON lines (InputError-free: a line that does not parse is a problem found).
+Result verify_jsonl(const std::string& text, const crypto::VerifyKey& key);
+
+}  // namespace wim::audit

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "wim/common/audit.hpp"
+
+#include <boost/json.hpp>
+#include <sstream>
+
+namespace wim::audit {
+
+namespace bj = boost::json;
+
+namespace {
+constexpr const char* kFields[] = {"seq",     "time_unix_us",    "user",       "role",
+                                   "case_id", "action",          "from",       "to",
+                                   "reason",  "manifest_sha256", "prev_sha256"};
+}
+
+std::string canonical(const bj::object& entry) {
+  std::string out;
+  for (const char* f : kFields) {
+    const auto* v = entry.if_contains(f);
+    out += f;
+    out += '=';
+    out += v ? bj::serialize(*v) : "null";
+    out += '\n';
+  }
+  return out;
+}
+
+Result verify(const bj::array& entries, const crypto::VerifyKey& key) {
+  Result r;
+  std::string prev = kGenesis;
+  std::int64_t expect_seq = 0;
+  for (const auto& v : entries) {
+    const auto* o = v.if_object();
+    std::int64_t seq = -1;
+    auto fail = [&](std::string why) {
+      r.ok = false;
+      r.bad_seq = seq;
+      r.problem = std::move(why);
+      return r;
+    };
+    if (!o) return fail("entry " + std::to_string(r.entries + 1) + " is not a JSON object");
+    const auto* s = o->if_contains("seq");
+    if (!s || !s->is_int64()) return fail("entry without an integer seq");
+    seq = s->as_int64();
+    if (expect_seq == 0) expect_seq = seq;
+    if (seq != expect_seq)
+      return fail("seq " + std::to_string(seq) + " where " + std::to_string(expect_seq) +
+                  " was expected (entry missing or reordered)");
+    auto text = [&](const char* k) -> std::string {
+      const auto* x = o->if_contains(k);
+      return x && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    if (seq == 1 && text("prev_sha256") != kGenesis) return fail("first entry not at genesis");
+    if (r.entries > 0 && text("prev_sha256") != prev)
+      return fail("prev_sha256 does not match the previous entry (chain broken)");
+    const auto hash = crypto::sha256_hex(canonical(*o));
+    if (hash != text("entry_sha256")) return fail("entry_sha256 does not match its fields");
+    std::string sig;
+    try {
+      sig = crypto::from_hex(text("signature_hex"));
+    } catch (const std::exception&) {
+      return fail("signature_hex is not hex");
+    }
+    if (!key.verify(hash, sig)) return fail("signature does not verify with the collector key");
+    prev = hash;
+    ++expect_seq;
+    ++r.entries;
+  }
+  return r;
+}
+
+Result verify_jsonl(const std::string& text, const crypto::VerifyKey& key) {
+  bj::array entries;
+  std::istringstream in(text);
+  std::string line;
+  std::int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    bj::error_code ec;
+    auto v = bj::parse(line, ec);
+    if (ec) {
+      Result r;
+      r.ok = false;
+      r.problem = "line " + std::to_string(n) + " is not JSON: " + ec.message();
+      return r;
+    }
+    entries.push_back(std::move(v));
+  }
+  return verify(entries, key);
+}
+
+}  // namespace wim::audit
