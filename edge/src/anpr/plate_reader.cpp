@@ -10,6 +10,7 @@
 #include "wim/edge/anpr/char_classifier.hpp"
 #include "wim/edge/anpr/deblur.hpp"
 #include "wim/edge/anpr/plate_chars.hpp"
+#include "wim/edge/anpr/plate_grammar.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
 
 namespace wim::edge::anpr {
@@ -173,6 +174,11 @@ void PlateReader::decide(PlateRead& r, const ReadOptions& options) const {
     std::snprintf(buf, sizeof buf, "low confidence %.2f (< %.2f)", r.confidence,
                   config_.review_below);
     r.review_reason = buf;
+  } else if (const std::string why = grammar_violation(r.candidate, r.colour); !why.empty()) {
+    // Sure characters, yet not a plate GA 36-2018 allows (e.g. a green plate read with 7
+    // characters): never accepted; the candidate stays as the human's hint.
+    r.needs_review = true;
+    r.review_reason = "breaks the plate grammar: " + why;
   } else if (!options.always_review.empty()) {
     r.needs_review = true;
     r.review_reason = options.always_review;
