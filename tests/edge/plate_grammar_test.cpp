@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "wim/common/error.hpp"
 #include "wim/edge/anpr/plate_grammar.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
 #include "wim/hw/plate_render.hpp"
@@ -14,6 +15,9 @@ using hw::PlateColour;
 namespace {
 bool allowed(const char* text, PlateColour c) {
   return grammar_violation(text, c).empty();
+}
+bool split_ok(const std::string& text, PlateColour c) {  // as many characters as the layout
+  return hw::split_utf8(text).size() == hw::plate_layout(c).chars.size();
 }
 }  // namespace
 
@@ -95,4 +99,25 @@ TEST_CASE("A sure reading that breaks the grammar goes to a human with the candi
   reader.decide(r);
   CHECK(r.needs_review);
   CHECK(r.review_reason.find("挂") != std::string::npos);
+}
+
+TEST_CASE("A plate crop is read by recognition alone, right or sent to a human") {
+  const PlateReader reader({WIM_ANPR_MODEL_DIR});
+  const hw::PlateRenderer renderer;
+  std::mt19937 rng(1718);
+  int exact = 0, n = 0;
+  for (auto colour : hw::kPlateColours)
+    for (int i = 0; i < 5; ++i, ++n) {
+      const auto spec = renderer.random_plate(rng, colour);
+      const cv::Mat plate = renderer.render_plate(spec, 0.6);
+      const PlateRead r = reader.read_crop(plate, colour);
+      INFO(spec.text << " read " << r.candidate << " " << r.review_reason);
+      CHECK(r.found);
+      CHECK(r.colour == colour);
+      CHECK(split_ok(r.candidate, colour));
+      if (!r.needs_review) CHECK(r.text == spec.text);  // never accepted wrong
+      exact += !r.needs_review && r.text == spec.text;
+    }
+  CHECK(exact >= n * 3 / 4);  // clean renderings: most are read surely
+  CHECK_THROWS_AS(reader.read_crop(cv::Mat(), PlateColour::blue), InputError);
 }

@@ -217,6 +217,24 @@ std::size_t char_differences(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+PlateRead PlateReader::read_crop(const cv::Mat& bgr, hw::PlateColour layout) const {
+  if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1))
+    throw InputError("plate reader: crop is empty or not an 8-bit grey/BGR image");
+  cv::Mat colour = bgr;
+  if (bgr.channels() == 1) cv::cvtColor(bgr, colour, cv::COLOR_GRAY2BGR);
+  PlateCandidate c;
+  const auto w = static_cast<float>(colour.cols), h = static_cast<float>(colour.rows);
+  c.corners = {cv::Point2f(0, 0), cv::Point2f(w, 0), cv::Point2f(w, h), cv::Point2f(0, h)};
+  c.mono = bgr.channels() == 1;
+  c.layouts = {layout};
+  c.area_px = static_cast<double>(w) * h;
+  PlateRead r = read_candidate(colour, c, layout);
+  r.colour = layout;
+  cross_check(colour, c, r);
+  decide(r);
+  return r;
+}
+
 PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) const {
   if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1))
     throw InputError("plate reader: frame is empty or not an 8-bit grey/BGR image");

@@ -101,6 +101,10 @@ class PlateReader {
   /// Plates read surely by different frames that differ in two or more characters are two
   /// vehicles' (other_plate; a human decides).
   PlateRead read_pass(const std::vector<cv::Mat>& frames, const ReadOptions& options = {}) const;
+  /// Reads an image that is a plate already cut out (the whole image, tight to the plate's
+  /// border, in `layout`): recognition alone, without localisation, for scoring the
+  /// character reader on labelled plate crops. Decided as read(). Throws InputError as read().
+  PlateRead read_crop(const cv::Mat& bgr, hw::PlateColour layout) const;
   /// Applies the review threshold to a read (used by read and read_pass).
   void decide(PlateRead& r, const ReadOptions& options = {}) const;
 
