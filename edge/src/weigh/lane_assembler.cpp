@@ -117,13 +117,15 @@ double LaneAssembler::wheel_load_kg(const Pulse& p, double v_mps) const {
   if (c.kind == config::SensorKind::strip) return c.gain * v_mps * p.area_counts_s / c.length_m;
   // Plate: mean while the wheel is wholly on the plate. The pulse lasts (L + c) / v, so
   // the contact length c follows from the duration; the plateau lies c / v inside each end.
-  const double n = static_cast<double>(p.samples.size());
+  // Only the part above the off level counts (the window's margins are noise).
+  const std::size_t core = std::min(p.core_samples, p.samples.size() - p.lead_samples);
+  const double n = static_cast<double>(core);
   const double contact_m = std::clamp(v_mps * n * p.dt_s - c.length_m, 0.0, c.length_m);
   auto skip = static_cast<std::size_t>(std::ceil(contact_m / v_mps / p.dt_s));
-  if (2 * skip + 1 > p.samples.size()) skip = static_cast<std::size_t>(0.4 * n);
+  if (2 * skip + 1 > core) skip = static_cast<std::size_t>(0.4 * n);
   double sum = 0;
   std::size_t k = 0;
-  for (std::size_t i = skip; i + skip < p.samples.size(); ++i) sum += p.samples[i], ++k;
+  for (std::size_t i = skip; i + skip < core; ++i) sum += p.samples[p.lead_samples + i], ++k;
   return k ? c.gain * sum / static_cast<double>(k) : kNaN;
 }
 
@@ -189,7 +191,7 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
         double vv = c.kind == config::SensorKind::strip
                         ? c.length_m / p->ramp_s
                         : (c.length_m + w.contact_nominal_m) /
-                              (static_cast<double>(p->samples.size()) * p->dt_s);
+                              (static_cast<double>(p->core_samples) * p->dt_s);
         if (std::isfinite(vv)) sum += vv, ++k;
       }
       if (k) v = sum / k;
