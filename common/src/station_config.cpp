@@ -152,6 +152,8 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
       w.max_segment_s = num(o, "max_segment_s", ctx, w.max_segment_s, 5, 3600);
       w.certain_axle_spacing_m =
           num(o, "certain_axle_spacing_m", ctx, w.certain_axle_spacing_m, 1, w.max_axle_spacing_m);
+      w.follower_speed_diff_pct =
+          num(o, "follower_speed_diff_pct", ctx, w.follower_speed_diff_pct, 0.1, 100);
       w.light_axle_kg = num(o, "light_axle_kg", ctx, w.light_axle_kg, 0, 20000);
       w.min_speed_kmh = num(o, "min_speed_kmh", ctx, w.min_speed_kmh, 0, 300);
       w.max_speed_kmh = num(o, "max_speed_kmh", ctx, w.max_speed_kmh, w.min_speed_kmh, 300);

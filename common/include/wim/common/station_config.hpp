@@ -54,6 +54,8 @@ struct WeighSettings {
   double vehicle_gap_s = 3.0;              ///< [s] lane quiet this long closes a group of vehicles
   double max_axle_spacing_m = 9.0;         ///< [m] a larger spacing starts a new vehicle
   double certain_axle_spacing_m = 6.5;     ///< [m] longer spacings: separation uncertain (flag)
+  double follower_speed_diff_pct = 3;      ///< [%] axles further apart than certain_axle_spacing_m
+                                           ///< with speeds this much apart (+ accel): two vehicles
   double light_axle_kg =
       1500;                   ///< [kg] a car-like axle; a light pair at a heavy vehicle's end: flag
   double max_segment_s = 60;  ///< [s] bound on buffered traffic per lane (dense flow)
