@@ -281,9 +281,14 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
       ax.row_right_kg.assign(R, kNaN);
       ax.row_left_channel.assign(R, -1);
       ax.row_right_channel.assign(R, -1);
+      // A wheel one row missed while at least two rows saw both wheels is outvoted; a
+      // track missing on most rows is a straddler (or a dead channel, flagged as a fault).
+      std::size_t both = 0;
+      for (std::size_t r : good) both += hits[r][i].side[0] && hits[r][i].side[1];
       for (std::size_t r : good) {
         const Hit& h = hits[r][i];
         if (!h.side[0] && !h.side[1]) continue;  // this row missed the axle (voted out)
+        if ((!h.side[0] || !h.side[1]) && both >= 2 && both + 1 >= good.size()) continue;
         if (!h.side[0] || !h.side[1]) {
           add_reason(v, "wheel track missing on row at " + metres(rows_m_[r]) +
                             " (straddling lanes or a dead channel)");
