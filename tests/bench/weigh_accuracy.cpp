@@ -277,7 +277,6 @@ int main(int argc, char** argv) {
     s.kind = wim::sim::SensorKind::plate;
     s.length_m = 0.6;
     s.gain_kg_per_count = 1.0;
-    if (s.rows_m.size() > 2) s.rows_m = {0, 1.5};
     return s;
   };
   auto rough = [](wim::sim::TrafficConfig t) {  // dynamic loads 2.5x the defaults
@@ -323,7 +322,7 @@ int main(int argc, char** argv) {
         {"n15 rows 1.5m", noise(rows(base, r4_15), 15), free_flow},
         {"n15 2 rows 1.5m", noise(rows(base, r2_15), 15), free_flow},
         {"n15 2 rows 1m", noise(rows(base, r2_1), 15), free_flow},
-        {"n15 plate 2 rows", plate(noise(base, 15)), free_flow},
+        {"n15 plate 2 rows", plate(noise(rows(base, r2_15), 15)), free_flow},
         {"n15 dyn2.5", noise(base, 15), rough(free_flow)},
         {"n15 gaps0.4", noise(base, 15), gaps(free_flow)},
         {"n15 drift+walk+lf+patch", drift(noise(base, 15)), free_flow},
@@ -331,7 +330,8 @@ int main(int argc, char** argv) {
         {"hard n15 rows1.5 dyn2.5 gaps0.4 drift", drift(noise(rows(base, r4_15), 15)),
          gaps(rough(free_flow))},
         {"hard n15 2rows1m dyn2.5 gaps0.4", noise(rows(base, r2_1), 15), gaps(rough(free_flow))},
-        {"hard n15 plate dyn2.5 gaps0.4", plate(noise(base, 15)), gaps(rough(free_flow))},
+        {"hard n15 plate dyn2.5 gaps0.4", plate(noise(rows(base, r2_15), 15)),
+         gaps(rough(free_flow))},
         {"hard n40 rows1.5 dyn2.5 gaps0.4 drift", drift(noise(rows(base, r4_15), 40)),
          gaps(rough(free_flow))},
     };
