@@ -81,7 +81,7 @@ TEST_CASE("Auto-zero follows slow drift in both directions within its rate limit
     REQUIRE_FALSE(d.feed(t, static_cast<std::int32_t>(std::lround(level + n(rng)))).has_value());
     if (i > 4000) worst = std::max(worst, std::abs(d.baseline_counts() - level));
   }
-  CHECK(worst < 5);
+  CHECK(worst < 6);  // 0.4 sigma of the noise, at 40 times the drift of issue 21
   CHECK(d.zero_steps() == 0);
   CHECK(d.faults_between(0, t).empty());
 }

@@ -64,7 +64,8 @@ ChannelDetector::ChannelDetector(int channel, const config::ChannelConfig& ch,
       margin_n_(samples_of(w.pulse_margin_s, sample_rate_hz, 0, 128)),
       bridge_n_(samples_of(w.pulse_bridge_s, sample_rate_hz, 1, 256)),
       min_core_n_(samples_of(w.min_pulse_s, sample_rate_hz, 1, 1 << 20)),
-      block_n_(samples_of(w.noise_block_s, sample_rate_hz, 32, 1 << 20)),
+      block_n_(std::max<std::size_t>(
+          16, samples_of(w.noise_block_s, sample_rate_hz, 32, 1 << 20) / (2 * smooth_n_))),
       saturation_(w.saturation_counts),
       stuck_samples_(static_cast<std::uint32_t>(std::max(2.0, w.stuck_s * sample_rate_hz))),
       temp_coeff_(ch.temp_coeff_counts_per_c),
@@ -77,6 +78,8 @@ ChannelDetector::ChannelDetector(int channel, const config::ChannelConfig& ch,
   on_min_ = on_ = static_cast<float>(w.detect_on_kg / kg_per_count);
   off_min_ = off_ = static_cast<float>(w.detect_off_kg / kg_per_count);
   max_rate_ = w.autozero_rate_kg_per_s / kg_per_count;
+  inv_smooth_ = 1.0 / static_cast<double>(smooth_n_);
+  stride_ = 2 * smooth_n_;
   buf_.reserve(1024);
   block_.reserve(block_n_);
 }
@@ -85,33 +88,20 @@ void ChannelDetector::set_temperature_c(double t_c) {
   temp_offset_ = temp_coeff_ * (t_c - temp_ref_c_);
 }
 
-std::optional<Pulse> ChannelDetector::feed(std::int64_t t_us, std::int32_t raw) {
-  if (raw == last_raw_) {
-    if (++same_count_ == stuck_samples_)
-      begin_fault(t_us - static_cast<std::int64_t>(stuck_samples_) * dt_us_, kFlat);
-  } else {
-    if (same_count_ >= stuck_samples_) end_fault(t_us, kFlat);
-    same_count_ = 0;
-    last_raw_ = raw;
-  }
-  const float y = static_cast<float>(raw - baseline_ - temp_offset_);
-  // Moving average over smooth_n_ samples: the detection signal.
-  ring_[pos_ & kRingMask] = y;
-  sum_ += y;
-  if (ring_n_ >= smooth_n_) sum_ -= ring_[(pos_ - smooth_n_) & kRingMask];
-  ring_n_ = std::min(ring_n_ + 1, kRingSize);
-  const auto ys = static_cast<float>(sum_ / static_cast<double>(std::min(ring_n_, smooth_n_)));
-  ring_s_[pos_ & kRingMask] = ys;
-  ++pos_;
-  const bool sat = raw >= saturation_ || raw <= -saturation_;
+void ChannelDetector::flat_begins(std::int64_t t_us) {
+  begin_fault(t_us - static_cast<std::int64_t>(stuck_samples_) * dt_us_, kFlat);
+}
+void ChannelDetector::flat_ends(std::int64_t t_us) {
+  end_fault(t_us, kFlat);
+}
+
+std::optional<Pulse> ChannelDetector::feed_slow(std::int64_t t_us, float y, float ys, bool sat) {
   switch (state_) {
     case State::warmup:
       // The first block only estimates the noise and the zero: thresholds from the
       // configured floors alone could be inside the noise and never leave a quiet sample.
       if (sat) begin_fault(t_us, "saturated outside a pulse");
-      if (block_.empty()) block_start_us_ = t_us;
-      block_.push_back(ys);
-      if (block_.size() >= block_n_) end_noise_block(t_us);
+      push_block(t_us, ys);
       return std::nullopt;
     case State::idle:
       if (ys > on_) {
@@ -146,10 +136,7 @@ std::optional<Pulse> ChannelDetector::feed(std::int64_t t_us, std::int32_t raw) 
 }
 
 void ChannelDetector::idle_sample(std::int64_t t_us, float ys) {
-  if (t_us < holdoff_until_us_) return;
-  if (block_.empty()) block_start_us_ = t_us;
-  block_.push_back(ys);
-  if (block_.size() >= block_n_) end_noise_block(t_us);
+  if (t_us >= holdoff_until_us_) push_block(t_us, ys);
 }
 
 void ChannelDetector::end_noise_block(std::int64_t t_us) {
@@ -158,9 +145,10 @@ void ChannelDetector::end_noise_block(std::int64_t t_us) {
   for (float& x : v) x = std::abs(x - m);
   const float sigma = 1.4826f * median_of(v);
   sigmas_[n_sigmas_++ % kNoiseBlocks] = sigma;
-  std::vector<float> s(sigmas_.begin(), sigmas_.begin() + static_cast<std::ptrdiff_t>(
-                                                              std::min(n_sigmas_, kNoiseBlocks)));
-  const float sig = median_of(s);
+  std::array<float, kNoiseBlocks> sc = sigmas_;
+  const auto n_sc = static_cast<std::ptrdiff_t>(std::min(n_sigmas_, kNoiseBlocks));
+  std::nth_element(sc.begin(), sc.begin() + n_sc / 2, sc.begin() + n_sc);
+  const float sig = sc[static_cast<std::size_t>(n_sc / 2)];
   on_ = std::max(on_min_, static_cast<float>(k_on_ * sig));
   off_ = std::max(off_min_, static_cast<float>(k_off_ * sig));
   noise_raw_ = sig * std::sqrt(static_cast<double>(smooth_n_));  // white-noise equivalent
@@ -172,7 +160,7 @@ void ChannelDetector::end_noise_block(std::int64_t t_us) {
     sum_ = 0, ring_n_ = 0;
   } else if (std::abs(m) > off_) {
     // The between-pulse level left the zero faster than tracking may follow: a step.
-    const std::int64_t span = static_cast<std::int64_t>(block_n_) * dt_us_;
+    const std::int64_t span = static_cast<std::int64_t>(block_n_ * stride_) * dt_us_;
     rezero(block_start_us_ - span, t_us, m, "between pulses: re-zeroed");
   } else {
     // Drift: follow the block's median, by at most the tracking rate over the time since

@@ -37,7 +37,35 @@ class ChannelDetector {
                   double sample_rate_hz);
 
   /// Processes one raw sample [counts] at t_us [us]; returns a pulse when one ended.
-  std::optional<Pulse> feed(std::int64_t t_us, std::int32_t raw);
+  std::optional<Pulse> feed(std::int64_t t_us, std::int32_t raw) {
+    if (raw == last_raw_) {
+      if (++same_count_ == stuck_samples_) flat_begins(t_us);
+    } else {
+      if (same_count_ >= stuck_samples_) flat_ends(t_us);
+      same_count_ = 0;
+      last_raw_ = raw;
+    }
+    const auto y = static_cast<float>(raw - baseline_ - temp_offset_);
+    // Moving average over smooth_n_ samples: the detection signal.
+    ring_[pos_ & kRingMask] = y;
+    sum_ += y;
+    float ys;
+    if (ring_n_ >= smooth_n_) {
+      sum_ -= ring_[(pos_ - smooth_n_) & kRingMask];
+      ys = static_cast<float>(sum_ * inv_smooth_);
+    } else {
+      ys = static_cast<float>(sum_ / static_cast<double>(ring_n_ + 1));
+    }
+    if (ring_n_ < kRingSize) ++ring_n_;
+    ring_s_[pos_ & kRingMask] = ys;
+    ++pos_;
+    const bool sat = raw >= saturation_ || raw <= -saturation_;
+    if (state_ == State::idle && !(ys > on_) && !sat) {  // the common case: empty road
+      if (t_us >= holdoff_until_us_) push_block(t_us, ys);
+      return std::nullopt;
+    }
+    return feed_slow(t_us, y, ys, sat);
+  }
 
   /// Baseline temperature feed-forward: offset = temp_coeff x (T - T_ref).
   void set_temperature_c(double t_c);
@@ -60,6 +88,19 @@ class ChannelDetector {
   static constexpr std::size_t kRingSize = 512;
   static constexpr std::size_t kRingMask = kRingSize - 1;
   static constexpr std::size_t kNoiseBlocks = 8;
+  std::optional<Pulse> feed_slow(std::int64_t t_us, float y, float ys, bool sat);
+  void flat_begins(std::int64_t t_us);
+  void flat_ends(std::int64_t t_us);
+  /// Every stride_-th (2 x smooth_n_) between-pulse sample goes into the noise/zero block:
+  /// the moving average is correlated over smooth_n_ samples anyway, and the medians are
+  /// the detector's largest cost.
+  void push_block(std::int64_t t_us, float ys) {
+    if (++sub_ < stride_) return;
+    sub_ = 0;
+    if (block_.empty()) block_start_us_ = t_us;
+    block_.push_back(ys);
+    if (block_.size() >= block_n_) end_noise_block(t_us);
+  }
   void start_pulse(std::int64_t t_us);
   std::optional<Pulse> end_pulse(std::int64_t t_us);
   void idle_sample(std::int64_t t_us, float ys);
@@ -95,6 +136,9 @@ class ChannelDetector {
   std::array<float, kRingSize> ring_{}, ring_s_{};
   std::size_t pos_ = 0, ring_n_ = 0;
   double sum_ = 0;  // sum of the last smooth_n_ raw samples
+  double inv_smooth_ = 1;
+  std::size_t sub_ = 0;     // samples since the last one put into the block
+  std::size_t stride_ = 1;  // [samples]
   State state_ = State::warmup;
   std::int64_t start_us_ = 0, holdoff_until_us_ = 0;
   std::vector<float> buf_;
