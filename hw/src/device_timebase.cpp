@@ -58,11 +58,12 @@ std::int64_t DeviceTimebase::observe(std::uint64_t newest, std::int64_t request_
     // Early: the device produced fewer samples than the line says. Re-anchor now (times
     // jump later, so they stay increasing), keep the period estimate.
     move_anchor({newest, reply_mono_us}, reply_unix_us - reply_mono_us);
-    have_best_ = false;
-    window_start_ = newest;
     return earliest - line;
   }
-  const std::int64_t slack = reply_mono_us - line;
+  // Slack above a line of this period through a fixed origin: comparable across the
+  // window although the anchor may move within it.
+  const double slack =
+      static_cast<double>(reply_mono_us) - static_cast<double>(newest) * period_us_;
   if (!have_best_ || slack < best_slack_us_) {
     have_best_ = true;
     best_ = {newest, reply_mono_us};
@@ -72,6 +73,7 @@ std::int64_t DeviceTimebase::observe(std::uint64_t newest, std::int64_t request_
   if (newest - window_start_ < window_samples_) return 0;
   // Window over: its tightest point becomes the anchor; the period comes from the oldest
   // tightest point within the baseline to this one.
+  if (!have_best_) return 0;
   history_.push_back(best_);
   while (history_.size() > 2 && best_.index - history_.front().index > baseline_samples_)
     history_.pop_front();

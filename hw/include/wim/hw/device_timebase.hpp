@@ -56,7 +56,8 @@ class DeviceTimebase {
   // The tightest observation of the current window (least slack above the line).
   bool have_best_ = false;
   Point best_{};
-  std::int64_t best_slack_us_ = 0, best_unix_minus_mono_us_ = 0;
+  double best_slack_us_ = 0;
+  std::int64_t best_unix_minus_mono_us_ = 0;
   std::uint64_t window_start_ = 0;
   std::deque<Point> history_;  // the tightest point of each past window, oldest first
   std::uint64_t reanchors_ = 0;
