@@ -21,6 +21,9 @@ packages=(
   fonts-droid-fallback fonts-roboto-unhinted fonts-open-sans
   curl python3 tar
   valgrind ccache
+  # the collector .deb (issue 19): lintian checks it (7 MB download, 25 MB installed);
+  # mmdebstrap builds the Debian 12 root of scripts/test-collector-deb.sh (2 MB)
+  lintian mmdebstrap
 )
 
 missing=()
