@@ -24,6 +24,9 @@ packages=(
   # the plate reader's real-text recognizer (issue 17, docs/anpr.md): its build-time graph
   # rewrite (edge/tools/anpr_ocr_rewrite.py); the model itself comes by npm, below
   python3-onnx
+  # the collector .deb (issue 19): lintian checks it (7 MB download, 25 MB installed);
+  # mmdebstrap builds the Debian 12 root of scripts/test-collector-deb.sh (2 MB)
+  lintian mmdebstrap
 )
 
 missing=()

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/ingest.hpp"
 
+#include <chrono>
 #include <future>
 #include <map>
 #include <optional>
@@ -69,7 +70,26 @@ struct Ingest::Job {
   std::vector<Candidate> candidates;
   std::vector<std::pair<std::int64_t, std::string>> chain_breaks;
   std::exception_ptr error;
+  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
 };
+
+void LatencyHistogram::observe_us(std::int64_t us) {
+  if (us < 0) us = 0;
+  const double s = static_cast<double>(us) / 1e6;
+  for (std::size_t i = 0; i < kBoundsS.size(); ++i)
+    if (s <= kBoundsS[i]) {
+      ++buckets_[i];
+      break;
+    }
+  sum_us_ += static_cast<std::uint64_t>(us);
+  ++count_;  // last: a reader never sees more in the buckets than in the count
+}
+
+std::uint64_t LatencyHistogram::cumulative(std::size_t i) const {
+  std::uint64_t n = 0;
+  for (std::size_t k = 0; k <= i && k < kBoundsS.size(); ++k) n += buckets_[k].load();
+  return n;
+}
 
 void Ingest::submit(std::string station_id, std::string tar, IngestDone done) {
   auto job = std::make_unique<Job>();
@@ -126,6 +146,7 @@ void Ingest::enqueue(std::unique_ptr<Job> job) {
       return;
     }
   }
+  latency_.observe_us(0);
   job->done(std::make_exception_ptr(SystemError("ingest is stopping: request not taken")), {});
 }
 
@@ -406,6 +427,9 @@ void Ingest::finish(Job& job) {
     }
     reply.chain = store_.chain(station_id);
   }
+  latency_.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - job.arrived)
+                          .count());
   try {
     job.done(job.error, std::move(job.reply));
   } catch (const std::exception& e) {
