@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "cmd_backup.hpp"
 #include "cmd_export.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
@@ -40,6 +41,10 @@ void schedule_tick(boost::asio::steady_timer& timer, Monitor& monitor,
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "export") return run_export(argc - 1, argv + 1);
+  if (argc > 1 &&
+      (std::string_view(argv[1]) == "backup" || std::string_view(argv[1]) == "restore" ||
+       std::string_view(argv[1]) == "verify-backup"))
+    return run_backup_command(argc - 1, argv + 1);
   po::options_description opts("wim-collector options");
   opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
                                                  "collector config file (JSON)");
@@ -50,6 +55,8 @@ int main(int argc, char** argv) {
       std::cout << "usage: wim-collector --config collector.json\n"
                 << "       wim-collector export --config collector.json --station ID --out DIR\n"
                 << "         (a station's stored chain as tars for wim-verify; --help there)\n"
+                << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
+                << "         (online backup, verified restore: docs/backup-restore.md)\n"
                 << opts;
       return 0;
     }
