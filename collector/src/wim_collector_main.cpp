@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "cmd_backup.hpp"
 #include "cmd_export.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
@@ -81,6 +82,10 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "export") return run_export(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "check-config")
     return run_check_config(argc - 1, argv + 1);
+  if (argc > 1 &&
+      (std::string_view(argv[1]) == "backup" || std::string_view(argv[1]) == "restore" ||
+       std::string_view(argv[1]) == "verify-backup"))
+    return run_backup_command(argc - 1, argv + 1);
   po::options_description opts("wim-collector options");
   opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
                                                  "collector config file (JSON)");
@@ -93,6 +98,8 @@ int main(int argc, char** argv) {
                 << "         (a station's stored chain as tars for wim-verify; --help there)\n"
                 << "       wim-collector check-config collector.json\n"
                 << "         (every mistake of the config and its registry; exit 1 when any)\n"
+                << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
+                << "         (online backup, verified restore: docs/backup-restore.md)\n"
                 << opts;
       return 0;
     }

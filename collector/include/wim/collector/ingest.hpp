@@ -150,6 +150,16 @@ class Ingest {
   void commit_group(std::vector<std::unique_ptr<Job>>& group);
   void finish(Job& job);
 
+  /// Station key rotation: the key announced by an authentic key_change event signs the
+  /// records after `after_seq`.
+  struct KeyChange {
+    std::int64_t after_seq;
+    crypto::VerifyKey key;
+  };
+  /// The station's stored key changes, ascending (read from the store once per station).
+  std::vector<KeyChange> key_changes(const std::string& station);
+  void note_key_change(const std::string& station, std::int64_t seq, crypto::VerifyKey key);
+
   MetadataStore& store_;
   BlobStore& blobs_;
   std::shared_ptr<RegistryHolder> registry_;
@@ -165,6 +175,8 @@ class Ingest {
   bool closing_ = false;    // no new requests; the commit thread ends when all is drained
   bool pool_stop_ = false;  // the pool ends once to_finish_ is empty
   std::thread committer_;
+  std::mutex keys_mutex_;  // key_changes_
+  std::map<std::string, std::vector<KeyChange>, std::less<>> key_changes_;
   std::vector<std::thread> pool_;
 };
 
