@@ -492,6 +492,7 @@ bool ModbusSource::take_pending(SampleBlock& block) {
   if (block.size() == 0) block.first_index = next_index_;
   const std::size_t base = block.size();
   const std::int64_t base_stamp = last_stamp_mono_us_;
+  const std::int64_t base_stamp_unix = last_stamp_unix_us_;
   for (std::size_t s = skip; s < n; ++s) {
     for (std::size_t ch = 0; ch < c; ++ch) {
       std::int32_t v = 0;
@@ -503,6 +504,7 @@ bool ModbusSource::take_pending(SampleBlock& block) {
         block.t_unix_us.resize(base);
         block.t_mono_us.resize(base);
         last_stamp_mono_us_ = base_stamp;
+        last_stamp_unix_us_ = base_stamp_unix;
         ++counters_.invalid_responses;
         last_error_ = "FIFO value of channel " + std::to_string(ch) + " is not a number of counts";
         pending_ = false;
@@ -516,7 +518,12 @@ bool ModbusSource::take_pending(SampleBlock& block) {
     if (mono <= last_stamp_mono_us_) mono = last_stamp_mono_us_ + 1;
     last_stamp_mono_us_ = mono;
     block.t_mono_us.push_back(mono);
-    block.t_unix_us.push_back(mono + (tb_.unix_at(idx) - tb_.mono_at(idx)));
+    // A re-anchor re-measures the UTC - monotonic offset; that reading jitters by the
+    // time between the two clock reads, so UTC stamps are kept increasing as well.
+    std::int64_t unix_us = mono + (tb_.unix_at(idx) - tb_.mono_at(idx));
+    if (unix_us <= last_stamp_unix_us_) unix_us = last_stamp_unix_us_ + 1;
+    last_stamp_unix_us_ = unix_us;
+    block.t_unix_us.push_back(unix_us);
   }
   next_index_ += n - skip;
   counters_.samples += n - skip;
@@ -545,6 +552,7 @@ void ModbusSource::anchor_backlog(bool drained) {
   tb_.anchor(first + static_cast<std::uint64_t>(std::max<std::int64_t>(span, 0)),
              last_reply_mono_us_ + ahead_us, last_reply_unix_us_ + ahead_us);
   last_stamp_mono_us_ = INT64_MIN;
+  last_stamp_unix_us_ = INT64_MIN;
   counters_.anchor_uncertainty_us = static_cast<std::uint64_t>(
       std::max<std::int64_t>(0, last_rtt_us_) + std::llround(std::ceil(period_us_)));
   sync_ = time::query_clock().sync;

@@ -155,6 +155,7 @@ class ModbusSource final : public SampleSource {
   std::size_t backlog_cap_samples_;  // [samples] anchor anyway (with a warning) beyond this
   std::uint64_t next_index_ = 0;     // continuity index expected next
   std::int64_t last_stamp_mono_us_ = INT64_MIN;
+  std::int64_t last_stamp_unix_us_ = INT64_MIN;  ///< UTC of the last sample stamped (us)
   DeviceTimebase tb_;
   double period_us_;
   time::ClockSync sync_ = time::ClockSync::unknown;
