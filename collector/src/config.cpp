@@ -96,9 +96,13 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
       });
       if (const auto* tls = top.object("tls", true)) {
         Fields t{*tls, "/tls", file, p};
-        for (auto [key, out] : {std::pair{"cert", &c.tls_cert}, std::pair{"key", &c.tls_key},
-                                std::pair{"ca", &c.tls_ca}})
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        for (const auto& field : {std::pair{"cert", &c.tls_cert}, std::pair{"key", &c.tls_key},
+                                  std::pair{"ca", &c.tls_ca}}) {
+          const char* key = field.first;
+          std::filesystem::path* out = field.second;
           p.check(file, t.at(key), [&] { *out = base / json::get_string(*tls, key, "field"); });
+        }
       }
       top.integer("body_limit_bytes", c.station_listen.body_limit_bytes, 64ll << 20, 1024, kMaxInt,
                   "bytes");
