@@ -371,7 +371,7 @@ std::string format_status(const boost::json::object& d) {
       << num(at(o, "lost_samples")) << " samples lost), passes not enforceable "
       << num(at(o, "passes_not_enforceable")) << "\n";
     if (const auto* e = o.if_contains("last_event"); e && e->is_string() && !e->as_string().empty())
-      s << "          last event: " << e->as_string() << "\n";
+      s << "          last event: " << std::string(e->as_string()) << "\n";
   }
   s << "channels  name       last_counts  health  faults  errors  lost_samples\n";
   if (const auto* ch = d.if_contains("channels"); ch && ch->is_array())
