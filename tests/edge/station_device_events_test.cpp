@@ -293,20 +293,40 @@ SCENARIO("Lost samples during a pass and a device restart: events, status counts
       CHECK_THAT(r.status_after, Catch::Contains("(" + std::to_string(count) + " samples lost)"));
     }
   }
-  WHEN("the amplifier loses power for 2 s during the pass and restarts (boot counter + 1)") {
+  WHEN(
+      "the amplifier loses power for 2 s during the pass, restarts (boot counter + 1) and "
+      "reads as another device (identity register) for 2 s more") {
     sim::ServerOptions so;
     so.faults.restart = {t_s - 0.2, t_s + 1.8};
+    so.faults.identity_window = {t_s + 1.8, t_s + 3.8};
     const StationRun r = run_station(o, so, t_s + 12);
     INFO(r.status_after);
-    THEN("a device_restart event is sealed, the status counts it, no pass over it is a case") {
+    THEN("restart and identity mismatch are sealed, counted in the status, the pass is no case") {
       const auto rs = r.events("device_restart");
       REQUIRE(rs.size() >= 1);
       CHECK_THAT(detail(rs[0], "reason"), Catch::Contains("boot counter"));
       CHECK_FALSE(detail(rs[0], "to_utc").empty());
-      CHECK(r.events("device_outage").size() == 2);
+      const auto id = r.events("device_identity_mismatch");
+      REQUIRE(id.size() == 1);
+      CHECK_THAT(detail(id[0], "reason"), Catch::Contains("identity register"));
+      const auto out = r.events("device_outage");
+      REQUIRE(out.size() == 2);
+      // The mismatch lies within the outage; the outage lasted the power loss and the
+      // wrong identity, and ended within the backoff ceiling after it.
+      CHECK(id[0].time_unix_us > out[0].time_unix_us);
+      CHECK(id[0].time_unix_us < out[1].time_unix_us);
+      const double ms = out[1].event->detail.at("duration_ms").to_number<double>();
+      CHECK(ms >= 3900);
+      CHECK(ms <= 4000 + 5200);
       REQUIRE(r.device);
       CHECK(r.device->restarts == rs.size());
+      CHECK(r.device->identity_mismatches == 1);
       CHECK_THAT(r.status_after, Catch::Contains("restarts " + std::to_string(rs.size())));
+      CHECK_THAT(r.status_after, Catch::Contains("identity mismatches 1"));
+      bool named = false;
+      for (const auto& t : r.status_during)
+        named = named || t.find("identity register") != std::string::npos;
+      CHECK(named);
       std::size_t marked = 0;
       for (const auto& m : r.vehicles()) {
         if (!mentions(m, "device_restart") && !mentions(m, "device_outage")) continue;
@@ -317,4 +337,115 @@ SCENARIO("Lost samples during a pass and a device restart: events, status counts
       CHECK(marked >= 1);
     }
   }
+}
+
+namespace {
+
+/// A source that hands out prepared blocks (the twin has no mode that answers without new
+/// samples, so device_frozen comes from here); before block `wait_at` it waits until
+/// `ready()` holds, so a test can look at the station between two blocks.
+class ScriptedSource final : public hw::SampleSource {
+ public:
+  ScriptedSource(std::vector<std::string> names, std::vector<hw::SampleBlock> blocks)
+      : names_(std::move(names)), blocks_(std::move(blocks)) {}
+  const std::vector<std::string>& channels() const override { return names_; }
+  double sample_rate_hz() const override { return 4000; }
+  bool read(hw::SampleBlock& b, std::chrono::milliseconds) override {
+    if (next_ == wait_at && ready)
+      for (int i = 0; i < 2000 && !ready(); ++i) std::this_thread::sleep_for(1ms);
+    if (next_ >= blocks_.size()) return false;
+    b = blocks_[next_++];
+    return true;
+  }
+  hw::SourceCounters counters() const override { return {}; }
+  std::string status() const override { return "scripted"; }
+  std::size_t wait_at = SIZE_MAX;
+  std::function<bool()> ready;
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<hw::SampleBlock> blocks_;
+  std::size_t next_ = 0;
+};
+
+/// One second of quiet road (noise of a few counts) from sample `first`.
+hw::SampleBlock quiet_block(const std::vector<std::string>& names, std::uint64_t first,
+                            std::int64_t t0_unix_us) {
+  hw::SampleBlock b;
+  b.channels = names;
+  b.counts.assign(names.size(), {});
+  b.first_index = first;
+  for (std::uint64_t i = first; i < first + 4000; ++i) {
+    const auto t_us = static_cast<std::int64_t>(i) * 250;
+    b.t_mono_us.push_back(t_us);
+    b.t_unix_us.push_back(t0_unix_us + t_us);
+    for (std::size_t c = 0; c < names.size(); ++c)
+      b.counts[c].push_back(static_cast<std::int32_t>((i * 7 + c * 3) % 5));
+  }
+  return b;
+}
+
+}  // namespace
+
+SCENARIO("A device that answers without new samples: device_frozen sealed, shown while it lasts",
+         "[edge][device]") {
+  test::TempDir dir("device-frozen");
+  const auto o = traffic();
+  sim::record(o, 1, dir.path());
+  auto cfg = config::parse_station_config(json::load_file(dir / "station.json"), "station.json");
+  cfg.calibration_id = "SIM-CAL-1";
+  std::vector<std::string> names;
+  for (const auto& c : cfg.channels) names.push_back(c.name);
+  const std::int64_t t0 = o.started_unix_us;
+  // 3 s of samples, 2 s frozen (an empty block with the began event), then samples again
+  // with the ended event.
+  std::vector<hw::SampleBlock> blocks;
+  for (std::uint64_t s = 0; s < 3; ++s) blocks.push_back(quiet_block(names, s * 4000, t0));
+  hw::SampleBlock began;
+  began.channels = names;
+  began.events.push_back(
+      {"device_frozen", "began", t0 + 3000000, t0 + 3000000, "answers without new samples"});
+  began.device_condition =
+      "device_frozen since " + time::format_utc_ms(t0 + 3000000) + ": answers without new samples";
+  blocks.push_back(began);
+  for (std::uint64_t s = 5; s < 8; ++s) blocks.push_back(quiet_block(names, s * 4000, t0));
+  blocks[4].events.push_back(
+      {"device_frozen", "ended", t0 + 3000000, t0 + 5000000, "answers without new samples"});
+
+  ScriptedSource src(names, blocks);
+  edge::Outbox outbox(test::new_chain_outbox(dir / "outbox.db", "G017"));
+  edge::OutboxSealer sealer(outbox, "G017", crypto::SigningKey::generate(), std::string(64, 'a'));
+  edge::StatusBoard board;
+  edge::WeigherOptions wo;
+  wo.board = &board;
+  edge::StationWeigher weigher(cfg, src, sealer, wo);
+  std::string during;
+  src.wait_at = 4;  // the block that ends the freeze waits until the status shows it
+  src.ready = [&] {
+    const auto d = board.device();
+    if (!d || d->condition.empty()) return false;
+    during = status_text(board);
+    return true;
+  };
+  weigher.run();
+
+  CHECK_THAT(during, Catch::Contains("device    device_frozen since 2026-11-27T08:00:03.000Z: "
+                                     "answers without new samples"));
+  CHECK_THAT(during, Catch::Contains("faults    device: device_frozen since"));
+  const auto after = status_text(board);
+  CHECK_THAT(after, Catch::Contains("device    ok"));
+  CHECK_THAT(after, Catch::Contains("freezes 1,"));
+  CHECK_THAT(after, Catch::Contains("faults    none"));
+  std::vector<record::Manifest> frozen;
+  for (auto& p : outbox.pending(1000, 1ULL << 30))
+    for (auto& pk : packet::from_tar(p.packet))
+      if (auto m = pk.manifest(); m.event && m.event->type == "device_frozen") frozen.push_back(m);
+  REQUIRE(frozen.size() == 2);
+  CHECK(detail(frozen[0], "phase") == "began");
+  CHECK(frozen[0].time_unix_us == t0 + 3000000);
+  CHECK_FALSE(frozen[0].event->detail.contains("to_utc"));  // not known while it lasts
+  CHECK(detail(frozen[1], "phase") == "ended");
+  CHECK(detail(frozen[1], "to_utc") == "2026-11-27T08:00:05.000000Z");
+  CHECK(frozen[1].event->detail.at("duration_ms").to_number<double>() == 2000);
+  CHECK(frozen[1].time_unix_us == t0 + 5000000);
 }
