@@ -179,7 +179,8 @@ SCENARIO("A device outage during a pass: signed events, the status names it, the
   const double t_s = static_cast<double>(target.t_us) * 1e-6;
   const double run_s = t_s + 12;
   GIVEN("the same traffic without faults: the target vehicle is a violation") {
-    const StationRun base = run_station(o, {}, run_s);
+    // Catch enters the scenario once per THEN: each run is made once (static).
+    static const StationRun base = run_station(o, {}, run_s);
     const auto bv = base.vehicles();
     REQUIRE(!bv.empty());
     CHECK(base.events("device_outage").empty());
@@ -193,7 +194,7 @@ SCENARIO("A device outage during a pass: signed events, the status names it, the
     WHEN("the amplifier stops answering (socket open) from 0.3 s before its first axle for 2 s") {
       sim::ServerOptions so;
       so.faults.freeze_window = {t_s - 0.3, t_s + 1.7};  // the FIFO (16 s) keeps the samples
-      const StationRun r = run_station(o, so, run_s);
+      static const StationRun r = run_station(o, so, run_s);
       const auto vs = r.vehicles();
       INFO(r.status_after);
 
