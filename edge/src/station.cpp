@@ -357,6 +357,7 @@ std::string Station::status_json() const {
   bj::array ch;
   for (const auto& c : board_.channels()) ch.push_back(to_json(c));
   d["channels"] = std::move(ch);
+  if (const auto dev = board_.device()) d["device"] = to_json(*dev);
   bj::array vs;
   for (const auto& v : board_.vehicles()) vs.push_back(to_json(v));
   d["vehicles"] = std::move(vs);

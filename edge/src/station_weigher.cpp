@@ -192,6 +192,7 @@ StationWeigher::StationWeigher(config::StationConfig cfg, hw::SampleSource& sour
     std::vector<ChannelLive> live;
     for (const auto& c : channels_) live.push_back({c});
     opt_.board->set_channels(std::move(live));
+    opt_.board->set_device(device_);
   }
 }
 
@@ -286,9 +287,17 @@ void StationWeigher::emit_vehicles(bool all) {
   // A vehicle is sealed once the samples after it (its waveform window) have arrived;
   // vehicles leave in pass order.
   while (!waiting_.empty()) {
-    const weigh::WeighedVehicle& v = waiting_.front();
+    weigh::WeighedVehicle& v = waiting_.front();
     if (!all && (history_.empty() || history_.mono_us(history_.size() - 1) < window_end_us(v)))
       break;
+    if (auto gaps = gaps_in_pass(v); !gaps.empty()) {
+      // Samples missing or untrustworthy inside the pass: never a case (the reason is in
+      // the record's invalid_reasons for the reviewer).
+      v.valid = false;
+      v.reasons.insert(v.reasons.end(), gaps.begin(), gaps.end());
+      ++device_.passes_not_enforceable;
+      if (opt_.board) opt_.board->set_device(device_);
+    }
     auto m = vehicle_manifest(v, unix_at(v.t_us), clock(), cfg_.calibration_id);
     std::map<std::string, std::string> att;
     if (evidence_) m.measurement->camera_present = true;
@@ -308,6 +317,84 @@ void StationWeigher::emit_vehicles(bool all) {
     ++stats_.vehicles;
     waiting_.pop_front();
   }
+}
+
+std::vector<std::string> StationWeigher::gaps_in_pass(const weigh::WeighedVehicle& v) const {
+  std::vector<std::string> out;
+  if (gaps_.empty()) return out;
+  const std::int64_t from =
+      unix_at(v.t_us - static_cast<std::int64_t>(opt_.waveform_margin_s * 1e6));
+  const std::int64_t to = unix_at(window_end_us(v));
+  for (const Gap& g : gaps_)
+    if (g.from_unix_us <= to && g.to_unix_us >= from)
+      out.push_back("gap in the pass window " + time::format_utc_ms(from) + " to " +
+                    time::format_utc_ms(to) + ": " + g.kind + ": " + g.what);
+  return out;
+}
+
+void StationWeigher::seal_device_events(const hw::SampleBlock& b, const time::ClockStatus& ck) {
+  bool changed = false;
+  for (const hw::DeviceEvent& e : b.events) {
+    changed = true;
+    const bool began = e.phase == "began";
+    record::Manifest m;
+    m.kind = record::Kind::event;
+    // A lasting condition at its start, everything else when it was seen to end.
+    m.time_unix_us = began ? e.from_unix_us : e.to_unix_us;
+    m.clock_sync = ck.sync;
+    m.clock_offset_ms = ck.offset_ms;
+    boost::json::object d{{"from_utc", time::format_utc_us(e.from_unix_us)}, {"reason", e.reason}};
+    if (!e.phase.empty()) d["phase"] = e.phase;
+    if (!began) {
+      d["to_utc"] = time::format_utc_us(e.to_unix_us);
+      d["duration_ms"] = round_to(static_cast<double>(e.to_unix_us - e.from_unix_us) / 1000, 3);
+    }
+    m.event = record::Event{e.kind, std::move(d)};
+    sealer_.hold_event(std::move(m));
+    ++stats_.events;
+    // The span as a gap for the passes it overlaps; a began one stays open until it ends.
+    const std::string what = e.reason.empty() ? e.kind : e.reason;
+    if (began) {
+      gaps_.push_back({e.from_unix_us, INT64_MAX, e.kind,
+                       what + " (since " + time::format_utc_us(e.from_unix_us) + ")"});
+    } else {
+      auto open = std::find_if(gaps_.begin(), gaps_.end(), [&](const Gap& g) {
+        return g.kind == e.kind && g.to_unix_us == INT64_MAX;
+      });
+      const std::string span = " (" + time::format_utc_us(e.from_unix_us) + " to " +
+                               time::format_utc_us(e.to_unix_us) + ")";
+      if (open != gaps_.end())
+        *open = {e.from_unix_us, e.to_unix_us, e.kind, what + span};
+      else
+        gaps_.push_back({e.from_unix_us, e.to_unix_us, e.kind, what + span});
+    }
+    if (e.phase != "ended") {
+      if (e.kind == "device_outage")
+        ++device_.outages;
+      else if (e.kind == "device_frozen")
+        ++device_.freezes;
+      else if (e.kind == "device_restart")
+        ++device_.restarts;
+      else if (e.kind == "device_identity_mismatch")
+        ++device_.identity_mismatches;
+      else if (e.kind == "device_fifo_overflow")
+        ++device_.fifo_overflows;
+    }
+    device_.last_event = e.kind + (e.phase.empty() ? "" : " " + e.phase) + " " +
+                         time::format_utc_ms(began ? e.from_unix_us : e.to_unix_us) + ": " +
+                         e.reason;
+  }
+  if (b.device_condition != device_.condition) {
+    changed = true;
+    if (opt_.board) {
+      // A lasting condition is a fault (status and heartbeat) while it lasts.
+      if (!device_.condition.empty()) opt_.board->set_fault("device: " + device_.condition, false);
+      if (!b.device_condition.empty()) opt_.board->set_fault("device: " + b.device_condition, true);
+    }
+    device_.condition = b.device_condition;
+  }
+  if (changed || !b.lost.empty())
+    if (opt_.board) opt_.board->set_device(device_);
 }
 
 void StationWeigher::commit_camera_events() {
@@ -339,7 +426,14 @@ void StationWeigher::process(const hw::SampleBlock& b) {
     ++stats_.events;
     log::warning("acquisition", "lost " + std::to_string(s.count) + " samples at index " +
                                     std::to_string(s.first_index));
+    gaps_.push_back({s.from_unix_us, s.to_unix_us, "lost_samples",
+                     std::to_string(s.count) + " samples lost from " +
+                         time::format_utc_us(s.from_unix_us) + " to " +
+                         time::format_utc_us(s.to_unix_us)});
+    ++device_.gaps;
+    device_.lost_samples += s.count;
   }
+  seal_device_events(b, ck);
   if (b.size() == 0) return;
   if (health_.empty()) health_.assign(channels_.size(), hw::ChannelHealth::ok);
   for (std::size_t c = 0; c < b.health.size() && c < health_.size(); ++c) {
@@ -382,6 +476,9 @@ void StationWeigher::process(const hw::SampleBlock& b) {
   }
   const auto keep_us = static_cast<std::int64_t>(opt_.history_s * 1e6);
   history_.keep_span(keep_us);
+  // Gaps behind the kept history (and every vehicle still to come) are done with.
+  const std::int64_t gone_unix_us = history_.utc_us(0) - hold_us_;
+  std::erase_if(gaps_, [&](const Gap& g) { return g.to_unix_us < gone_unix_us; });
   emit_vehicles(false);
   // Events older than any vehicle still to come are sealed now, in time order.
   sealer_.release_events(b.t_unix_us.back() - hold_us_);
@@ -395,7 +492,7 @@ void StationWeigher::run() {
       hw::SampleBlock b;
       while (!stop_) {
         if (!source_.read(b, std::chrono::milliseconds(200))) break;  // finite source ended
-        if (b.size() == 0 && b.lost.empty()) continue;
+        if (!b.has_news()) continue;  // device events and losses come in empty blocks too
         if (!queue.push(std::move(b))) break;
         b = hw::SampleBlock{};
       }

@@ -65,6 +65,16 @@ void StatusBoard::set_fault(const std::string& key, bool active) {
     faults_.erase(key);
 }
 
+void StatusBoard::set_device(DeviceLive d) {
+  std::lock_guard lock(mu_);
+  device_ = std::move(d);
+}
+
+std::optional<DeviceLive> StatusBoard::device() const {
+  std::lock_guard lock(mu_);
+  return device_;
+}
+
 std::vector<ChannelLive> StatusBoard::channels() const {
   std::lock_guard lock(mu_);
   return channels_;
@@ -99,6 +109,19 @@ boost::json::object to_json(const VehicleLine& v) {
 boost::json::object to_json(const ChannelLive& c) {
   return {{"name", c.name},     {"last_counts", c.last_counts}, {"health", c.health},
           {"faults", c.faults}, {"errors", c.errors},           {"lost_samples", c.lost_samples}};
+}
+
+boost::json::object to_json(const DeviceLive& d) {
+  return {{"condition", d.condition.empty() ? std::string("ok") : d.condition},
+          {"outages", d.outages},
+          {"freezes", d.freezes},
+          {"restarts", d.restarts},
+          {"identity_mismatches", d.identity_mismatches},
+          {"fifo_overflows", d.fifo_overflows},
+          {"gaps", d.gaps},
+          {"lost_samples", d.lost_samples},
+          {"passes_not_enforceable", d.passes_not_enforceable},
+          {"last_event", d.last_event}};
 }
 
 // ---- StatusServer ----
@@ -339,6 +362,17 @@ std::string format_status(const boost::json::object& d) {
     << num(at(up, "consecutive_failures")) << "\n";
   if (!at(up, "last_error").is_null() && !num(at(up, "last_error")).empty())
     s << "          last error: " << num(at(up, "last_error")) << "\n";
+  if (const auto* dv = d.if_contains("device"); dv && dv->is_object()) {
+    const auto& o = dv->as_object();
+    s << "device    " << num(at(o, "condition")) << "\n          outages " << num(at(o, "outages"))
+      << ", freezes " << num(at(o, "freezes")) << ", restarts " << num(at(o, "restarts"))
+      << ", identity mismatches " << num(at(o, "identity_mismatches")) << ", FIFO overflows "
+      << num(at(o, "fifo_overflows")) << ", gaps " << num(at(o, "gaps")) << " ("
+      << num(at(o, "lost_samples")) << " samples lost), passes not enforceable "
+      << num(at(o, "passes_not_enforceable")) << "\n";
+    if (const auto* e = o.if_contains("last_event"); e && e->is_string() && !e->as_string().empty())
+      s << "          last event: " << std::string(e->as_string()) << "\n";
+  }
   s << "channels  name       last_counts  health  faults  errors  lost_samples\n";
   if (const auto* ch = d.if_contains("channels"); ch && ch->is_array())
     for (const auto& c : ch->as_array()) {

@@ -33,6 +33,16 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+/// Options of a fresh outbox at `path` that starts a new chain for `station_id`.
+inline edge::OutboxOptions new_chain_outbox(const std::filesystem::path& path,
+                                            const std::string& station_id) {
+  edge::OutboxOptions oo;
+  oo.path = path;
+  oo.station_id = station_id;
+  oo.create_new_chain = true;
+  return oo;
+}
+
 /// Kind of the deterministic record `seq`: every 7th a violation, every 11th an event.
 inline edge::RecordKind kind_of(std::uint64_t seq) {
   if (seq % 7 == 0) return edge::RecordKind::violation;

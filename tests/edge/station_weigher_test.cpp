@@ -60,11 +60,7 @@ SCENARIO("wim-edge run weighs a replayed recording into a verified chain of reco
       REQUIRE(acq);
       CHECK_FALSE(acq->options.live_clock);
       const auto key = crypto::SigningKey::generate();
-      edge::OutboxOptions oo;
-      oo.path = dir / "outbox.db";
-      oo.station_id = "G017";
-      oo.create_new_chain = true;
-      edge::Outbox outbox(oo);
+      edge::Outbox outbox(test::new_chain_outbox(dir / "outbox.db", "G017"));
       edge::OutboxSealer sealer(outbox, "G017", key, std::string(64, 'a'));
       edge::StationWeigher weigher(acq->station, *acq->source, sealer, acq->options);
       weigher.run();

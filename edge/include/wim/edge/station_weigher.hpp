@@ -10,6 +10,11 @@
 //   over-long pulse re-zero; once per fault start) -> "lost_samples", "sensor_fault",
 //                                   "sensor_recovered" event records, held by the sealer
 //                                   and sealed in time order between the vehicles
+//   device events of the source (outage, freeze, restart, identity mismatch, FIFO
+//   overflow; hw::DeviceEvent) -> an event record of the same type, held likewise
+//   a pass whose waveform window overlaps a gap (lost samples or a device event's span)
+//                                -> not fit for enforcement, the gap named in
+//                                   invalid_reasons (never a violation)
 // Record time = the source's UTC of the vehicle's first axle (replay: started_utc + t_us,
 // clock "unknown"; live: system clock with query_clock()'s sync state).
 // Thread-safety: run() on one thread; stop() from any thread.
@@ -107,6 +112,17 @@ class StationWeigher {
   std::vector<hw::ChannelHealth> health_;
   void check_pipeline_faults(std::int64_t to_mono_us, const time::ClockStatus& ck);
   void note_vehicle(const record::Manifest& m, std::uint64_t seq);
+  void seal_device_events(const hw::SampleBlock& b, const time::ClockStatus& ck);
+  /// Why the samples of `v` cannot be trusted: the gaps its waveform window overlaps.
+  std::vector<std::string> gaps_in_pass(const weigh::WeighedVehicle& v) const;
+  /// A span [UTC] in which samples are missing or cannot be trusted.
+  struct Gap {
+    std::int64_t from_unix_us = 0, to_unix_us = 0;  ///< [us] UTC; to = INT64_MAX while open
+    std::string kind;                               ///< lost_samples, device_outage, ...
+    std::string what;                               ///< for the reviewer
+  };
+  std::deque<Gap> gaps_;  ///< newest last; pruned behind the raw-sample history
+  DeviceLive device_;     ///< the source's condition and device event counts (status)
   std::vector<std::int64_t> fault_reported_us_;  ///< [us] per config channel: last fault start
   std::int64_t faults_checked_us_ = INT64_MIN;   ///< [us] pipeline time checked up to
   std::int64_t hold_us_ = 0;  ///< [us] how long an event waits for earlier vehicles

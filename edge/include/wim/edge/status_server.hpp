@@ -56,6 +56,21 @@ struct ChannelLive {
   std::uint64_t lost_samples = 0;  ///< [samples] lost since start (whole source)
 };
 
+/// The sample source's device (the amplifier) as the technician sees it.
+struct DeviceLive {
+  std::string condition;       ///< "" when all is well, else e.g. "device_outage since …"
+  std::uint64_t outages = 0;   ///< [-] device_outage events begun
+  std::uint64_t freezes = 0;   ///< [-] device_frozen events begun
+  std::uint64_t restarts = 0;  ///< [-] device_restart events
+  std::uint64_t identity_mismatches = 0;     ///< [-] device_identity_mismatch events
+  std::uint64_t fifo_overflows = 0;          ///< [-] device_fifo_overflow events
+  std::uint64_t gaps = 0;                    ///< [-] continuity gaps (lost_samples events)
+  std::uint64_t lost_samples = 0;            ///< [samples] per channel, since start
+  std::uint64_t passes_not_enforceable = 0;  ///< [-] passes marked so for a gap in them
+  std::string last_event;                    ///< the newest device event, one line
+  bool operator==(const DeviceLive&) const = default;
+};
+
 class StatusBoard {
  public:
   explicit StatusBoard(std::size_t max_vehicles = 10) : max_vehicles_(max_vehicles) {}
@@ -68,10 +83,12 @@ class StatusBoard {
   void add_vehicle(VehicleLine v);
   /// `key` names the fault ("L1R2L stuck", "disk pressure"); active or cleared.
   void set_fault(const std::string& key, bool active);
+  void set_device(DeviceLive d);
 
   std::vector<ChannelLive> channels() const;
   std::vector<VehicleLine> vehicles() const;  ///< newest first
   std::vector<std::string> faults() const;
+  std::optional<DeviceLive> device() const;  ///< nullopt until the weigher set it
 
  private:
   mutable std::mutex mu_;
@@ -79,10 +96,13 @@ class StatusBoard {
   std::vector<ChannelLive> channels_;
   std::deque<VehicleLine> vehicles_;
   std::map<std::string, bool> faults_;
+  std::optional<DeviceLive> device_;
 };
 
 boost::json::object to_json(const VehicleLine& v);
 boost::json::object to_json(const ChannelLive& c);
+/// `condition` is "ok" when all is well.
+boost::json::object to_json(const DeviceLive& d);
 
 struct StatusServerOptions {
   std::filesystem::path socket;             ///< e.g. /run/wim/status.sock
