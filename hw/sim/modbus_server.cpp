@@ -107,8 +107,10 @@ double AmplifierServer::device_s() const {
 void AmplifierServer::produce() {
   const double now_s = device_s();
   const auto& f = opt_.faults;
-  // A freeze that stops the ADC: the sample clock pauses, the counter with it.
-  const bool paused = f.freeze_stops_sampling && f.freeze_window.contains(now_s);
+  // A freeze that stops the ADC, or a stalled ADC under a live Modbus task: the sample
+  // clock pauses, the counter with it.
+  const bool paused = (f.freeze_stops_sampling && f.freeze_window.contains(now_s)) ||
+                      (faults_on_.load() && f.stall_window.contains(now_s));
   if (paused && pause_from_s_ < 0) pause_from_s_ = now_s;
   if (!paused && pause_from_s_ >= 0) {
     paused_s_ += now_s - pause_from_s_;

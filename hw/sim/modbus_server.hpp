@@ -64,6 +64,10 @@ struct ServerFaults {
   /// No answer at all in the window, connection kept open (a hung process: SIGSTOP).
   FaultWindow freeze_window;
   bool freeze_stops_sampling = false;  ///< the ADC stops too (else the FIFO keeps filling)
+  /// The ADC stops in the window while the Modbus task answers on: every FIFO read holds
+  /// no new sample and the counter stands (a stopped converter or data-ready interrupt
+  /// under a live communication stack; the driver calls it device_frozen).
+  FaultWindow stall_window;
   /// The identity register (magic) reads another value in the window (device swapped).
   FaultWindow identity_window;
   /// Power loss: no answer, connections dropped, from restart.from_s; at restart.to_s the

@@ -8,10 +8,14 @@
 #include <iostream>
 #include <memory>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "modbus_server.hpp"
 #include "options.hpp"
@@ -59,6 +63,38 @@ int run_record(int argc, char** argv) {
   return 0;
 }
 
+/// "FROM,TO" [s] (or "FROM,TO,CODE" where code is given) of device time.
+FaultWindow parse_window(const std::string& flag, const std::string& v, int* code = nullptr) {
+  std::vector<double> parts;
+  std::size_t pos = 0;
+  while (pos <= v.size()) {
+    const auto comma = std::min(v.find(',', pos), v.size());
+    const std::string part = v.substr(pos, comma - pos);
+    std::size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size() || !std::isfinite(x))
+      throw wim::InputError(flag + ": '" + part + "' in '" + v + "' is not a number");
+    parts.push_back(x);
+    pos = comma + 1;
+  }
+  const std::size_t want = code ? 3 : 2;
+  if (parts.size() != 2 && parts.size() != want)
+    throw wim::InputError(flag + ": '" + v + "' is not FROM,TO" + (code ? "[,CODE]" : ""));
+  if (parts[0] < 0 || parts[1] <= parts[0])
+    throw wim::InputError(flag + ": '" + v + "': FROM must be >= 0 and TO after FROM [s]");
+  if (parts.size() == 3) {
+    if (parts[2] != std::floor(parts[2]) || parts[2] < 1 || parts[2] > 255)
+      throw wim::InputError(flag + ": '" + v + "': the exception code is not 1..255");
+    *code = static_cast<int>(parts[2]);
+  }
+  return {parts[0], parts[1]};
+}
+
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) {
   g_stop = true;
@@ -67,7 +103,7 @@ extern "C" void on_signal(int) {
 int run_serve(int argc, char** argv) {
   SimOptions opt;
   ServerOptions srv;
-  std::string tcp, pty, truth_path;
+  std::string tcp, pty, truth_path, exception, freeze, stall, identity, restart;
   double duration_s = 0;
   po::options_description d("wim-sim serve");
   // clang-format off
@@ -81,6 +117,16 @@ int run_serve(int argc, char** argv) {
     ("late-prob", po::value(&srv.faults.late_prob)->default_value(0.0), "[-] FIFO reads answered late")
     ("late-ms", po::value(&srv.faults.late_ms)->default_value(0), "[ms] delay of a late answer")
     ("disconnect-every", po::value(&srv.faults.disconnect_every)->default_value(0), "close the connection after every N-th request")
+    ("corrupt-prob", po::value(&srv.faults.corrupt_prob)->default_value(0.0), "[-] RTU: FIFO answers sent with a wrong CRC")
+    ("exception", po::value(&exception), "FROM,TO[,CODE]: [s of device time] every request answered with Modbus exception CODE (default 6, busy)")
+    ("freeze", po::value(&freeze), "FROM,TO: [s] no answer, the connection kept open (a hung process); the FIFO keeps filling")
+    ("freeze-stops-sampling", po::bool_switch(&srv.faults.freeze_stops_sampling), "the ADC stops during --freeze too")
+    ("stall", po::value(&stall), "FROM,TO: [s] the ADC stops, the Modbus task answers on (no new samples)")
+    ("identity-fault", po::value(&identity), "FROM,TO: [s] the identity register reads another device")
+    ("restart", po::value(&restart), "FROM,TO: [s] power lost at FROM (no answer, connections dropped), back at TO with an empty FIFO, boot counter + 1")
+    ("restart-counter", po::value(&srv.faults.restart_counter)->default_value(0), "the sample counter after --restart")
+    ("drift-ppm", po::value(&srv.faults.drift_ppm)->default_value(0.0), "[ppm] the device's sample clock runs fast (+) or slow (-)")
+    ("ack-fifo", po::bool_switch(&srv.ack_fifo), "FIFO reads pop nothing; the master acknowledges with a write of the count")
     ("truth", po::value(&truth_path), "write each vehicle's truth (JSON Lines) here")
     ("duration", po::value(&duration_s)->default_value(0), "[s] wall time to serve (0: until SIGINT/SIGTERM)");
   // clang-format on
@@ -90,6 +136,13 @@ int run_serve(int argc, char** argv) {
   if (vm.count("help")) return usage(d), 0;
   po::notify(vm);
   finish_sim_options(vm, opt);
+  if (!exception.empty())
+    srv.faults.exception_window =
+        parse_window("--exception", exception, &srv.faults.exception_code);
+  if (!freeze.empty()) srv.faults.freeze_window = parse_window("--freeze", freeze);
+  if (!stall.empty()) srv.faults.stall_window = parse_window("--stall", stall);
+  if (!identity.empty()) srv.faults.identity_window = parse_window("--identity-fault", identity);
+  if (!restart.empty()) srv.faults.restart = parse_window("--restart", restart);
   if (tcp.empty() == pty.empty())
     throw wim::InputError("give one of --modbus-tcp or --modbus-rtu-pty");
   srv.seed = opt.seed;

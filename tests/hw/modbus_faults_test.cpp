@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The real Modbus driver against the simulated amplifier's fault modes (issue 20), on a
 // WarpClock shared by both: backoff and freezes of seconds run in milliseconds.
+#include <sys/wait.h>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "modbus_server.hpp"
 #include "record.hpp"
@@ -157,6 +163,79 @@ TEST_CASE("modbus faults: a 20 s freeze with the socket open: outage event, lost
   CHECK(st.samples_overflowed > 0);
   CHECK(r.lost == st.samples_overflowed + st.samples_dropped);
   CHECK(src.condition().empty());
+}
+
+TEST_CASE("modbus faults: an ADC that stalls under a live Modbus task is device_frozen",
+          "[hw][modbus][faults]") {
+  sim::SimOptions o;
+  sim::ServerOptions so;
+  so.faults.stall_window = {2.0, 6.0};  // 4 s of answers without a new sample
+  WarpAmp amp(o, so);
+  ModbusSource src(RegisterMap::load(kMap), amp.endpoint(), amp.names(), warp_options(amp.clock));
+  Run r = run_for(src, amp.clock, 4);
+  CHECK(src.condition().find("device_frozen since") == 0);  // what `wim-edge status` shows
+  const Run r2 = run_for(src, amp.clock, 6);
+  r.events.insert(r.events.end(), r2.events.begin(), r2.events.end());
+  r.lost += r2.lost;
+  INFO(src.status());
+  const auto ev = of_kind(r, "device_frozen");
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].phase == "began");
+  CHECK(ev[1].phase == "ended");
+  const double span_s = static_cast<double>(ev[1].to_unix_us - ev[1].from_unix_us) * 1e-6;
+  CHECK(span_s >= 3.9);
+  CHECK(span_s <= 4.0 + 1.0);                  // the driver polls on: back within a poll or two
+  CHECK(of_kind(r, "device_outage").empty());  // it answered all along
+  CHECK(r.lost == 0);                          // the ADC made nothing to lose
+  CHECK(src.counters().freezes == 1);
+  CHECK(src.condition().empty());
+}
+
+TEST_CASE("wim-sim serve: the fault modes are command-line options, bad values named",
+          "[hw][modbus][faults]") {
+  const std::string sim_bin = WIM_TEST_EMULATOR + std::string(WIM_BINARY_DIR) + "/hw/wim-sim";
+  auto run = [&](const std::string& args) {
+    FILE* p = ::popen((sim_bin + " serve --modbus-tcp 127.0.0.1:0 " + args + " 2>&1").c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char line[512];
+    while (std::fgets(line, sizeof line, p)) out += line;
+    const int st = ::pclose(p);
+    return std::pair{WEXITSTATUS(st), out};
+  };
+  for (const auto& [args, what] : std::vector<std::pair<std::string, std::string>>{
+           {"--freeze 5,2", "--freeze: '5,2': FROM must be >= 0 and TO after FROM"},
+           {"--exception 1,x", "--exception: 'x' in '1,x' is not a number"},
+           {"--exception 1,2,300", "the exception code is not 1..255"},
+           {"--stall 1", "--stall: '1' is not FROM,TO"},
+           {"--restart 1,2,3", "--restart: '1,2,3' is not FROM,TO"}}) {
+    const auto [rc, out] = run(args);
+    INFO(args << " -> " << out);
+    CHECK(rc == 1);
+    CHECK(out.find(what) != std::string::npos);
+  }
+  // A served exception window reaches the wire: the real driver sees exception 04.
+  FILE* p = ::popen(
+      (sim_bin + " serve --modbus-tcp 127.0.0.1:0 --exception 0,3600,4 --duration 3").c_str(), "r");
+  REQUIRE(p);
+  char line[256] = {};
+  REQUIRE(std::fgets(line, sizeof line, p));
+  int port = 0;
+  REQUIRE(std::sscanf(std::strstr(line, "127.0.0.1:"), "127.0.0.1:%d", &port) == 1);
+  sim::SimOptions o;
+  std::vector<std::string> names;
+  for (const auto& c : o.site.channels(o.seed)) names.push_back(c.name);
+  ModbusOptions mo;
+  mo.response_timeout_ms = kResponseTimeoutMs;
+  ModbusSource src(RegisterMap::load(kMap),
+                   ModbusEndpoint::parse("tcp:127.0.0.1:" + std::to_string(port)), names, mo);
+  SampleBlock b;
+  for (int i = 0; i < 10 && src.counters().exceptions == 0; ++i) src.read(b, 100ms);
+  INFO(src.status());
+  CHECK(src.counters().exceptions > 0);
+  CHECK(src.status().find("exception 04") != std::string::npos);
+  CHECK(b.size() == 0);
+  ::pclose(p);
 }
 
 TEST_CASE("modbus faults: a restart whose counter comes back above the old one is a restart",
