@@ -108,6 +108,14 @@ TEST_CASE("Speed and loads are right at 30 and at 100 km/h") {
 
 TEST_CASE("Acceleration is measured, strong acceleration makes the pass unfit") {
   TestSite site;
+  SECTION("strips") {}
+  SECTION("plates (timed by their edges)") {
+    site.kind = wim::config::SensorKind::plate;
+    site.length_m = 0.6;
+    site.gain = 1.0;
+    site.rows = 2;
+    site.row_spacing_m = 1.5;
+  }
   TestVehicle mild{1.0, 50, 0.4, {5000, 9000}, {4.0}};
   TestVehicle hard{1.0, 50, 2.5, {5000, 9000}, {4.0}};
   const auto m = weigh(site, {mild}, 3.0);
