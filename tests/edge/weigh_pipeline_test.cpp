@@ -275,7 +275,7 @@ std::vector<wim::weigh::Pulse> strip_pulses(const wim::config::StationConfig& cf
 
 }  // namespace
 
-TEST_CASE("A row off on one rough pass stays in the mean; a row off on every vehicle is dropped") {
+TEST_CASE("A row off on one rough pass stays in the mean, a row off on every vehicle is dropped") {
   const wim::config::StationConfig cfg = TestSite{}.config();  // 4 strip rows 1 m apart
   const std::vector<double> ok{1, 1, 1, 1}, rough{1, 1, 1.12, 1}, low{1, 1, 0.85, 1};
   auto pass = [&](wim::weigh::LaneAssembler& a, int k, const std::vector<double>& f) {
