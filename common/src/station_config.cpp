@@ -160,6 +160,10 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
       w.max_accel_mps2 = num(o, "max_accel_mps2", ctx, w.max_accel_mps2, 0, 20);
       w.row_outlier_pct = num(o, "row_outlier_pct", ctx, w.row_outlier_pct, 1, 100);
       w.row_bias_pct = num(o, "row_bias_pct", ctx, w.row_bias_pct, 1, 100);
+      const std::int64_t bias_n =
+          wim::json::get_int(o, "row_bias_vehicles", ctx, w.row_bias_vehicles);
+      range(field_path(ctx, "row_bias_vehicles"), static_cast<double>(bias_n), 1, 1000);
+      w.row_bias_vehicles = static_cast<int>(bias_n);
       w.reference_temperature_c =
           num(o, "reference_temperature_c", ctx, w.reference_temperature_c, -60, 80);
       w.speed_corr_ref_kmh = num(o, "speed_corr_ref_kmh", ctx, w.speed_corr_ref_kmh, 0, 300);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <numeric>
 #include <string>
 
 #include "weigh_signal.hpp"
+#include "wim/edge/weigh/lane_assembler.hpp"
 #include "wim/edge/weigh/pipeline.hpp"
 #include "wim/edge/weigh/software_id.hpp"
 
@@ -106,6 +108,14 @@ TEST_CASE("Speed and loads are right at 30 and at 100 km/h") {
 
 TEST_CASE("Acceleration is measured, strong acceleration makes the pass unfit") {
   TestSite site;
+  SECTION("strips") {}
+  SECTION("plates (timed by their edges)") {
+    site.kind = wim::config::SensorKind::plate;
+    site.length_m = 0.6;
+    site.gain = 1.0;
+    site.rows = 2;
+    site.row_spacing_m = 1.5;
+  }
   TestVehicle mild{1.0, 50, 0.4, {5000, 9000}, {4.0}};
   TestVehicle hard{1.0, 50, 2.5, {5000, 9000}, {4.0}};
   const auto m = weigh(site, {mild}, 3.0);
@@ -235,4 +245,70 @@ TEST_CASE("The legal code has a software identity") {
   CHECK(id.size() == 64);
   CHECK(id.find_first_not_of("0123456789abcdef") == std::string_view::npos);
   CHECK(wim::legal::software_files().find("legal_limits.cpp") != std::string_view::npos);
+}
+
+namespace {
+
+/// The pulses of a 2-axle vehicle (5 000 kg per axle, 20 m/s, 4 m spacing) over the strip
+/// rows of `site`, each row's loads scaled by `row_factor` (its gain error or dynamic load).
+std::vector<wim::weigh::Pulse> strip_pulses(const wim::config::StationConfig& cfg, double t0_s,
+                                            const std::vector<double>& row_factor) {
+  const double v_mps = 20, wheel_kg = 2500;
+  std::vector<wim::weigh::Pulse> out;
+  for (double ax_m : {0.0, 4.0})
+    for (std::size_t i = 0; i < cfg.channels.size(); ++i) {
+      const auto& c = cfg.channels[i];
+      const auto row = static_cast<std::size_t>(std::lround(c.row_m / 1.0));
+      wim::weigh::Pulse p;
+      p.channel = static_cast<int>(i);
+      p.centroid_us = (t0_s + (ax_m + c.row_m) / v_mps) * 1e6;
+      p.start_us = std::llround(p.centroid_us) - 6000;
+      p.end_us = std::llround(p.centroid_us) + 6000;
+      p.dt_s = 250e-6;
+      p.ramp_s = 0.01;
+      // strip: load = gain x v x area / width
+      p.area_counts_s = wheel_kg * row_factor.at(row) * c.length_m / (c.gain * v_mps);
+      out.push_back(std::move(p));
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("A row off on one rough pass stays in the mean, a row off on every vehicle is dropped") {
+  const wim::config::StationConfig cfg = TestSite{}.config();  // 4 strip rows 1 m apart
+  const std::vector<double> ok{1, 1, 1, 1}, rough{1, 1, 1.12, 1}, low{1, 1, 0.85, 1};
+  auto pass = [&](wim::weigh::LaneAssembler& a, int k, const std::vector<double>& f) {
+    auto vs = a.assemble(strip_pulses(cfg, 1.0 + 10 * k, f), {}, false);
+    REQUIRE(vs.size() == 1);
+    REQUIRE(vs[0].axles.size() == 2);
+    return vs[0];
+  };
+  SECTION("one vehicle's dynamic load on one row is averaged, not thrown away") {
+    wim::weigh::LaneAssembler a(1, cfg);
+    for (int k = 0; k < 5; ++k) CHECK(pass(a, k, ok).gross_kg == Approx(10000).epsilon(1e-6));
+    const WeighedVehicle v = pass(a, 5, rough);
+    CHECK(v.axles[0].rows_used == 4);
+    CHECK(v.gross_kg == Approx(10000 * (3 + 1.12) / 4).epsilon(1e-6));  // the plain mean
+    CHECK(v.valid);
+  }
+  SECTION("a row 15 % low on every vehicle is dropped from the first vehicle on") {
+    wim::weigh::LaneAssembler a(1, cfg);
+    for (int k = 0; k < 8; ++k) {
+      const WeighedVehicle v = pass(a, k, low);
+      CHECK(v.axles[0].rows_used == 3);
+      CHECK(v.gross_kg == Approx(10000).epsilon(1e-6));
+    }
+  }
+  SECTION("a row that goes bad is dropped once it is off on most of the recent vehicles") {
+    wim::weigh::LaneAssembler a(1, cfg);  // row_bias_vehicles 5: from the 3rd bad vehicle
+    for (int k = 0; k < 5; ++k) pass(a, k, ok);
+    CHECK(pass(a, 5, low).axles[0].rows_used == 4);
+    CHECK(pass(a, 6, low).axles[0].rows_used == 4);
+    for (int k = 7; k < 10; ++k) {
+      const WeighedVehicle v = pass(a, k, low);
+      CHECK(v.axles[0].rows_used == 3);
+      CHECK(v.gross_kg == Approx(10000).epsilon(1e-6));
+    }
+  }
 }

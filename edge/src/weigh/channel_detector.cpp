@@ -70,6 +70,7 @@ ChannelDetector::ChannelDetector(int channel, const config::ChannelConfig& ch,
       stuck_samples_(static_cast<std::uint32_t>(std::max(2.0, w.stuck_s * sample_rate_hz))),
       temp_coeff_(ch.temp_coeff_counts_per_c),
       temp_ref_c_(w.reference_temperature_c),
+      plate_(ch.kind == config::SensorKind::plate),
       baseline_(ch.zero) {
   // Thresholds are wheel-load equivalents: a plate reads kg directly (gain x counts); a
   // strip reads the load per contact length, so scale by nominal contact / strip width.
@@ -255,8 +256,69 @@ std::optional<Pulse> ChannelDetector::end_pulse(std::int64_t t_us) {
   const double fall =
       crossing_down(buf_, from, to, 0.1f * peak) - crossing_down(buf_, from, to, 0.9f * peak);
   p.ramp_s = (rise + fall) / 2 / 0.8 * dt_s_;
+  if (plate_) p.centroid_us = plate_centre_us(from, to, (rise + fall) / 2, peak, p.centroid_us);
   p.samples = buf_;
   return p;
+}
+
+double ChannelDetector::plate_centre_us(std::size_t from, std::size_t to, double ramp_n, float peak,
+                                        double fallback_us) const {
+  // A plate's signal is the wheel load times the share of the contact patch on the plate:
+  // it is at half the wheel's load when the patch centre is over the plate's edge, whatever
+  // the pressure distribution (symmetric about its centre) and whatever the load does in
+  // the pulse. The mid-time of those two half-load crossings is the wheel over the plate's
+  // centre: a geometric event, while the load-weighted centroid moves with the dynamic load
+  // (body bounce, axle hop) over the pulse's (plate + patch) / speed. The wheel's load at
+  // each edge comes from a straight line through the plateau (the load while the patch is
+  // wholly on the plate), and each crossing from a straight line through its ramp's samples
+  // between 20 and 80 % (one raw sample's crossing carries the full amplifier noise).
+  // Without a clear plateau (a wheel barely on the plate) the centroid stays.
+  struct Line {
+    double a = 0, b = 0;  // y = a + b i
+    bool ok = false;
+    double at(double i) const { return a + b * i; }
+  };
+  auto fit = [&](std::size_t i0, std::size_t i1) {  // samples [i0, i1]
+    double n = 0, si = 0, sy = 0, sii = 0, siy = 0;
+    for (std::size_t i = i0; i <= i1 && i < buf_.size(); ++i) {
+      const auto x = static_cast<double>(i);
+      n += 1, si += x, sy += buf_[i], sii += x * x, siy += x * buf_[i];
+    }
+    Line l;
+    const double den = n * sii - si * si;
+    if (n < 3 || !(den > 0)) return l;
+    l.b = (n * siy - si * sy) / den;
+    l.a = (sy - l.b * si) / n;
+    l.ok = true;
+    return l;
+  };
+  const double up = crossing_up(buf_, from, to, 0.9f * peak);
+  const double down = crossing_down(buf_, from, to, 0.9f * peak);
+  const double q = std::max(1.0, ramp_n / 4);
+  if (!(down - up > 2 * q + 4)) return fallback_us;
+  const Line plateau = fit(static_cast<std::size_t>(std::ceil(up + q)),
+                           static_cast<std::size_t>(std::floor(down - q)));
+  if (!plateau.ok) return fallback_us;
+  auto edge = [&](bool rising) {
+    auto cross = [&](double level, bool at_rise) {
+      const auto lv = static_cast<float>(level);
+      return at_rise ? crossing_up(buf_, from, to, lv) : crossing_down(buf_, from, to, lv);
+    };
+    // The load there: the plateau line at the raw half-level crossing (a first guess).
+    const double guess = cross(0.5 * plateau.at(rising ? up : down), rising);
+    const double level = plateau.at(guess);
+    if (!(level > 0)) return std::numeric_limits<double>::quiet_NaN();
+    const double lo = cross((rising ? 0.2 : 0.8) * level, rising);
+    const double hi = cross((rising ? 0.8 : 0.2) * level, rising);
+    const Line ramp = fit(static_cast<std::size_t>(std::max(0.0, std::floor(lo))),
+                          static_cast<std::size_t>(std::ceil(hi)));
+    if (!ramp.ok || (rising ? !(ramp.b > 0) : !(ramp.b < 0))) return cross(0.5 * level, rising);
+    return (0.5 * level - ramp.a) / ramp.b;
+  };
+  const double t_in = edge(true);
+  const double t_out = edge(false);
+  if (!(t_out > t_in)) return fallback_us;
+  return static_cast<double>(start_us_) + (t_in + t_out) / 2 * static_cast<double>(dt_us_);
 }
 
 void ChannelDetector::add_fault(ChannelFault f) {

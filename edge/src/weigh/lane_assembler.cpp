@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -83,6 +84,7 @@ LaneAssembler::LaneAssembler(int lane, const config::StationConfig& cfg) : lane_
     for (std::size_t r = 0; r < rows_m_.size(); ++r)
       if (std::abs(rows_m_[r] - cfg.channels[static_cast<std::size_t>(i)].row_m) < 1e-6)
         row_of_[static_cast<std::size_t>(i)] = static_cast<int>(r);
+  row_bias_history_.resize(rows_m_.size());
 }
 
 std::vector<LaneAssembler::Hit> LaneAssembler::pair_sides(
@@ -131,7 +133,7 @@ double LaneAssembler::wheel_load_kg(const Pulse& p, double v_mps) const {
 
 std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
                                                     std::span<const std::int64_t> gaps_us,
-                                                    bool cut) const {
+                                                    bool cut) {
   const config::WeighSettings& w = cfg_.weighing;
   const std::size_t R = rows_m_.size();
   std::vector<std::vector<const Pulse*>> per_row(R);
@@ -309,11 +311,16 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
       }
       v.axles.push_back(ax);
     }
-    // Combine rows. Dynamic loads make rows differ at random from axle to axle; a bad row
-    // (gain, mounting) is off the same way for every axle. So a row whose median ratio to
-    // its axles' medians is off by more than row_bias_pct is dropped for the vehicle, and
-    // the rest are averaged (a plain mean averages the dynamics best), dropping only a
-    // single value beyond row_outlier_pct from its axle's median.
+    // Combine rows. Dynamic loads make rows differ at random from axle to axle and from
+    // vehicle to vehicle (each vehicle bounces at its own 1.5-4 Hz body and 10-15 Hz axle hop
+    // frequency, in its own phase over the sensors); a bad row (gain, mounting) is off the
+    // same way on every vehicle. So a row's bias is its median ratio to the axles' medians
+    // over this vehicle's axles, and the row is dropped when the median of that bias over
+    // the last row_bias_vehicles vehicles (this one included) is off by more than
+    // row_bias_pct: a persistent fault is caught from its first vehicles on, while one rough
+    // pass no longer throws away a good row. The rest are averaged (a plain mean averages
+    // the dynamics best), dropping only a single value beyond row_outlier_pct from its
+    // axle's median.
     std::vector<bool> dropped(R, false);
     if (good.size() >= 3) {
       std::size_t n_dropped = 0;
@@ -326,8 +333,12 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
           if (vals.size() < 3 || !std::isfinite(ax.row_loads_kg[r])) continue;
           ratios.push_back(ax.row_loads_kg[r] / median(vals));
         }
-        if (!ratios.empty() && std::abs(median(ratios) - 1) > w.row_bias_pct / 100)
-          dropped[r] = true, ++n_dropped;
+        if (ratios.empty()) continue;
+        std::deque<double>& hist = row_bias_history_[r];
+        hist.push_back(median(ratios));
+        while (hist.size() > static_cast<std::size_t>(w.row_bias_vehicles)) hist.pop_front();
+        const double bias = median(std::vector<double>(hist.begin(), hist.end()));
+        if (std::abs(bias - 1) > w.row_bias_pct / 100) dropped[r] = true, ++n_dropped;
       }
       if (n_dropped + 2 > good.size()) {
         dropped.assign(R, false);

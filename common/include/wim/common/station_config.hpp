@@ -63,7 +63,8 @@ struct WeighSettings {
   double max_speed_kmh = 130;   ///< [km/h]
   double max_accel_mps2 = 1.0;  ///< [m/s^2] stronger acceleration: not enforceable
   double row_outlier_pct = 25;  ///< [%] one row's axle load this far from the median: dropped
-  double row_bias_pct = 10;     ///< [%] a row off this much over all axles: dropped for the vehicle
+  double row_bias_pct = 10;     ///< [%] a row off this much (median of recent vehicles): dropped
+  int row_bias_vehicles = 5;    ///< [-] recent vehicles whose median row bias decides the drop
   double reference_temperature_c = 20;  ///< [degC] where temp_coeff gives no correction
   double speed_corr_ref_kmh = 60;       ///< [km/h] speed where the correction is 0
   double speed_corr_pct_per_10kmh = 0;  ///< [%/(10 km/h)] load correction (calibration)

@@ -111,6 +111,10 @@ class ChannelDetector {
   void end_fault(std::int64_t t_us, std::string_view prefix);
   void add_fault(ChannelFault f);
 
+  /// [us] plates: mid-time of the half-load crossings at entry and exit (else fallback_us).
+  double plate_centre_us(std::size_t from, std::size_t to, double ramp_n, float peak,
+                         double fallback_us) const;
+
   int channel_;
   double dt_s_;
   std::int64_t dt_us_;
@@ -128,6 +132,7 @@ class ChannelDetector {
   std::uint32_t stuck_samples_;
   double temp_coeff_, temp_ref_c_;
 
+  bool plate_ = false;      // a plate (timed by its edges), else a strip (by its centroid)
   double baseline_;         // [counts]
   double temp_offset_ = 0;  // [counts]
   std::int32_t last_raw_ = INT32_MIN;

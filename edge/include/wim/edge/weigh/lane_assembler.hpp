@@ -7,6 +7,7 @@
 // unfit for enforcement. The legal decision is applied by the caller (Pipeline).
 // Thread-safety: const member functions, no shared state.
 #pragma once
+#include <deque>
 #include <span>
 #include <vector>
 
@@ -23,8 +24,7 @@ class LaneAssembler {
   /// a presence loop saw the lane empty (split vehicles there). `cut`: the segment was
   /// closed early (max_segment_s), so its vehicles are flagged.
   std::vector<WeighedVehicle> assemble(std::vector<Pulse> pulses,
-                                       std::span<const std::int64_t> presence_gaps_us,
-                                       bool cut) const;
+                                       std::span<const std::int64_t> presence_gaps_us, bool cut);
   int lane() const { return lane_; }
   const std::vector<int>& channels() const { return channels_; }
   std::size_t rows() const { return rows_m_.size(); }
@@ -39,9 +39,10 @@ class LaneAssembler {
 
   int lane_;
   const config::StationConfig& cfg_;
-  std::vector<int> channels_;   // indices into cfg.channels, this lane only
-  std::vector<double> rows_m_;  // [m] distinct row positions, ascending
-  std::vector<int> row_of_;     // per station channel: row index or -1
+  std::vector<int> channels_;                         // indices into cfg.channels, this lane only
+  std::vector<double> rows_m_;                        // [m] distinct row positions, ascending
+  std::vector<int> row_of_;                           // per station channel: row index or -1
+  std::vector<std::deque<double>> row_bias_history_;  // per row: [-] recent vehicles' bias
 };
 
 }  // namespace wim::weigh

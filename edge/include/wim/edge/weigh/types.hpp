@@ -15,7 +15,8 @@ struct Pulse {
   int channel = 0;               ///< [-] index into StationConfig::channels
   std::int64_t start_us = 0;     ///< [us] first sample of the window (a margin before the rise)
   std::int64_t end_us = 0;       ///< [us] last sample of the window (a margin after the fall)
-  double centroid_us = 0;        ///< [us] load-weighted centre time
+  double centroid_us = 0;        ///< [us] centre time: strips load-weighted; plates the mid-time
+                                 ///< of the half-load crossings at entry and exit
   double area_counts_s = 0;      ///< [counts*s] sum of (count - baseline) * dt
   double peak_counts = 0;        ///< [counts] highest baseline-removed sample
   double ramp_s = 0;             ///< [s] mean of 10-90 % rise and fall times / 0.8
