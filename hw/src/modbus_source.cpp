@@ -196,6 +196,7 @@ void ModbusSource::link_up() {
   } else {
     log::info("hw.modbus", ep_.to_string() + ": connected");
   }
+  if (link_ == Link::down) after_outage_ = true;
   link_ = Link::up;
   up_since_mono_us_ = now_mono;
   down_attempts_ = down_exceptions_ = 0;
@@ -462,6 +463,17 @@ bool ModbusSource::take_pending(SampleBlock& block) {
     restart_backlog(n);
     return true;
   }
+  if (deferred_lost_) {
+    if (block.size() > 0) return false;  // end this block before the gap
+    const LostSpan l = *deferred_lost_;
+    deferred_lost_.reset();
+    block.lost.push_back(l);
+    log::warning("hw.modbus", ep_.to_string() + ": " + std::to_string(l.count) +
+                                  " samples lost from index " + std::to_string(l.first_index) +
+                                  " while the link was down");
+    counters_.lost_samples += l.count;
+    ++counters_.gaps;
+  }
   if (diff != 0 && n == 0) {
     // An empty FIFO reports the counter of the next sample; a jump is seen with data.
   } else if (diff != 0) {
@@ -477,6 +489,13 @@ bool ModbusSource::take_pending(SampleBlock& block) {
       return true;
     }
     if (block.size() > 0) return false;  // end this block before the gap
+    if (after_outage_ && !pending_drained_ && mod > (1ull << 16)) {
+      // Lost in the outage or restarted above the old counter: decided when drained.
+      after_outage_ = false;
+      deferred_gap_ = DeferredGap{next_index_, *jump, tb_};
+      restart_backlog(n);
+      return true;
+    }
     const std::uint64_t lost = *jump;
     block.lost.push_back(
         {next_index_, lost, tb_.unix_at(next_index_), tb_.unix_at(next_index_ + lost - 1)});
@@ -528,6 +547,7 @@ bool ModbusSource::take_pending(SampleBlock& block) {
   next_index_ += n - skip;
   counters_.samples += n - skip;
   pending_ = false;
+  if (n > 0) after_outage_ = false;  // only the first read with data after an outage
   return true;
 }
 
@@ -535,7 +555,10 @@ void ModbusSource::anchor_backlog(bool drained) {
   const std::uint64_t mod = map_.counter_modulus();
   const auto& oldest = backlog_.front();
   const auto& newest = backlog_.back();
-  const std::uint64_t first = map_.decode_counter(oldest.data() + map_.counter_offset);
+  std::uint64_t first = map_.decode_counter(oldest.data() + map_.counter_offset);
+  // A jump held back after an outage: the indices go on from where they were (unwrapped).
+  if (deferred_gap_ && (deferred_gap_->from_index + deferred_gap_->jump) % mod == first)
+    first = deferred_gap_->from_index + deferred_gap_->jump;
   // The index after the newest sample read (an empty read reports the next sample's).
   const std::uint64_t end = (map_.decode_counter(newest.data() + map_.counter_offset) +
                              newest[static_cast<std::size_t>(map_.count_offset)]) %
@@ -565,6 +588,30 @@ void ModbusSource::anchor_backlog(bool drained) {
                                " samples of FIFO backlog at connect, timed back from the newest");
   }
   backlog_samples_ = 0;
+  if (deferred_gap_) resolve_deferred_gap();
+}
+
+void ModbusSource::resolve_deferred_gap() {
+  const DeferredGap g = std::move(*deferred_gap_);
+  deferred_gap_.reset();
+  // The first sample after the jump, by the line before the outage and by the new anchor
+  // (its newest sample at the drained reply). A device that kept sampling puts it at the
+  // same time on both, within the anchor's slack (a block, the round trip + 50 ms, 0.2 %
+  // drift: as unwrap_jump); one that restarted made fewer samples: the new line is later.
+  const double rate = map_.sample_rate_hz;
+  const double tol_samples = map_.max_samples +
+                             rate * (static_cast<double>(last_rtt_us_) * 1e-6 + 0.05) +
+                             0.002 * static_cast<double>(g.jump);
+  const std::int64_t late_us = tb_.mono_at(next_index_) - g.line.mono_at(next_index_);
+  if (static_cast<double>(late_us) > tol_samples * period_us_) {
+    note_restart("after the link came back the counter was " + std::to_string(g.jump) +
+                 " samples ahead, but the device made " + seconds(late_us) +
+                 " fewer samples than the elapsed time (restarted, or stopped sampling); " +
+                 "nothing reported lost");
+    return;
+  }
+  deferred_lost_ = LostSpan{g.from_index, g.jump, g.line.unix_at(g.from_index),
+                            g.line.unix_at(g.from_index + g.jump - 1)};
 }
 
 void ModbusSource::load_backlog() {

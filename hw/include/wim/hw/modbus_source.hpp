@@ -136,6 +136,18 @@ class ModbusSource final : public SampleSource {
   std::optional<std::uint64_t> boot_counter_, uptime_s_;
   std::int64_t uptime_read_mono_us_ = 0;
   std::string restart_reason_;  // a restart seen outside the FIFO, handled at the next read
+  // The first FIFO read after the link came back whose counter jumped ahead of what we
+  // had, with more samples waiting: samples lost in the outage, or a device that restarted
+  // with a counter above the old one? Only the drained FIFO tells (its newest sample is
+  // "now"): the reads are held back as at connect and the jump decided at the anchor.
+  struct DeferredGap {
+    std::uint64_t from_index = 0, jump = 0;  // [samples]
+    DeviceTimebase line;                     // the line before the outage
+  };
+  bool after_outage_ = false;
+  std::optional<DeferredGap> deferred_gap_;
+  std::optional<LostSpan> deferred_lost_;  // decided a loss: reported with the next samples
+  void resolve_deferred_gap();
   std::vector<DeviceEvent> events_;
   // The last successful request: when it was sent, when its reply arrived.
   std::int64_t last_request_mono_us_ = 0;
