@@ -12,6 +12,7 @@
 // Per set and reader: exact (accepted and right, text and colour), per character, to a human
 // (and right), accepted wrong, not found, ms per frame (thread CPU), and the OCR / baseline
 // ratio; the generated set also per condition and colour. Every accepted-wrong read is named.
+// ANPR_BENCH_DUMP=DIR writes every frame the OCR reader did not accept right, as PNG.
 // Usage: anpr_frame_bench MODEL_DIR OCR_DIR CROPS_TRUTH|- PHOTOS_TRUTH|- [per_condition=10]
 //        [seed=20261207]   ("-": no such set)
 #include <algorithm>
@@ -82,7 +83,10 @@ struct Readers {
 // Reads every frame with both readers; prints the set's lines (and per `group` of it).
 void score(const char* set, const std::vector<Frame>& frames, const Readers& rd, bool groups) {
   std::map<std::string, Tally> base, ocr;
+  const char* dump = std::getenv("ANPR_BENCH_DUMP");
+  int n = 0;
   for (const auto& f : frames) {
+    ++n;
     for (int k = 0; k < 2; ++k) {
       const auto& reader = k == 0 ? rd.baseline : rd.ocr;
       const double t0 = cpu_ms();
@@ -94,7 +98,21 @@ void score(const char* set, const std::vector<Frame>& frames, const Readers& rd,
         tallies[f.condition].add(r, f.text, f.colour, ms);
         tallies[std::string(hw::to_string(f.colour))].add(r, f.text, f.colour, ms);
       }
-      if (!r.needs_review && !(r.text == f.text && r.colour == f.colour))
+      const bool right = !r.needs_review && r.text == f.text && r.colour == f.colour;
+      // ANPR_BENCH_DUMP=dir: the OCR reader's failures (the frame, the quad read in red), to study
+      if (dump && k == 1 && !right) {
+        cv::Mat shown = f.image.clone();
+        if (r.found) {
+          std::vector<cv::Point> q(r.corners.begin(), r.corners.end());
+          cv::polylines(shown, q, true, cv::Scalar(0, 0, 255), 1);
+        }
+        cv::imwrite(std::string(dump) + "/" + set + "-" + std::to_string(n) + "-" +
+                        (r.found ? r.candidate + "-" + std::string(hw::to_string(r.colour))
+                                 : std::string("notfound")) +
+                        ".png",
+                    shown);
+      }
+      if (!r.needs_review && !right)
         std::printf("accepted wrong (%s, %s): %s truth %s %s, read %s %s (%.3f)\n",
                     k == 0 ? "classifiers" : "ocr", set, f.name.c_str(), f.text.c_str(),
                     std::string(hw::to_string(f.colour)).c_str(), r.text.c_str(),

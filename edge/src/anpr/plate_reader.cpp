@@ -341,6 +341,25 @@ PlateRead PlateReader::ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c
   r.confidence = o.confidence;
   if (hw::split_utf8(o.text).size() != hw::plate_layout(layout).chars.size())
     r.confidence = std::min(r.confidence, kDisagreeConfidence);  // not this layout's length
+  // The colour must agree with the characters' polarity (GA 36-2018: white characters on
+  // blue, black on yellow and green). A yellowish or brown body around a blue plate made a
+  // text region "yellow" (CCPD photo, read 皖AWT614 yellow at 0.998): light characters in a
+  // yellow layout are a blue plate's when the close-up holds blue paint, else not sure.
+  if (!c.mono && !r.char_confidence.empty()) {
+    const bool light = light_text(r.close_up);
+    if (layout == hw::PlateColour::blue && !light) {
+      r.confidence = std::min(r.confidence, kDisagreeConfidence);
+    } else if (layout != hw::PlateColour::blue && light) {
+      cv::Mat hsv, blue;
+      cv::cvtColor(r.close_up, hsv, cv::COLOR_BGR2HSV);
+      cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
+      if (layout == hw::PlateColour::yellow &&
+          cv::countNonZero(blue) >= kOcrBluePaintShare * static_cast<double>(blue.total()))
+        r.colour = hw::PlateColour::blue;  // the same 7-character layout
+      else
+        r.confidence = std::min(r.confidence, kDisagreeConfidence);
+    }
+  }
   r.frames_read = 1;
   return r;
 }
@@ -483,7 +502,22 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
     std::vector<PlateCandidate> in_roi;
     if (!roi.empty()) {
       const cv::Point2f offset(static_cast<float>(search.x), static_cast<float>(search.y));
-      for (auto c : find_plate_candidates(colour(search), config_.max_candidates)) {
+      std::vector<PlateCandidate> found =
+          find_plate_candidates(colour(search), config_.max_candidates);
+      const std::size_t by_colour = found.size();
+      for (auto& t : find_text_candidates(colour(search), config_.max_candidates)) {
+        // a place the colour masks found already in this layout is not read twice
+        const cv::Point2f at = centre_of(t.corners);
+        const bool seen = std::any_of(
+            found.begin(), found.begin() + static_cast<std::ptrdiff_t>(by_colour),
+            [&](const PlateCandidate& c) {
+              return c.layouts == t.layouts &&
+                     cv::boundingRect(std::vector<cv::Point2f>(c.corners.begin(), c.corners.end()))
+                         .contains(at);
+            });
+        if (!seen) found.push_back(std::move(t));
+      }
+      for (auto c : found) {
         for (auto& p : c.corners) p += offset;
         if (roi.contains(centre_of(c.corners))) in_roi.push_back(std::move(c));
       }

@@ -79,6 +79,9 @@ inline constexpr int kOcrMinTransitions = 8;
 /// the canonical size; a character it reads otherwise gets kDisagreeConfidence.
 inline constexpr double kOcrSecondShift = 0.02;
 inline constexpr double kOcrSecondScale = 0.75;
+/// [-] share of a yellow-layout close-up with light characters that must be blue paint for
+/// it to be read as a blue plate (else it goes to a human).
+inline constexpr double kOcrBluePaintShare = 0.2;
 
 struct PlateReaderConfig {
   std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
@@ -97,6 +100,11 @@ struct PlateCandidate {
   double area_px = 0;                    ///< [px²]
 };
 std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_candidates);
+/// Plate candidates found by their characters rather than their paint: rows of dense vertical
+/// edges of plate aspect (1.8-7.5, within 25° of level), grown to a plate's border, whose
+/// surround is mostly one plate colour (relaxed saturation: faded, grey-balanced plates that
+/// the colour masks of find_plate_candidates miss). Used with the OCR only.
+std::vector<PlateCandidate> find_text_candidates(const cv::Mat& bgr, int max_candidates);
 
 /// Thread-safe after construction (const reads only).
 class PlateReader {
