@@ -199,7 +199,7 @@ int cmd_read_plate(int argc, char** argv) {
     ("model", po::value(&model_dir), "model folder (default: /usr/share/wim/anpr of the .deb, else the build's model)")
     ("pass", "read all frames as one pass (the station's vote): one JSON line")
     ("crop", po::value(&crop_colour), "each image is a plate cut out tight, of this colour (blue|yellow|yellow_double|green): recognition only")
-    ("ocr", po::value(&ocr_dir), "folder with anpr_ocr.onnx + anpr_ocr_keys.txt (the build's edge/anpr_ocr): --crop reads with the real-text recognizer")
+    ("ocr", po::value(&ocr_dir), "folder with anpr_ocr.onnx + anpr_ocr_keys.txt (the build's edge/anpr_ocr): frames and --crop crops are read with the real-text recognizer")
     ("review-below", po::value(&review_below)->default_value(review_below), "confidence under which a human reads the plate, (0, 1]")
     ("truth", po::value(&truth_path), "truth.tsv (file, colour, condition, text): score the run")
     ("image", po::value(&inputs), "JPEG/PNG file or folder (positional)");
@@ -218,8 +218,6 @@ int cmd_read_plate(int argc, char** argv) {
     if (!(review_below > 0 && review_below <= 1))
       throw InputError("--review-below must be within (0, 1]");
     if (!crop_colour.empty()) (void)hw::plate_colour_from_string(crop_colour);  // names a bad one
-    if (!ocr_dir.empty() && crop_colour.empty())
-      throw InputError("--ocr reads plate crops; give --crop COLOUR");
     if (vm.count("pass") && !crop_colour.empty())
       throw InputError("--crop reads single plate crops; it does not go with --pass");
     if (vm.count("pass") && !truth_path.empty())

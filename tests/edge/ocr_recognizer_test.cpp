@@ -4,10 +4,13 @@
 
 #include <random>
 
+#include <opencv2/imgproc.hpp>
+
 #include "wim/common/error.hpp"
 #include "wim/edge/anpr/ocr_recognizer.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
 #include "wim/hw/plate_render.hpp"
+#include "wim/hw/plate_set.hpp"
 
 using namespace wim;
 using namespace wim::edge::anpr;
@@ -41,5 +44,47 @@ TEST_CASE("OCR reads rendered single-row plate crops, never accepting a wrong on
   CHECK(blank.needs_review);
   CHECK(blank.text.empty());
   CHECK_THROWS_AS(reader.read_crop(cv::Mat(), hw::PlateColour::blue), InputError);
+}
+
+TEST_CASE("OCR reads plates in whole frames, a sure reading only when a second cut agrees") {
+  const PlateReader reader({WIM_ANPR_MODEL_DIR}, WIM_ANPR_OCR_DIR);
+  hw::PlateSetGenerator frames(1720, false, 1);
+  int exact = 0, n = 0;
+  for (auto colour : {hw::PlateColour::blue, hw::PlateColour::yellow, hw::PlateColour::green})
+    for (int i = 0; i < 2; ++i, ++n) {
+      const auto scene = frames.next(hw::Condition::clear_day, colour);
+      const PlateRead r = reader.read(scene.image);
+      INFO(scene.plate.text << " read " << r.candidate << " " << r.confidence << " "
+                            << r.review_reason);
+      CHECK(r.found);
+      if (!r.needs_review) {  // never accepted wrong, and only through the second opinion
+        CHECK(r.text == scene.plate.text);
+        CHECK(r.colour == colour);
+        CHECK(r.disagreements == 0);
+        CHECK(r.confidence >= 0.8);
+      } else {
+        CHECK(r.text.empty());
+      }
+      exact += !r.needs_review && r.text == scene.plate.text;
+    }
+  CHECK(exact >= n / 2);
+  // The issue's test: a plate pasted at 220 px width into a plain 1080p frame.
+  const hw::PlateRenderer renderer;
+  std::mt19937 rng(1721);
+  const auto spec = renderer.random_plate(rng, hw::PlateColour::blue);
+  cv::Mat plate = renderer.render_plate(spec, 0.6);
+  cv::resize(plate, plate, {220, 220 * plate.rows / plate.cols}, 0, 0, cv::INTER_AREA);
+  cv::Mat frame(1080, 1920, CV_8UC3, cv::Scalar(128, 128, 128));
+  plate.copyTo(frame(cv::Rect({850, 600}, plate.size())));
+  const PlateRead pasted = reader.read(frame);
+  INFO("pasted " << spec.text << " read " << pasted.candidate << " " << pasted.review_reason);
+  CHECK(pasted.found);
+  if (!pasted.needs_review) CHECK(pasted.text == spec.text);
+  CHECK(pasted.candidate == spec.text);
+  // No plate: nothing found, nothing accepted.
+  const PlateRead none = reader.read(cv::Mat(1080, 1920, CV_8UC3, cv::Scalar(128, 128, 128)));
+  CHECK_FALSE(none.found);
+  CHECK(none.needs_review);
+  CHECK(none.text.empty());
 }
 #endif

@@ -12,6 +12,10 @@ namespace wim::edge::anpr {
 namespace {
 
 constexpr double kScale = 0.5;  // localise on half resolution: 4× fewer pixels
+// [0, 255] |horizontal gradient| (Sobel 3x3, half resolution) of a character stroke's edge
+constexpr double kTextEdgeFloor = 60;
+// [-] share of a text region's box in one plate colour for it to be a plate's
+constexpr double kTextPlateShare = 0.25;
 
 // Green plates fade to pale green at the top, which glare or the colour mask can lose: the
 // mask then holds only the lower part. Raise the top edge along the bottom edge's normal to
@@ -188,6 +192,75 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
       collect(blue, false, {hw::PlateColour::blue}, out);
       collect(yellow, false, {hw::PlateColour::yellow, hw::PlateColour::yellow_double}, out);
     }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PlateCandidate& a, const PlateCandidate& b) { return a.area_px > b.area_px; });
+  if (out.size() > static_cast<std::size_t>(max_candidates))
+    out.resize(static_cast<std::size_t>(max_candidates));
+  return out;
+}
+
+std::vector<PlateCandidate> find_text_candidates(const cv::Mat& bgr, int max_candidates) {
+  cv::Mat small, gray, gx, edges, hsv;
+  cv::resize(bgr, small, {}, kScale, kScale, cv::INTER_AREA);
+  cv::cvtColor(small, gray, cv::COLOR_BGR2GRAY);
+  // Characters are dense vertical strokes: |d/dx| over a floor, closed along the row into
+  // one blob per text line, opened to drop thin lines (edges of bodies, lane marks).
+  cv::Sobel(gray, gx, CV_16S, 1, 0, 3);
+  cv::convertScaleAbs(gx, edges);
+  cv::threshold(edges, edges, kTextEdgeFloor, 255, cv::THRESH_BINARY);
+  cv::morphologyEx(edges, edges, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_RECT, {17, 3}));
+  cv::morphologyEx(edges, edges, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {5, 5}));
+  // The plate's own paint around the characters names its colour (a relaxed saturation floor:
+  // real plates are often faded or white-balanced towards grey).
+  cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
+  cv::Mat blue, yellow, green;
+  cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
+  cv::inRange(hsv, cv::Scalar(10, 40, 40), cv::Scalar(35, 255, 255), yellow);
+  cv::inRange(hsv, cv::Scalar(36, 30, 40), cv::Scalar(90, 255, 255), green);
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(edges, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  std::vector<PlateCandidate> out;
+  for (const auto& c : contours) {
+    cv::RotatedRect rr = cv::minAreaRect(c);
+    if (rr.size.width < rr.size.height) {
+      std::swap(rr.size.width, rr.size.height);
+      rr.angle += 90;
+    }
+    const double w = rr.size.width, h = rr.size.height;
+    if (h < 7 || w < 30 || w > small.cols * 0.6 || std::abs(std::remainder(rr.angle, 180.0)) > 25)
+      continue;
+    if (w / h < 1.8 || w / h > 7.5 || cv::contourArea(c) / (w * h) < 0.5) continue;
+    // The characters fill ~90 % of a plate's width and ~65 % of its height: the plate's quad.
+    rr.size.width = static_cast<float>(w * 1.10);
+    rr.size.height = static_cast<float>(h * 1.45);
+    const cv::Rect box = rr.boundingRect() & cv::Rect(0, 0, small.cols, small.rows);
+    if (box.empty()) continue;
+    const double area = box.area();
+    const std::array<std::pair<hw::PlateColour, double>, 3> share = {
+        {{hw::PlateColour::blue, cv::countNonZero(blue(box)) / area},
+         {hw::PlateColour::yellow, cv::countNonZero(yellow(box)) / area},
+         {hw::PlateColour::green, cv::countNonZero(green(box)) / area}}};
+    const auto& [colour, most] = *std::max_element(
+        share.begin(), share.end(), [](auto& a, auto& b) { return a.second < b.second; });
+    if (most < kTextPlateShare) continue;  // no plate paint around the text (a sign, a body)
+    cv::Point2f p[4];
+    rr.points(p);  // bl, tl, tr, br for an upright rectangle
+    std::array<cv::Point2f, 4> q = {p[1], p[2], p[3], p[0]};
+    // order tl, tr, br, bl by position (points() order depends on the angle)
+    std::sort(q.begin(), q.end(), [](auto& a, auto& b) { return a.y < b.y; });
+    if (q[0].x > q[1].x) std::swap(q[0], q[1]);
+    if (q[2].x < q[3].x) std::swap(q[2], q[3]);
+    PlateCandidate pc;
+    const auto s = static_cast<float>(1.0 / kScale);
+    pc.corners = {q[0] * s, q[1] * s, q[2] * s, q[3] * s};
+    pc.area_px = rr.size.area() / (kScale * kScale);
+    if (colour == hw::PlateColour::yellow)
+      pc.layouts = {w / h < 2.6 ? hw::PlateColour::yellow_double : hw::PlateColour::yellow};
+    else
+      pc.layouts = {colour};
+    out.push_back(pc);
   }
   std::sort(out.begin(), out.end(),
             [](const PlateCandidate& a, const PlateCandidate& b) { return a.area_px > b.area_px; });

@@ -92,6 +92,38 @@ void distrust_changes(const PlateRead& first, PlateRead& second, double sure) {
       *std::min_element(second.char_confidence.begin(), second.char_confidence.end());
 }
 
+// How much a rectified plate looks like a row of characters: the median, over the rows
+// through the characters' middle half, of ink/plate crossings (Otsu cut, ink = minority).
+// A plate of 7 printed characters crosses >= 14 times; a painted body, a lamp or sky ~0-4.
+int text_transitions(const cv::Mat& close_up) {
+  cv::Mat gray, bin;
+  cv::cvtColor(close_up, gray, cv::COLOR_BGR2GRAY);
+  const cv::Mat band = gray(cv::Rect(0, gray.rows / 4, gray.cols, std::max(1, gray.rows / 2)));
+  cv::threshold(band, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  std::vector<int> per_row;
+  for (int y = 0; y < bin.rows; ++y) {
+    const uchar* p = bin.ptr<uchar>(y);
+    int n = 0;
+    for (int x = 1; x < bin.cols; ++x) n += p[x] != p[x - 1];
+    per_row.push_back(n);
+  }
+  std::nth_element(per_row.begin(),
+                   per_row.begin() + static_cast<std::ptrdiff_t>(per_row.size() / 2),
+                   per_row.end());
+  return per_row[per_row.size() / 2];
+}
+
+// The quad warped to `size` (BGR), its edges' pixels repeated outside the frame.
+cv::Mat warp_quad(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& q, cv::Size size) {
+  const auto w = static_cast<float>(size.width), h = static_cast<float>(size.height);
+  const std::vector<cv::Point2f> src(q.begin(), q.end());
+  const std::vector<cv::Point2f> dst = {{0, 0}, {w, 0}, {w, h}, {0, h}};
+  cv::Mat out;
+  cv::warpPerspective(bgr, out, cv::getPerspectiveTransform(src, dst), size, cv::INTER_LINEAR,
+                      cv::BORDER_REPLICATE);
+  return out;
+}
+
 }  // namespace
 
 PlateReader::PlateReader(PlateReaderConfig config)
@@ -112,8 +144,9 @@ PlateReader::PlateReader(PlateReaderConfig config, const std::string& ocr_dir)
 
 PlateReader::~PlateReader() = default;
 
-PlateRead PlateReader::read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
-                                      hw::PlateColour layout) const {
+namespace {
+// A candidate's reading before its characters: where it is, its close-up and colour.
+PlateRead located(const cv::Mat& bgr, const PlateCandidate& c, hw::PlateColour layout) {
   PlateRead r;
   r.found = true;
   r.corners = c.corners;
@@ -124,6 +157,13 @@ PlateRead PlateReader::read_candidate(const cv::Mat& bgr, const PlateCandidate& 
   r.colour_from_pixels = !c.mono;
   if (c.mono && layout == hw::PlateColour::blue && !light_text(r.close_up))
     r.colour = hw::PlateColour::yellow;  // same layout, dark text: a yellow plate
+  return r;
+}
+}  // namespace
+
+PlateRead PlateReader::read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
+                                      hw::PlateColour layout) const {
+  PlateRead r = located(bgr, c, layout);
   const cv::Mat f = char_features(cut_characters(r.close_up, layout));
   for (int i = 0; i < f.rows; ++i) {
     std::pair<int, double> best;
@@ -215,6 +255,17 @@ bool same_place(const PlateRead& a, const PlateRead& b) {
   return a.box.contains(centre_of(b.corners)) || b.box.contains(centre_of(a.corners));
 }
 
+// The other plates (confidence, text) named on `best`: all of them, the surest first (the
+// next lane's truck and a follower).
+void name_other_plates(std::vector<std::pair<double, std::string>>& others, PlateRead& best) {
+  std::sort(others.rbegin(), others.rend());
+  for (const auto& [conf, text] : others) {
+    if (best.other_plate.find(text) != std::string::npos) continue;
+    best.other_plate += (best.other_plate.empty() ? "" : ", ") + text;
+    best.other_confidence = std::max(best.other_confidence, conf);
+  }
+}
+
 // Characters in which two readings differ (a different length counts them all).
 std::size_t char_differences(const std::string& a, const std::string& b) {
   const auto x = hw::split_utf8(a), y = hw::split_utf8(b);
@@ -281,6 +332,157 @@ PlateRead PlateReader::read_crop(const cv::Mat& bgr, hw::PlateColour layout) con
   return r;
 }
 
+PlateRead PlateReader::ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c,
+                                     hw::PlateColour layout) const {
+  PlateRead r = located(bgr, c, layout);
+  const OcrReading o = model_->ocr->read(r.close_up);
+  r.candidate = o.text;
+  r.char_confidence = o.char_confidence;
+  r.confidence = o.confidence;
+  if (hw::split_utf8(o.text).size() != hw::plate_layout(layout).chars.size())
+    r.confidence = std::min(r.confidence, kDisagreeConfidence);  // not this layout's length
+  // The colour must agree with the characters' polarity (GA 36-2018: white characters on
+  // blue, black on yellow and green). A yellowish or brown body around a blue plate made a
+  // text region "yellow" (CCPD photo, read 皖AWT614 yellow at 0.998): light characters in a
+  // yellow layout are a blue plate's when the close-up holds blue paint, else not sure.
+  if (!c.mono && !r.char_confidence.empty()) {
+    const bool light = light_text(r.close_up);
+    if (layout == hw::PlateColour::blue && !light) {
+      r.confidence = std::min(r.confidence, kDisagreeConfidence);
+    } else if (layout != hw::PlateColour::blue && light) {
+      cv::Mat hsv, blue;
+      cv::cvtColor(r.close_up, hsv, cv::COLOR_BGR2HSV);
+      cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
+      if (layout == hw::PlateColour::yellow &&
+          cv::countNonZero(blue) >= kOcrBluePaintShare * static_cast<double>(blue.total()))
+        r.colour = hw::PlateColour::blue;  // the same 7-character layout
+      else
+        r.confidence = std::min(r.confidence, kDisagreeConfidence);
+    }
+  }
+  r.frames_read = 1;
+  return r;
+}
+
+void PlateReader::ocr_second_opinion(const cv::Mat& bgr, const PlateCandidate& c,
+                                     PlateRead& r) const {
+  // The same plate cut otherwise: borders grown, shifted, at another scale. A character it
+  // reads otherwise (or another length) is not sure however sure the first reading was: one
+  // network's confidence is not calibrated against its own misreads (real crops: a wrong
+  // 苏BU5372 at 0.996).
+  const cv::Point2f centre = centre_of(c.corners);
+  const cv::Point2f shift = (c.corners[1] - c.corners[0]) * static_cast<float>(kOcrSecondShift);
+  std::array<cv::Point2f, 4> q = c.corners;
+  const auto gx = static_cast<float>(1 + 2 * kOcrCrossGrow),
+             gy = static_cast<float>(1 + 4 * kOcrCrossGrow);
+  const cv::Point2f along = c.corners[1] - c.corners[0], down = c.corners[3] - c.corners[0];
+  const double la = std::max(1.0, cv::norm(along)), ld = std::max(1.0, cv::norm(down));
+  for (auto& p : q) {
+    const cv::Point2f d = p - centre;
+    // grow along the plate's own axes (gx along its width, gy along its height)
+    const double a = d.dot(along) / la, b = d.dot(down) / ld;
+    p = centre + shift + along * static_cast<float>(a * gx / la) +
+        down * static_cast<float>(b * gy / ld);
+  }
+  const auto& l = hw::plate_layout(
+      r.colour == hw::PlateColour::yellow && c.mono ? hw::PlateColour::blue : r.colour);
+  const cv::Size size(static_cast<int>(l.width_mm * kCanonicalPxPerMm * kOcrSecondScale),
+                      static_cast<int>(l.height_mm * kCanonicalPxPerMm * kOcrSecondScale));
+  const OcrReading second = model_->ocr->read(warp_quad(bgr, q, size));
+  const auto a = hw::split_utf8(r.candidate), b = hw::split_utf8(second.text);
+  for (std::size_t i = 0; i < r.char_confidence.size(); ++i)
+    if (a.size() != b.size() || a[i] != b[i]) {
+      r.char_confidence[i] = std::min(r.char_confidence[i], kDisagreeConfidence);
+      ++r.disagreements;
+    }
+  r.confidence =
+      std::min(r.confidence, *std::min_element(r.char_confidence.begin(), r.char_confidence.end()));
+}
+
+PlateRead PlateReader::read_frame_ocr(const cv::Mat& bgr,
+                                      const std::vector<PlateCandidate>& candidates,
+                                      const ReadOptions& options) const {
+  // Every single-row layout of every candidate, ranked by how text-like its close-up is (the
+  // localiser's order, largest first, among equals); the same place in the same layout (the
+  // masks overlap) once.
+  struct Ranked {
+    const PlateCandidate* c;
+    hw::PlateColour layout;
+    int transitions;
+    cv::Rect box;
+  };
+  std::vector<Ranked> ranked;
+  std::vector<PlateRead> reads;           // OCR'd (and two-row classifier) readings
+  std::vector<const PlateCandidate*> of;  // the candidate each reading is of
+  for (const auto& c : candidates)
+    for (auto layout : c.layouts) {
+      if (layout == hw::PlateColour::yellow_double) {  // two rows: the classifiers
+        PlateRead r = read_candidate(bgr, c, layout);
+        cross_check(bgr, c, r);
+        calibrate_province(r);
+        reads.push_back(std::move(r));
+        of.push_back(&c);
+        continue;
+      }
+      const int t = text_transitions(rectify_plate(bgr, c.corners, layout));
+      if (t < kOcrMinTransitions) continue;
+      const cv::Rect box =
+          cv::boundingRect(std::vector<cv::Point2f>(c.corners.begin(), c.corners.end()));
+      ranked.push_back({&c, layout, t, box});
+    }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    return std::min(a.transitions, 24) > std::min(b.transitions, 24);
+  });
+  int ocr_reads = 0;
+  for (std::size_t i = 0; i < ranked.size() && ocr_reads < kOcrCandidates; ++i) {
+    const auto& k = ranked[i];
+    const cv::Point2f at = centre_of(k.c->corners);
+    bool seen = false;
+    for (std::size_t j = 0; j < i && !seen; ++j)
+      seen = ranked[j].layout == k.layout && ranked[j].box.contains(at);
+    if (seen) continue;
+    PlateRead r = ocr_candidate(bgr, *k.c, k.layout);
+    ++ocr_reads;
+    if (r.char_confidence.empty()) continue;  // nothing read: not a plate
+    reads.push_back(std::move(r));
+    of.push_back(k.c);
+  }
+  // The winner: the surest reading that GA 36 allows, else the surest (for a human).
+  std::size_t winner = reads.size();
+  auto better = [&](std::size_t i) {
+    if (winner == reads.size()) return true;
+    const bool ok_i = grammar_violation(reads[i].candidate, reads[i].colour).empty();
+    const bool ok_w = grammar_violation(reads[winner].candidate, reads[winner].colour).empty();
+    if (ok_i != ok_w) return ok_i;
+    return reads[i].confidence > reads[winner].confidence;
+  };
+  for (std::size_t i = 0; i < reads.size(); ++i)
+    if (better(i)) winner = i;
+  PlateRead best;
+  if (winner < reads.size()) {
+    best = reads[winner];
+    // The second opinion only where it can matter: an unsure or ungrammatical reading goes to
+    // a human anyway. (Two-row readings had the classifiers' own cross-check.)
+    if (best.colour != hw::PlateColour::yellow_double && best.confidence >= config_.review_below &&
+        grammar_violation(best.candidate, best.colour).empty())
+      ocr_second_opinion(bgr, *of[winner], best);
+    // Another plate elsewhere (see read()): a sure other reading needs its own second opinion.
+    std::vector<std::pair<double, std::string>> others;
+    for (std::size_t i = 0; i < reads.size() && best.confidence >= config_.review_below; ++i) {
+      PlateRead r = reads[i];
+      if (i == winner || r.confidence < kOtherPlateSeen || same_place(r, best) ||
+          r.candidate == best.candidate || !grammar_violation(r.candidate, r.colour).empty())
+        continue;
+      if (r.confidence >= config_.review_below && r.colour != hw::PlateColour::yellow_double)
+        ocr_second_opinion(bgr, *of[i], r);
+      if (r.confidence >= kOtherPlateSeen) others.emplace_back(r.confidence, r.candidate);
+    }
+    name_other_plates(others, best);
+  }
+  decide(best, options);
+  return best;
+}
+
 PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) const {
   if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1))
     throw InputError("plate reader: frame is empty or not an 8-bit grey/BGR image");
@@ -295,6 +497,32 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
     search = cv::Rect(roi.x - roi.width / 4, roi.y - roi.height / 4, roi.width * 3 / 2,
                       roi.height * 3 / 2) &
              frame_rect;
+  }
+  if (model_->ocr) {
+    std::vector<PlateCandidate> in_roi;
+    if (!roi.empty()) {
+      const cv::Point2f offset(static_cast<float>(search.x), static_cast<float>(search.y));
+      std::vector<PlateCandidate> found =
+          find_plate_candidates(colour(search), config_.max_candidates);
+      const std::size_t by_colour = found.size();
+      for (auto& t : find_text_candidates(colour(search), config_.max_candidates)) {
+        // a place the colour masks found already in this layout is not read twice
+        const cv::Point2f at = centre_of(t.corners);
+        const bool seen = std::any_of(
+            found.begin(), found.begin() + static_cast<std::ptrdiff_t>(by_colour),
+            [&](const PlateCandidate& c) {
+              return c.layouts == t.layouts &&
+                     cv::boundingRect(std::vector<cv::Point2f>(c.corners.begin(), c.corners.end()))
+                         .contains(at);
+            });
+        if (!seen) found.push_back(std::move(t));
+      }
+      for (auto c : found) {
+        for (auto& p : c.corners) p += offset;
+        if (roi.contains(centre_of(c.corners))) in_roi.push_back(std::move(c));
+      }
+    }
+    return read_frame_ocr(colour, in_roi, options);
   }
   // Each candidate's reading in every layout tried (kept for the smear fallback below) and
   // the best of them, in the localiser's order.
@@ -382,13 +610,7 @@ PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) cons
       if (r.confidence >= config_.review_below) cross_check(colour, c, r);
       if (r.confidence >= kOtherPlateSeen) others.emplace_back(r.confidence, r.candidate);
     }
-    // All of them named, the surest first (the next lane's truck and a follower).
-    std::sort(others.rbegin(), others.rend());
-    for (const auto& [conf, text] : others) {
-      if (best.other_plate.find(text) != std::string::npos) continue;
-      best.other_plate += (best.other_plate.empty() ? "" : ", ") + text;
-      best.other_confidence = std::max(best.other_confidence, conf);
-    }
+    name_other_plates(others, best);
   }
   calibrate_province(best);
   decide(best, options);

@@ -68,6 +68,20 @@ inline constexpr double kOtherPlateSeen = 0.7;
 /// [-] the OCR cross-check reads the crop again with its borders grown (edge pixels
 /// repeated) by this share of its width on each side, and this share x 2 of its height.
 inline constexpr double kOcrCrossGrow = 0.04;
+/// [-] whole frames with the OCR: plate candidates read by it per frame, those whose
+/// close-up looks most like a row of characters (each read costs one network run).
+inline constexpr int kOcrCandidates = 2;
+/// [-] a candidate's close-up is text-like when the median row through its characters
+/// crosses between ink and plate at least this often (7 characters: >= 14 in print).
+inline constexpr int kOcrMinTransitions = 8;
+/// [-] the second opinion on a whole-frame OCR reading: the plate quad grown by
+/// kOcrCrossGrow, shifted right by this share of its width, warped at kOcrSecondScale of
+/// the canonical size; a character it reads otherwise gets kDisagreeConfidence.
+inline constexpr double kOcrSecondShift = 0.02;
+inline constexpr double kOcrSecondScale = 0.75;
+/// [-] share of a yellow-layout close-up with light characters that must be blue paint for
+/// it to be read as a blue plate (else it goes to a human).
+inline constexpr double kOcrBluePaintShare = 0.2;
 
 struct PlateReaderConfig {
   std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
@@ -86,6 +100,11 @@ struct PlateCandidate {
   double area_px = 0;                    ///< [px²]
 };
 std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_candidates);
+/// Plate candidates found by their characters rather than their paint: rows of dense vertical
+/// edges of plate aspect (1.8-7.5, within 25° of level), grown to a plate's border, whose
+/// surround is mostly one plate colour (relaxed saturation: faded, grey-balanced plates that
+/// the colour masks of find_plate_candidates miss). Used with the OCR only.
+std::vector<PlateCandidate> find_text_candidates(const cv::Mat& bgr, int max_candidates);
 
 /// Thread-safe after construction (const reads only).
 class PlateReader {
@@ -97,7 +116,11 @@ class PlateReader {
   PlateReader(PlateReaderConfig config, const std::string& ocr_dir);
   ~PlateReader();
 
-  /// Reads one frame: the surest plate (in `options.roi` when set). When another plate,
+  /// Reads one frame: the surest plate (in `options.roi` when set). With an OCR, the
+  /// kOcrCandidates most text-like single-row candidates are read by it (two-row yellow by
+  /// the classifiers), the surest reading that obeys GA 36 wins, and it is accepted only
+  /// when a second OCR reading of the plate cut otherwise (kOcrSecondShift) agrees on every
+  /// character. When another plate,
   /// apart from it, also reads surely and differently, the read needs a human and
   /// `other_plate` names it. Throws InputError for an empty or non-8-bit image.
   PlateRead read(const cv::Mat& bgr, const ReadOptions& options = {}) const;
@@ -120,6 +143,11 @@ class PlateReader {
  private:
   struct Model;
   PlateRead read_crop_ocr(const cv::Mat& bgr, hw::PlateColour layout) const;
+  PlateRead read_frame_ocr(const cv::Mat& bgr, const std::vector<PlateCandidate>& candidates,
+                           const ReadOptions& options) const;
+  PlateRead ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c,
+                          hw::PlateColour layout) const;
+  void ocr_second_opinion(const cv::Mat& bgr, const PlateCandidate& c, PlateRead& r) const;
   PlateRead read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
                            hw::PlateColour layout) const;
   void cross_check(const cv::Mat& bgr, const PlateCandidate& c, PlateRead& r) const;
