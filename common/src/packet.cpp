@@ -263,14 +263,35 @@ Packet read_dir(const fs::path& dir, const Limits& limits) {
   return p;
 }
 
-std::string to_tar(const std::vector<Packet>& packets) {
-  std::string out;
+namespace {
+
+std::unique_ptr<archive, ArchiveWriteDeleter> open_tar_writer(std::string& out) {
   std::unique_ptr<archive, ArchiveWriteDeleter> a(archive_write_new());
   if (!a) throw SystemError("tar: archive_write_new failed");
   if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
       archive_write_open(a.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK)
     archive_fail(a.get(), "tar");
+  return a;
+}
+
+}  // namespace
+
+std::string files_to_tar(const std::vector<std::pair<std::string, std::string>>& files,
+                         std::int64_t mtime_unix_s) {
+  std::string out;
+  auto a = open_tar_writer(out);
+  for (const auto& [path, bytes] : files) {
+    const bool is_dir = !path.empty() && path.back() == '/';
+    write_entry(a.get(), path, bytes, mtime_unix_s, is_dir);
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) archive_fail(a.get(), "tar: close");
+  return out;
+}
+
+std::string to_tar(const std::vector<Packet>& packets) {
+  std::string out;
+  auto a = open_tar_writer(out);
   for (const auto& p : packets) {
     const std::string dir = p.dir_name();
     const auto mtime = record_time_s(p);

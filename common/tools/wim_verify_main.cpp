@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "wim/common/audit.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/packet.hpp"
@@ -89,11 +90,45 @@ std::string seq_text(std::uint64_t seq) {
   return seq ? std::to_string(seq) : "?";
 }
 
+/// wim-verify --audit FILE --key collector.pub.pem: the review audit log (JSON lines, as
+/// `wim-collector export-audit` writes it). Names the first entry found wrong.
+int verify_audit(const std::string& file, const std::string& key_file, audit::Span span,
+                 bool as_json) {
+  audit::Result r;
+  try {
+    const auto key = crypto::VerifyKey::load_pem_file(key_file);
+    r = audit::verify_jsonl(read_whole(file), key, span);
+  } catch (const std::exception& e) {
+    std::cerr << "wim-verify: " << e.what() << "\n";
+    return kUsage;
+  }
+  if (as_json) {
+    boost::json::object o{{"ok", r.ok},
+                          {"entries", r.entries},
+                          {"first_seq", r.first_seq},
+                          {"last_seq", r.last_seq},
+                          {"last_entry_sha256", r.last_sha256}};
+    if (!r.ok)
+      o["bad"] =
+          boost::json::object{{"entry", r.entries + 1}, {"seq", r.bad_seq}, {"problem", r.problem}};
+    std::cout << boost::json::serialize(o) << "\n";
+  } else if (r.ok) {
+    std::cout << "OK: audit log, " << r.entries << " entries, seq " << r.first_seq << ".."
+              << r.last_seq << ", last entry_sha256 " << r.last_sha256 << "\n";
+  } else {
+    std::cout << file << ": entry " << r.entries + 1 << " (line of JSON " << r.entries + 1
+              << ", seq " << (r.bad_seq < 0 ? std::string("?") : std::to_string(r.bad_seq))
+              << "): " << r.problem << "\n";
+  }
+  return r.ok ? kOk : kProblems;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   po::options_description opts(
       "Usage: wim-verify (--key STATION.pub.pem | --keys DIR) [--json] [--from-one] PATH...\n"
+      "       wim-verify --audit audit.jsonl --key COLLECTOR.pub.pem [--from-one|--excerpt]\n"
       "PATH: a packet directory, a .tar of packets, or a directory holding a station's\n"
       "chain (packet directories and/or .tar files). Exit 0: all is well; 1: problems\n"
       "found (one line each, with the seq); 2: usage or I/O error.\nOptions");
@@ -101,7 +136,10 @@ int main(int argc, char** argv) {
                                                  "the station's Ed25519 public key (SPKI PEM)")(
       "keys", po::value<std::string>(), "directory of <station>.pub.pem files")(
       "json", "print one JSON object instead of text")(
-      "from-one", "the chain must start at seq 1 (report a gap before the first seq)");
+      "from-one", "the chain must start at seq 1 (report a gap before the first seq)")(
+      "audit", po::value<std::string>(),
+      "check a review audit log (JSON lines) with --key = the collector's audit key")(
+      "excerpt", "with --audit: some entries of the log (a case's trail), links not checked");
   po::options_description hidden;
   hidden.add_options()("path", po::value<std::vector<std::string>>(), "");
   po::options_description all;
@@ -119,6 +157,17 @@ int main(int argc, char** argv) {
   if (vm.count("help")) {
     std::cout << opts;
     return kOk;
+  }
+  if (vm.count("audit")) {
+    if (!vm.count("key") || vm.count("keys") || vm.count("path")) {
+      std::cerr << "wim-verify: --audit FILE takes --key COLLECTOR.pub.pem and no PATH\n" << opts;
+      return kUsage;
+    }
+    const auto span = vm.count("excerpt")    ? audit::Span::excerpt
+                      : vm.count("from-one") ? audit::Span::from_one
+                                             : audit::Span::tail;
+    return verify_audit(vm["audit"].as<std::string>(), vm["key"].as<std::string>(), span,
+                        vm.count("json") > 0);
   }
   if (!vm.count("path") || (vm.count("key") + vm.count("keys")) != 1) {
     std::cerr << "wim-verify: give one or more PATHs and exactly one of --key or --keys\n" << opts;
