@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// wim-collector export-audit --config C --out audit.jsonl [--case ID]
-// wim-collector export-case  --config C CASE_ID OUT.tar
+// wim-collector export-audit  --config C --out audit.jsonl [--case ID | --from UTC --to UTC]
+// wim-collector export-case   --config C --case ID --out CASE.tar
+// wim-collector export-closed --config C --from UTC --to UTC --out closed.csv
 // Read-only on cases.db and the stores (safe while the collector runs: SQLite WAL).
 // The collector's audit key is the config's "audit_key" (default <data_dir>/audit.key.pem).
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "cmd_case_export.hpp"
@@ -50,74 +52,112 @@ std::filesystem::path audit_key_path(const std::filesystem::path& config,
 
 struct Opened {
   CollectorConfig cfg;
+  std::filesystem::path key_file;
   std::unique_ptr<Review> review;
 };
 
 Opened open_review(const std::filesystem::path& config, const std::string& key_override) {
-  Opened o{CollectorConfig::load_file(config), nullptr};
+  Opened o{CollectorConfig::load_file(config), {}, nullptr};
   const auto cases = o.cfg.data_dir / "cases.db";
   if (!std::filesystem::exists(cases)) throw InputError("no cases at " + cases.string());
-  const auto key_file = audit_key_path(config, o.cfg, key_override);
-  if (!std::filesystem::exists(key_file))
-    throw InputError("audit key " + key_file.string() +
+  o.key_file = audit_key_path(config, o.cfg, key_override);
+  if (!std::filesystem::exists(o.key_file))
+    throw InputError("audit key " + o.key_file.string() +
                      " does not exist (config \"audit_key\" or --audit-key)");
   o.review = std::make_unique<Review>(
-      cases, crypto::SigningKey::load_pem_file(key_file), ReviewOptions{},
+      cases, crypto::SigningKey::load_pem_file(o.key_file), ReviewOptions{},
       [] { return time::now_unix_us(); }, nullptr);
   return o;
+}
+
+std::unique_ptr<MetadataStore> open_store(const CollectorConfig& cfg) {
+  const auto meta = cfg.data_dir / "meta.db";
+  if (!std::filesystem::exists(meta)) throw InputError("no collector data at " + meta.string());
+  return open_sqlite_store(meta);
+}
+
+/// --from/--to as UTC instants [us]; absent: the whole time line.
+std::pair<std::int64_t, std::int64_t> time_range(const po::variables_map& vm) {
+  const auto at = [&](const char* k, std::int64_t dflt) {
+    if (!vm.count(k)) return dflt;
+    try {
+      return time::parse_utc(vm[k].as<std::string>());
+    } catch (const std::exception& e) {
+      throw InputError(std::string("--") + k + ": " + e.what() +
+                       " (expected UTC like 2026-12-01T00:00:00Z)");
+    }
+  };
+  const auto from = at("from", std::numeric_limits<std::int64_t>::min());
+  const auto to = at("to", std::numeric_limits<std::int64_t>::max());
+  if (from >= to) throw InputError("--from must be before --to");
+  return {from, to};
+}
+
+const char* usage(const std::string& cmd) {
+  if (cmd == "export-audit")
+    return "usage: wim-collector export-audit --config C --out audit.jsonl [--case ID]\n"
+           "         [--from UTC] [--to UTC]\n"
+           "The review audit log (JSON lines; collector.pub.pem written beside it): all of\n"
+           "it, one case's entries, or the consecutive span of entries whose time is in\n"
+           "[--from, --to). Check: wim-verify --audit audit.jsonl --key collector.pub.pem\n";
+  if (cmd == "export-case")
+    return "usage: wim-collector export-case --config C --case ID --out CASE.tar\n"
+           "One case as a tar a court can be given: the signed packet, the review history,\n"
+           "the case's audit entries with their chain links, the keys, SHA256SUMS of every\n"
+           "file (signed) and a README.txt with the openssl/sha256sum commands that check\n"
+           "it. Check: wim-verify --case CASE.tar\n";
+  return "usage: wim-collector export-closed --config C --from UTC --to UTC --out closed.csv\n"
+         "The cases closed in [--from, --to) as CSV for the vehicle's home authority\n"
+         "(columns: docs/case-export.md).\n";
 }
 
 }  // namespace
 
 int run_case_export(int argc, char** argv) {
   const std::string cmd = argv[0];
-  if (cmd != "export-audit" && cmd != "export-case") return -1;
+  if (cmd != "export-audit" && cmd != "export-case" && cmd != "export-closed") return -1;
   po::options_description opts("wim-collector " + cmd + " options");
   opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
                                                  "collector config file (JSON)")(
+      "out", po::value<std::string>()->required(), "file to write")(
       "audit-key", po::value<std::string>()->default_value(""),
       "the collector's audit key (default: config \"audit_key\", <data_dir>/audit.key.pem)");
+  if (cmd == "export-case")
+    opts.add_options()("case", po::value<std::string>()->required(),
+                       "case id, e.g. G001-0000000003");
   if (cmd == "export-audit")
-    opts.add_options()("out", po::value<std::string>()->required(), "audit.jsonl to write")(
-        "case", po::value<std::string>()->default_value(""), "only this case's entries");
-  po::options_description hidden;
-  hidden.add_options()("args", po::value<std::vector<std::string>>(), "");
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("args", -1);
+    opts.add_options()("case", po::value<std::string>(), "only this case's entries");
+  if (cmd != "export-case")
+    opts.add_options()("from", po::value<std::string>(), "UTC start, inclusive")(
+        "to", po::value<std::string>(), "UTC end, exclusive");
   po::variables_map vm;
-  std::vector<std::string> args;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
     if (vm.count("help")) {
-      if (cmd == "export-audit")
-        std::cout << "usage: wim-collector export-audit --config C --out audit.jsonl [--case ID]\n"
-                  << "Writes the review audit log (and collector.pub.pem beside it) for\n"
-                  << "wim-verify --audit audit.jsonl --key collector.pub.pem --from-one\n";
-      else
-        std::cout << "usage: wim-collector export-case --config C CASE_ID OUT.tar\n"
-                  << "One case as a tar: the signed packet, its audit trail, the keys and a\n"
-                  << "README.txt with the openssl/sha256sum commands that check it.\n";
-      std::cout << "Exit 0: written; 2: usage, config, unknown case or I/O error.\n" << opts;
+      std::cout << usage(cmd) << "Exit 0: written; 2: usage, config, unknown case or I/O error.\n"
+                << opts;
       return kOk;
     }
     po::notify(vm);
-    if (vm.count("args")) args = vm["args"].as<std::vector<std::string>>();
-    if (cmd == "export-audit" ? !args.empty() : args.size() != 2)
-      throw po::error(cmd == "export-audit" ? "no positional arguments expected"
-                                            : "expected CASE_ID OUT.tar");
+    if (cmd == "export-closed" && (!vm.count("from") || !vm.count("to")))
+      throw po::error("export-closed needs --from and --to");
+    if (cmd == "export-audit" && vm.count("case") && (vm.count("from") || vm.count("to")))
+      throw po::error("--case and --from/--to do not go together");
   } catch (const std::exception& e) {
-    std::cerr << "wim-collector " << cmd << ": " << e.what() << "\n" << opts;
+    std::cerr << "wim-collector " << cmd << ": " << e.what() << "\n" << usage(cmd);
     return kUsage;
   }
   try {
     const std::filesystem::path config = vm["config"].as<std::string>();
+    const std::filesystem::path out = vm["out"].as<std::string>();
     auto o = open_review(config, vm["audit-key"].as<std::string>());
     if (cmd == "export-audit") {
-      const std::filesystem::path out = vm["out"].as<std::string>();
-      const auto case_id = vm["case"].as<std::string>();
-      const auto entries = o.review->audit(case_id, 100'000'000);
+      const auto case_id = vm.count("case") ? vm["case"].as<std::string>() : std::string();
+      const bool ranged = vm.count("from") || vm.count("to");
+      if (!case_id.empty()) o.review->get(case_id);  // ReviewError not_found
+      const auto [from, to] = time_range(vm);
+      const auto entries =
+          ranged ? audit_range(*o.review, from, to) : o.review->audit(case_id, 100'000'000);
       write_out(out, audit_jsonl(entries));
       const auto pub = out.parent_path() / "collector.pub.pem";
       write_out(pub, o.review->public_key().to_pem());
@@ -125,16 +165,20 @@ int run_case_export(int argc, char** argv) {
       if (!entries.empty())
         std::cout << ", seq " << entries.front().seq << ".." << entries.back().seq
                   << ", last entry_sha256 " << entries.back().entry_sha256;
+      const char* span = !case_id.empty() ? " --excerpt" : ranged ? "" : " --from-one";
       std::cout << " in " << out.string() << "\n  check: wim-verify --audit " << out.string()
-                << " --key " << pub.string() << (case_id.empty() ? " --from-one" : " --excerpt")
-                << "\n";
+                << " --key " << pub.string() << span << "\n";
       return kOk;
     }
-    const auto& case_id = args[0];
-    const std::filesystem::path out = args[1];
-    if (!std::filesystem::exists(o.cfg.data_dir / "meta.db"))
-      throw InputError("no collector data at " + (o.cfg.data_dir / "meta.db").string());
-    const auto store = open_sqlite_store(o.cfg.data_dir / "meta.db");
+    const auto store = open_store(o.cfg);
+    if (cmd == "export-closed") {
+      const auto [from, to] = time_range(vm);
+      std::size_t rows = 0;
+      write_out(out, closed_csv(*o.review, *store, from, to, &rows));
+      std::cout << rows << " closed cases in " << out.string() << "\n";
+      return kOk;
+    }
+    const auto case_id = vm["case"].as<std::string>();
     const FileBlobStore blobs(o.cfg.data_dir / "blobs", o.cfg.blob_sync);
     const RegistryHolder registry(o.cfg.registry);
     std::string station;
@@ -143,16 +187,17 @@ int run_case_export(int argc, char** argv) {
     if (packet::parse_dir_name(case_id, station, seq))
       if (const auto* e = registry.current()->by_id(station); e && e->signing_key)
         pem = e->signing_key->to_pem();
-    const auto t = case_tar(*store, blobs, *o.review, case_id, pem, time::now_unix_us());
+    const auto t = case_tar(*store, blobs, *o.review, case_id, pem, time::now_unix_us(),
+                            crypto::SigningKey::load_pem_file(o.key_file));
     write_out(out, t.tar);
-    std::cout << case_id << ": " << t.files.size() << " entries in " << out.string()
+    std::cout << case_id << ": " << t.files.size() << " files in " << out.string()
               << (t.missing_images.empty() ? ""
                                            : " (" + std::to_string(t.missing_images.size()) +
                                                  " image(s) removed by retention)")
-              << "\n  check: tar -xf " << out.string() << " && cat " << case_id << "/README.txt\n";
+              << "\n  check: wim-verify --case " << out.string() << "\n";
     return kOk;
   } catch (const ReviewError& e) {
-    std::cerr << "wim-collector " << cmd << ": " << e.code() << ": " << e.what() << "\n";
+    std::cerr << "wim-collector " << cmd << ": " << e.what() << " (" << e.code() << ")\n";
     return kUsage;
   } catch (const std::exception& e) {
     std::cerr << "wim-collector " << cmd << ": " << e.what() << "\n";

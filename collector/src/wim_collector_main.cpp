@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
                 << "         (every mistake of the config and its registry; exit 1 when any)\n"
                 << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
                 << "         (online backup, verified restore: docs/backup-restore.md)\n"
-                << "       wim-collector export-audit|export-case ... (review exports; --help)\n"
+                << "       wim-collector export-case|export-audit|export-closed ... (--help; "
+                   "docs/case-export.md)\n"
                 << opts;
       return 0;
     }

@@ -15,6 +15,7 @@
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/registry.hpp"
 #include "wim/common/chain.hpp"
+#include "wim/common/packet.hpp"
 #include "wim/common/time.hpp"
 
 using namespace wim;
@@ -209,8 +210,8 @@ TEST_CASE("export: wim-verify --audit passes the exported log and names a broken
 TEST_CASE("export: a case tar is checked by its README's own commands, a tampered copy fails") {
   Collector c;
   const auto tar = c.dir / "out" / (c.case3 + ".tar");
-  auto r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " " +
-                                  c.case3 + " " + tar.string());
+  auto r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                                  c.case3 + " --out " + tar.string());
   INFO(r.out);
   REQUIRE(r.status == 0);
   const auto x = c.dir / "x";
@@ -231,8 +232,9 @@ TEST_CASE("export: a case tar is checked by its README's own commands, a tampere
     const auto failed = failing_readme_commands(folder, ran);
     INFO(joined(failed));
     THEN("every one succeeds") {
-      // 1 manifest signature, sha256sum -c, 2 listed attachments, 3 per audit entry x 3.
-      CHECK(ran == 1 + 1 + 2 + 3 * 3);
+      // SHA256SUMS signature and sha256sum -c, the manifest signature, 2 listed
+      // attachments, 3 per audit entry x 3.
+      CHECK(ran == 2 + 1 + 2 + 3 * 3);
       CHECK(failed.empty());
     }
   }
@@ -260,8 +262,9 @@ TEST_CASE("export: a case tar is checked by its README's own commands, a tampere
     fresh();
     write_file(tampered / c.case3 / "plate.jpg", "another picture");
     const auto failed = failing_readme_commands(tampered, ran);
-    REQUIRE(failed.size() == 1);
+    REQUIRE(failed.size() == 2);
     CHECK(failed[0] == "$ sha256sum -c SHA256SUMS");
+    CHECK(failed[1].find("plate.jpg\" | sha256sum -c -") != std::string::npos);
   }
   WHEN("an audit entry's reason is edited and its hash recomputed") {
     fresh();
@@ -269,22 +272,170 @@ TEST_CASE("export: a case tar is checked by its README's own commands, a tampere
     flip(entry, "reason=\"paid\"", "reason=\"waived\"");
     write_file(tampered / "audit" / "0000000004.sha256", crypto::sha256_hex(read_file(entry)));
     const auto failed = failing_readme_commands(tampered, ran);
-    REQUIRE(failed.size() == 1);
-    CHECK(failed[0].find("-in audit/0000000004.sha256 -sigfile audit/0000000004.sig") !=
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0] == "$ sha256sum -c SHA256SUMS");
+    CHECK(failed[1].find("-in audit/0000000004.sha256 -sigfile audit/0000000004.sig") !=
           std::string::npos);
   }
   WHEN("an audit entry's reason is edited alone") {
     fresh();
     flip(tampered / "audit" / "0000000001.txt", "clear photo", "blurry photo");
     const auto failed = failing_readme_commands(tampered, ran);
-    REQUIRE(failed.size() == 1);
-    CHECK(failed[0].find("audit/0000000001.txt\" | sha256sum -c -") != std::string::npos);
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0] == "$ sha256sum -c SHA256SUMS");
+    CHECK(failed[1].find("audit/0000000001.txt\" | sha256sum -c -") != std::string::npos);
   }
   WHEN("the case is unknown") {
     r = wim::test::run_command(kCollector + " export-case --config " + c.config() +
-                               " G001-0000000002 " + (c.dir / "n.tar").string());
+                               " --case G001-0000000002 --out " + (c.dir / "n.tar").string());
     CHECK(r.status == 2);
-    CHECK(r.out.find("not_found") != std::string::npos);
+    CHECK(r.out.find("no case G001-0000000002 (not_found)") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(c.dir / "n.tar"));
+  }
+}
+
+TEST_CASE("export: wim-verify --case passes the exported tar and names each tampered member") {
+  Collector c;
+  const auto tar = c.dir / "out" / (c.case3 + ".tar");
+  auto r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                                  c.case3 + " --out " + tar.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto verify = [&](const std::filesystem::path& t, const std::string& flags = "") {
+    return wim::test::run_command(kVerify + " --case " + t.string() + flags);
+  };
+  GIVEN("the tar as exported") {
+    r = verify(tar);
+    INFO(r.out);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("OK: case " + c.case3 + ": ") != std::string::npos);
+    CHECK(r.out.find("1 packet(s) with 2 attachment(s) signed, 3 review action(s) signed, "
+                     "audit chain linked seq 1..4") != std::string::npos);
+    THEN("it passes with the keys a reader trusts, and fails with another collector key") {
+      const auto sk = c.dir / "station.pem", ck = c.dir / "collector.pem";
+      write_file(sk, c.station_key.public_key().to_pem());
+      write_file(ck, c.audit_key.public_key().to_pem());
+      CHECK(verify(tar, " --key " + sk.string() + " --audit-key " + ck.string()).status == 0);
+      write_file(ck, crypto::SigningKey::generate().public_key().to_pem());
+      r = verify(tar, " --audit-key " + ck.string());
+      CHECK(r.status == 1);
+      CHECK(r.out.find(c.case3 + "/collector.pub.pem: is not the key given") != std::string::npos);
+      CHECK(r.out.find(c.case3 + "/SHA256SUMS.sig: the collector's signature does not verify") !=
+            std::string::npos);
+    }
+  }
+  // One member of each kind, one byte changed in it: the member is named.
+  const auto files = packet::files_from_tar(read_file(tar));
+  const std::vector<std::string> members = {c.case3 + "/manifest.json",
+                                            c.case3 + "/manifest.sig",
+                                            c.case3 + "/plate.jpg",
+                                            "station.pub.pem",
+                                            "collector.pub.pem",
+                                            "review.json",
+                                            "audit.jsonl",
+                                            "audit-chain.jsonl",
+                                            "audit/0000000001.txt",
+                                            "audit/0000000001.sha256",
+                                            "audit/0000000001.sig",
+                                            "README.txt",
+                                            "SHA256SUMS",
+                                            "SHA256SUMS.sig"};
+  for (const auto& m : members) {
+    GIVEN("a byte of " + m + " changed") {
+      auto v = files;
+      bool found = false;
+      for (auto& [path, bytes] : v)
+        if (path == c.case3 + "/" + m) {
+          REQUIRE(!bytes.empty());
+          bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x01);
+          found = true;
+        }
+      REQUIRE(found);
+      const auto t = c.dir / "tampered.tar";
+      write_file(t, packet::files_to_tar(v, 0));
+      r = verify(t);
+      INFO(r.out);
+      CHECK(r.status == 1);
+      CHECK(r.out.find(c.case3 + "/" + m + ": ") != std::string::npos);
+      CHECK(r.out.find("OK:") == std::string::npos);
+    }
+  }
+  GIVEN("a member removed") {
+    auto v = files;
+    std::erase_if(v, [&](const auto& f) { return f.first == c.case3 + "/review.json"; });
+    const auto t = c.dir / "short.tar";
+    write_file(t, packet::files_to_tar(v, 0));
+    r = verify(t);
+    CHECK(r.status == 1);
+    CHECK(r.out.find(c.case3 + "/review.json: listed in SHA256SUMS but missing") !=
+          std::string::npos);
+  }
+  GIVEN("a file that is not a tar") {
+    write_file(c.dir / "junk.tar", "not a tar at all");
+    r = verify(c.dir / "junk.tar");
+    CHECK(r.status == 1);
+    CHECK(r.out.find("(archive)") != std::string::npos);
+  }
+  GIVEN("no --case given") {
+    r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --out " +
+                               (c.dir / "n.tar").string());
+    CHECK(r.status == 2);
+    CHECK(r.out.find("'--case' is required") != std::string::npos);
+  }
+}
+
+TEST_CASE("export: closed cases as CSV, and the audit log for a time range") {
+  Collector c;
+  GIVEN("case 3 closed at 03:00Z, case 5 still awaiting police review") {
+    const auto csv = c.dir / "closed.csv";
+    auto r = wim::test::run_command(kCollector + " export-closed --config " + c.config() +
+                                    " --from 2026-12-07T00:00:00Z --to 2026-12-08T00:00:00Z" +
+                                    " --out " + csv.string());
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("1 closed cases") != std::string::npos);
+    const auto rows = lines_of(read_file(csv));
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0] == std::string(kClosedCsvHeader) + "\r");
+    const auto& row = rows[1];
+    CHECK(row.starts_with(c.case3 + ",G001,"));
+    CHECK(row.find(",沪A12345,") != std::string::npos);
+    CHECK(row.find(",46230.5,43000.0,3230.5,") != std::string::npos);
+    CHECK(row.find(",fine,1500,") != std::string::npos);  // 3 full tonnes x 500 yuan
+    CHECK(row.find(",2026-12-07T02:00:00.000Z,2026-12-07T03:00:00.000Z,"
+                   "2026-12-07T03:00:00.000Z,paul,") != std::string::npos);
+    THEN("a range before the closing holds the header only") {
+      r = wim::test::run_command(kCollector + " export-closed --config " + c.config() +
+                                 " --from 2026-12-07T00:00:00Z --to 2026-12-07T03:00:00Z --out " +
+                                 csv.string());
+      CHECK(r.status == 0);
+      CHECK(lines_of(read_file(csv)).size() == 1);
+    }
+    THEN("a bad time is named") {
+      r = wim::test::run_command(kCollector + " export-closed --config " + c.config() +
+                                 " --from yesterday --to 2026-12-07T03:00:00Z --out " +
+                                 csv.string());
+      CHECK(r.status == 2);
+      CHECK(r.out.find("--from: ") != std::string::npos);
+    }
+  }
+  GIVEN("the audit entries of 03:00Z onwards (seq 3 and 4)") {
+    const auto log = c.dir / "range" / "audit.jsonl";
+    auto r = wim::test::run_command(kCollector + " export-audit --config " + c.config() +
+                                    " --from 2026-12-07T02:30:00Z --to 2026-12-08T00:00:00Z" +
+                                    " --out " + log.string());
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("2 audit entries, seq 3..4") != std::string::npos);
+    const auto key = (c.dir / "range" / "collector.pub.pem").string();
+    r = wim::test::run_command(kVerify + " --audit " + log.string() + " --key " + key);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("OK: audit log, 2 entries, seq 3..4") != std::string::npos);
+    THEN("as a whole log (--from-one) it is refused: it starts at seq 3") {
+      r = wim::test::run_command(kVerify + " --audit " + log.string() + " --key " + key +
+                                 " --from-one");
+      CHECK(r.status == 1);
+      CHECK(r.out.find("the log starts at seq 3") != std::string::npos);
+    }
   }
 }
