@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cmd_backup.hpp"
+#include "cmd_case_export.hpp"
 #include "cmd_export.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
@@ -86,6 +87,8 @@ int main(int argc, char** argv) {
       (std::string_view(argv[1]) == "backup" || std::string_view(argv[1]) == "restore" ||
        std::string_view(argv[1]) == "verify-backup"))
     return run_backup_command(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]).starts_with("export-"))
+    if (int rc = run_case_export(argc - 1, argv + 1); rc >= 0) return rc;
   po::options_description opts("wim-collector options");
   opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
                                                  "collector config file (JSON)");
@@ -100,6 +103,8 @@ int main(int argc, char** argv) {
                 << "         (every mistake of the config and its registry; exit 1 when any)\n"
                 << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
                 << "         (online backup, verified restore: docs/backup-restore.md)\n"
+                << "       wim-collector export-case|export-audit|export-closed ... (--help; "
+                   "docs/case-export.md)\n"
                 << opts;
       return 0;
     }

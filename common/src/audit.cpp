@@ -26,7 +26,7 @@ std::string canonical(const bj::object& entry) {
   return out;
 }
 
-Result verify(const bj::array& entries, const crypto::VerifyKey& key) {
+Result verify(const bj::array& entries, const crypto::VerifyKey& key, Span span) {
   Result r;
   std::string prev = kGenesis;
   std::int64_t expect_seq = 0;
@@ -43,8 +43,16 @@ Result verify(const bj::array& entries, const crypto::VerifyKey& key) {
     const auto* s = o->if_contains("seq");
     if (!s || !s->is_int64()) return fail("entry without an integer seq");
     seq = s->as_int64();
-    if (expect_seq == 0) expect_seq = seq;
-    if (seq != expect_seq)
+    if (expect_seq == 0) {
+      if (span == Span::from_one && seq != 1)
+        return fail("the log starts at seq " + std::to_string(seq) +
+                    ", not 1 (entries before it missing)");
+      expect_seq = seq;
+    }
+    if (span == Span::excerpt && seq < expect_seq)
+      return fail("seq " + std::to_string(seq) + " after seq " + std::to_string(expect_seq - 1) +
+                  " (entries reordered or repeated)");
+    if (span != Span::excerpt && seq != expect_seq)
       return fail("seq " + std::to_string(seq) + " where " + std::to_string(expect_seq) +
                   " was expected (entry missing or reordered)");
     auto text = [&](const char* k) -> std::string {
@@ -52,7 +60,7 @@ Result verify(const bj::array& entries, const crypto::VerifyKey& key) {
       return x && x->is_string() ? std::string(x->as_string()) : std::string();
     };
     if (seq == 1 && text("prev_sha256") != kGenesis) return fail("first entry not at genesis");
-    if (r.entries > 0 && text("prev_sha256") != prev)
+    if (span != Span::excerpt && r.entries > 0 && text("prev_sha256") != prev)
       return fail("prev_sha256 does not match the previous entry (chain broken)");
     const auto hash = crypto::sha256_hex(canonical(*o));
     if (hash != text("entry_sha256")) return fail("entry_sha256 does not match its fields");
@@ -64,13 +72,16 @@ Result verify(const bj::array& entries, const crypto::VerifyKey& key) {
     }
     if (!key.verify(hash, sig)) return fail("signature does not verify with the collector key");
     prev = hash;
-    ++expect_seq;
+    expect_seq = seq + 1;
+    if (r.entries == 0) r.first_seq = seq;
+    r.last_seq = seq;
+    r.last_sha256 = hash;
     ++r.entries;
   }
   return r;
 }
 
-Result verify_jsonl(const std::string& text, const crypto::VerifyKey& key) {
+Result verify_jsonl(const std::string& text, const crypto::VerifyKey& key, Span span) {
   bj::array entries;
   std::istringstream in(text);
   std::string line;
@@ -88,7 +99,7 @@ Result verify_jsonl(const std::string& text, const crypto::VerifyKey& key) {
     }
     entries.push_back(std::move(v));
   }
-  return verify(entries, key);
+  return verify(entries, key, span);
 }
 
 }  // namespace wim::audit

@@ -263,14 +263,35 @@ Packet read_dir(const fs::path& dir, const Limits& limits) {
   return p;
 }
 
-std::string to_tar(const std::vector<Packet>& packets) {
-  std::string out;
+namespace {
+
+std::unique_ptr<archive, ArchiveWriteDeleter> open_tar_writer(std::string& out) {
   std::unique_ptr<archive, ArchiveWriteDeleter> a(archive_write_new());
   if (!a) throw SystemError("tar: archive_write_new failed");
   if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
       archive_write_open(a.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK)
     archive_fail(a.get(), "tar");
+  return a;
+}
+
+}  // namespace
+
+std::string files_to_tar(const std::vector<std::pair<std::string, std::string>>& files,
+                         std::int64_t mtime_unix_s) {
+  std::string out;
+  auto a = open_tar_writer(out);
+  for (const auto& [path, bytes] : files) {
+    const bool is_dir = !path.empty() && path.back() == '/';
+    write_entry(a.get(), path, bytes, mtime_unix_s, is_dir);
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) archive_fail(a.get(), "tar: close");
+  return out;
+}
+
+std::string to_tar(const std::vector<Packet>& packets) {
+  std::string out;
+  auto a = open_tar_writer(out);
   for (const auto& p : packets) {
     const std::string dir = p.dir_name();
     const auto mtime = record_time_s(p);
@@ -284,12 +305,72 @@ std::string to_tar(const std::vector<Packet>& packets) {
   return out;
 }
 
-std::vector<Packet> from_tar(std::string_view tar, const Limits& limits) {
+namespace {
+
+/// Reads the current entry's data, at most `max` bytes (and `total` within the limit).
+std::string read_entry_data(archive* a, const std::string& where, std::uint64_t max,
+                            std::uint64_t& total, const Limits& limits) {
+  std::string data;
+  char buf[16384];
+  for (;;) {
+    la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+    if (n < 0) archive_fail(a, where);
+    if (n == 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+    total += static_cast<std::uint64_t>(n);
+    if (data.size() > max)
+      throw InputError(where + ": more than " + std::to_string(max) + " bytes");
+    if (total > limits.max_total_bytes)
+      throw InputError(where + ": tar holds more than " + std::to_string(limits.max_total_bytes) +
+                       " bytes");
+  }
+  return data;
+}
+
+std::unique_ptr<archive, ArchiveReadDeleter> open_tar_reader(std::string_view tar) {
   std::unique_ptr<archive, ArchiveReadDeleter> a(archive_read_new());
   if (!a) throw SystemError("tar: archive_read_new failed");
   archive_read_support_format_tar(a.get());
   if (archive_read_open_memory(a.get(), tar.data(), tar.size()) != ARCHIVE_OK)
     archive_fail(a.get(), "tar");
+  return a;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> files_from_tar(std::string_view tar,
+                                                                const Limits& limits) {
+  auto a = open_tar_reader(tar);
+  std::vector<std::pair<std::string, std::string>> files;
+  std::set<std::string> seen;
+  std::uint64_t total = 0;
+  for (std::size_t n = 1;; ++n) {
+    archive_entry* e = nullptr;
+    const int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK) archive_fail(a.get(), "tar entry " + std::to_string(n));
+    const char* raw = archive_entry_pathname(e);
+    std::string path = raw ? raw : "";
+    const std::string where = "tar entry \"" + path + "\"";
+    if (path.starts_with("./")) path.erase(0, 2);
+    const auto type = archive_entry_filetype(e);
+    if (type == AE_IFDIR) continue;
+    if (type != AE_IFREG) throw InputError(where + ": not a regular file or directory");
+    if (path.empty() || path.front() == '/' || path.back() == '/' ||
+        ("/" + path + "/").find("/../") != std::string::npos ||
+        ("/" + path + "/").find("//") != std::string::npos)
+      throw InputError(where + ": not a plain relative path");
+    if (!seen.insert(path).second) throw InputError(where + ": appears twice");
+    if (files.size() >= limits.max_packets)
+      throw InputError(where + ": more than " + std::to_string(limits.max_packets) + " files");
+    auto data = read_entry_data(a.get(), where, limits.max_entry_bytes, total, limits);
+    files.emplace_back(std::move(path), std::move(data));
+  }
+  return files;
+}
+
+std::vector<Packet> from_tar(std::string_view tar, const Limits& limits) {
+  auto a = open_tar_reader(tar);
   std::vector<Packet> packets;
   std::map<std::string, std::size_t> index;  // dir name -> packets[i]
   std::set<std::string> seen;
@@ -338,20 +419,7 @@ std::vector<Packet> from_tar(std::string_view tar, const Limits& limits) {
         static_cast<std::uint64_t>(archive_entry_size(e)) > max)
       throw InputError(where + ": " + std::to_string(archive_entry_size(e)) +
                        " bytes, more than the " + std::to_string(max) + " allowed");
-    std::string data;
-    char buf[16384];
-    for (;;) {
-      la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
-      if (n < 0) archive_fail(a.get(), where);
-      if (n == 0) break;
-      data.append(buf, static_cast<std::size_t>(n));
-      total += static_cast<std::uint64_t>(n);
-      if (data.size() > max)
-        throw InputError(where + ": more than " + std::to_string(max) + " bytes");
-      if (total > limits.max_total_bytes)
-        throw InputError(where + ": tar holds more than " + std::to_string(limits.max_total_bytes) +
-                         " bytes");
-    }
+    std::string data = read_entry_data(a.get(), where, max, total, limits);
     Packet& p = packets[index[dir]];
     if (file == kManifestName)
       p.manifest_json = std::move(data);

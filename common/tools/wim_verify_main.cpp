@@ -7,8 +7,11 @@
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
+#include "wim/common/audit.hpp"
+#include "wim/common/case_archive.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/packet.hpp"
@@ -89,11 +92,93 @@ std::string seq_text(std::uint64_t seq) {
   return seq ? std::to_string(seq) : "?";
 }
 
+/// wim-verify --audit FILE --key collector.pub.pem: the review audit log (JSON lines, as
+/// `wim-collector export-audit` writes it). Names the first entry found wrong.
+int verify_audit(const std::string& file, const std::string& key_file, audit::Span span,
+                 bool as_json) {
+  audit::Result r;
+  try {
+    const auto key = crypto::VerifyKey::load_pem_file(key_file);
+    r = audit::verify_jsonl(read_whole(file), key, span);
+  } catch (const std::exception& e) {
+    std::cerr << "wim-verify: " << e.what() << "\n";
+    return kUsage;
+  }
+  if (as_json) {
+    boost::json::object o{{"ok", r.ok},
+                          {"entries", r.entries},
+                          {"first_seq", r.first_seq},
+                          {"last_seq", r.last_seq},
+                          {"last_entry_sha256", r.last_sha256}};
+    if (!r.ok)
+      o["bad"] =
+          boost::json::object{{"entry", r.entries + 1}, {"seq", r.bad_seq}, {"problem", r.problem}};
+    std::cout << boost::json::serialize(o) << "\n";
+  } else if (r.ok) {
+    std::cout << "OK: audit log, " << r.entries << " entries, seq " << r.first_seq << ".."
+              << r.last_seq << ", last entry_sha256 " << r.last_sha256 << "\n";
+  } else {
+    std::cout << file << ": entry " << r.entries + 1 << " (line of JSON " << r.entries + 1
+              << ", seq " << (r.bad_seq < 0 ? std::string("?") : std::to_string(r.bad_seq))
+              << "): " << r.problem << "\n";
+  }
+  return r.ok ? kOk : kProblems;
+}
+
+/// wim-verify --case CASE.tar [--key STATION.pub.pem] [--audit-key COLLECTOR.pub.pem]: a
+/// case archive of `wim-collector export-case`. One line per problem, naming the member.
+int verify_case(const std::string& file, const std::string& station_key_file,
+                const std::string& collector_key_file, bool as_json) {
+  case_archive::Report r;
+  try {
+    std::optional<crypto::VerifyKey> sk, ck;
+    if (!station_key_file.empty()) sk = crypto::VerifyKey::load_pem_file(station_key_file);
+    if (!collector_key_file.empty()) ck = crypto::VerifyKey::load_pem_file(collector_key_file);
+    r = case_archive::verify(read_whole(file), sk ? &*sk : nullptr, ck ? &*ck : nullptr);
+  } catch (const std::exception& e) {
+    std::cerr << "wim-verify: " << e.what() << "\n";
+    return kUsage;
+  }
+  if (as_json) {
+    boost::json::array problems;
+    for (const auto& p : r.problems)
+      problems.push_back(boost::json::object{{"member", p.member}, {"problem", p.problem}});
+    std::cout << boost::json::serialize(
+                     boost::json::object{{"ok", r.ok()},
+                                         {"case_id", r.case_id},
+                                         {"files", r.files},
+                                         {"packets", r.packets},
+                                         {"attachments", r.attachments},
+                                         {"audit_entries", r.audit_entries},
+                                         {"chain_first_seq", r.chain_first_seq},
+                                         {"chain_last_seq", r.chain_last_seq},
+                                         {"keys_from_archive", r.keys_from_archive},
+                                         {"problems", std::move(problems)}})
+              << "\n";
+  } else if (r.ok()) {
+    std::cout << "OK: case " << r.case_id << ": " << r.files << " files match SHA256SUMS (signed), "
+              << r.packets << " packet(s) with " << r.attachments << " attachment(s) signed, "
+              << r.audit_entries << " review action(s) signed";
+    if (r.chain_first_seq)
+      std::cout << ", audit chain linked seq " << r.chain_first_seq << ".." << r.chain_last_seq;
+    std::cout << (r.keys_from_archive ? " (keys: the archive's own; give --key/--audit-key to "
+                                        "check against keys you trust)"
+                                      : "")
+              << "\n";
+  } else {
+    for (const auto& p : r.problems)
+      std::cout << file << ": " << r.case_id << "/" << p.member << ": " << p.problem << "\n";
+  }
+  return r.ok() ? kOk : kProblems;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   po::options_description opts(
       "Usage: wim-verify (--key STATION.pub.pem | --keys DIR) [--json] [--from-one] PATH...\n"
+      "       wim-verify --audit audit.jsonl --key COLLECTOR.pub.pem [--from-one|--excerpt]\n"
+      "       wim-verify --case CASE.tar [--key STATION.pub.pem] [--audit-key COLLECTOR.pub.pem]\n"
       "PATH: a packet directory, a .tar of packets, or a directory holding a station's\n"
       "chain (packet directories and/or .tar files). Exit 0: all is well; 1: problems\n"
       "found (one line each, with the seq); 2: usage or I/O error.\nOptions");
@@ -101,7 +186,12 @@ int main(int argc, char** argv) {
                                                  "the station's Ed25519 public key (SPKI PEM)")(
       "keys", po::value<std::string>(), "directory of <station>.pub.pem files")(
       "json", "print one JSON object instead of text")(
-      "from-one", "the chain must start at seq 1 (report a gap before the first seq)");
+      "from-one", "the chain must start at seq 1 (report a gap before the first seq)")(
+      "audit", po::value<std::string>(),
+      "check a review audit log (JSON lines) with --key = the collector's audit key")(
+      "excerpt", "with --audit: some entries of the log (a case's trail), links not checked")(
+      "case", po::value<std::string>(), "check a case archive of wim-collector export-case")(
+      "audit-key", po::value<std::string>(), "with --case: the collector's audit key to trust");
   po::options_description hidden;
   hidden.add_options()("path", po::value<std::vector<std::string>>(), "");
   po::options_description all;
@@ -119,6 +209,28 @@ int main(int argc, char** argv) {
   if (vm.count("help")) {
     std::cout << opts;
     return kOk;
+  }
+  if (vm.count("case")) {
+    if (vm.count("keys") || vm.count("path") || vm.count("audit")) {
+      std::cerr << "wim-verify: --case FILE takes only --key, --audit-key and --json\n" << opts;
+      return kUsage;
+    }
+    const auto opt = [&](const char* k) {
+      return vm.count(k) ? vm[k].as<std::string>() : std::string();
+    };
+    return verify_case(vm["case"].as<std::string>(), opt("key"), opt("audit-key"),
+                       vm.count("json") > 0);
+  }
+  if (vm.count("audit")) {
+    if (!vm.count("key") || vm.count("keys") || vm.count("path")) {
+      std::cerr << "wim-verify: --audit FILE takes --key COLLECTOR.pub.pem and no PATH\n" << opts;
+      return kUsage;
+    }
+    const auto span = vm.count("excerpt")    ? audit::Span::excerpt
+                      : vm.count("from-one") ? audit::Span::from_one
+                                             : audit::Span::tail;
+    return verify_audit(vm["audit"].as<std::string>(), vm["key"].as<std::string>(), span,
+                        vm.count("json") > 0);
   }
   if (!vm.count("path") || (vm.count("key") + vm.count("keys")) != 1) {
     std::cerr << "wim-verify: give one or more PATHs and exactly one of --key or --keys\n" << opts;

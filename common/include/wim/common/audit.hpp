@@ -23,14 +23,26 @@ std::string canonical(const boost::json::object& entry);
 struct Result {
   bool ok = true;
   std::int64_t entries = 0;
-  std::int64_t bad_seq = -1;  ///< first entry found wrong (-1 = none)
-  std::string problem;        ///< what was wrong with it
+  std::int64_t bad_seq = -1;                 ///< first entry found wrong (-1 = none)
+  std::string problem;                       ///< what was wrong with it
+  std::int64_t first_seq = 0, last_seq = 0;  ///< of the good entries (0: none)
+  std::string last_sha256;                   ///< entry_sha256 of the last good entry
 };
 
-/// Checks every entry in order: seq consecutive from the first, prev_sha256 = the previous
-/// entry_sha256 (kGenesis for seq 1), entry_sha256 = sha256(canonical), signature valid.
-Result verify(const boost::json::array& entries, const crypto::VerifyKey& key);
+/// How much of the log the entries are.
+enum class Span {
+  tail,      ///< consecutive entries from any seq (a whole log starting at 1, or its tail)
+  from_one,  ///< the whole log: the first entry must be seq 1
+  excerpt,   ///< some entries (e.g. one case's trail): seq increasing, links not checked
+};
+
+/// Checks every entry in order: entry_sha256 = sha256(canonical), signature valid; for
+/// tail/from_one also seq consecutive from the first and prev_sha256 = the previous
+/// entry_sha256 (kGenesis for seq 1). `bad_seq` and `problem` name the first entry wrong;
+/// `entries` is how many were good before it (so it is entry number entries + 1).
+Result verify(const boost::json::array& entries, const crypto::VerifyKey& key,
+              Span span = Span::tail);
 /// Same over JSON lines (InputError-free: a line that does not parse is a problem found).
-Result verify_jsonl(const std::string& text, const crypto::VerifyKey& key);
+Result verify_jsonl(const std::string& text, const crypto::VerifyKey& key, Span span = Span::tail);
 
 }  // namespace wim::audit

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "wim/common/crypto.hpp"
@@ -77,6 +78,16 @@ Packet read_dir(const std::filesystem::path& dir, const Limits& limits = {});
 /// One tar holding each packet as "<dir_name>/" entries, in the given order.
 /// Deterministic: entry times are the record time, owner 0, modes 0755/0644.
 std::string to_tar(const std::vector<Packet>& packets);
+/// One tar of (path, bytes) entries in the given order (a path ending in '/' is a
+/// directory); owner 0, modes 0755/0644, every entry at `mtime_unix_s`.
+std::string files_to_tar(const std::vector<std::pair<std::string, std::string>>& files,
+                         std::int64_t mtime_unix_s);
+/// Reads every regular file of a tar as (path, bytes), in order (directory entries skipped,
+/// a leading "./" dropped). Rejects absolute paths, "..", links, devices, duplicate paths,
+/// more than `limits.max_packets` files and anything over max_entry_bytes or
+/// max_total_bytes (InputError naming the entry).
+std::vector<std::pair<std::string, std::string>> files_from_tar(std::string_view tar,
+                                                                const Limits& limits = {});
 /// Reads packets from a tar, in order of first appearance. Accepts the layout to_tar
 /// writes (directory entries optional); rejects absolute or nested paths, links,
 /// devices, duplicate entries and anything over `limits` (InputError naming the entry).

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exports of the review (issue 18): the audit log checked by `wim-verify --audit` (an
+// edited, removed or reordered entry is named), and a case tar checked by running the
+// commands its own README.txt gives (openssl, sha256sum), on the real programs.
+#include "wim/collector/case_export.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <sstream>
+
+#include "../common/record_samples.hpp"
+#include "../run_command.hpp"
+#include "test_util.hpp"
+#include "wim/collector/forward.hpp"
+#include "wim/collector/ingest.hpp"
+#include "wim/collector/registry.hpp"
+#include "wim/common/chain.hpp"
+#include "wim/common/packet.hpp"
+#include "wim/common/time.hpp"
+
+using namespace wim;
+using namespace wim::collector;
+using wim::collector::test::read_file;
+using wim::collector::test::temp_dir;
+using wim::collector::test::write_file;
+
+namespace {
+
+const std::string kCollector = std::string(WIM_BINARY_DIR) + "/collector/wim-collector";
+const std::string kVerify = std::string(WIM_BINARY_DIR) + "/common/wim-verify";
+
+/// A collector data folder as wim-collector leaves it: G001's records 1..5 stored (3 and 5
+/// overload violations with images), their cases, and review actions by three people.
+struct Collector {
+  std::filesystem::path dir = temp_dir("case-export");
+  std::filesystem::path data = dir / "data";
+  crypto::SigningKey station_key = crypto::SigningKey::generate();
+  crypto::SigningKey audit_key = crypto::SigningKey::generate();
+  std::unique_ptr<MetadataStore> store;
+  std::unique_ptr<FileBlobStore> blobs;
+  std::unique_ptr<Review> review;
+  std::int64_t now = time::parse_utc("2026-12-07T02:00:00Z");
+  const std::string case3 = packet::dir_name("G001", 3), case5 = packet::dir_name("G001", 5);
+
+  Collector() {
+    std::filesystem::create_directories(data);
+    const boost::json::object reg{
+        {"stations", boost::json::array{{{"id", "G001"},
+                                         {"location", {{"lat", 31.0}, {"lon", 121.0}}},
+                                         {"lanes", 2},
+                                         {"tls_cert_sha256", std::string(64, 'a')},
+                                         {"signing_key_pem", station_key.public_key().to_pem()}}}}};
+    write_file(dir / "registry.json", boost::json::serialize(reg));
+    write_file(dir / "collector.json", R"({"registry":"registry.json","data_dir":"data",)"
+                                       R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"}})");
+    audit_key.save_pem_file(data / "audit.key.pem");
+    store = open_sqlite_store(data / "meta.db");
+    blobs = std::make_unique<FileBlobStore>(data / "blobs");
+    auto registry = std::make_shared<RegistryHolder>(dir / "registry.json");
+    Ingest ingest(*store, *blobs, registry);
+    Forwarder forwarder(data / "cases.db", *store, *blobs);
+    ingest.add_observer(&forwarder);
+    chain::ChainWriter writer{"G001", station_key, 0, ""};
+    std::vector<packet::Packet> ps;
+    for (std::int64_t n = 1; n <= 5; ++n) {
+      const std::int64_t t = wim::test::kT0_us + n * 1'000'000;
+      record::Manifest m = n == 1       ? wim::test::event_record("station_start", t)
+                           : n % 2 == 0 ? wim::test::pass_record(t)
+                                        : wim::test::violation_record(t);
+      m.station_id = "G001";
+      ps.push_back(writer.append(m, m.kind == record::Kind::violation
+                                        ? wim::test::violation_attachments()
+                                        : std::map<std::string, std::string>{}));
+    }
+    ingest.ingest("G001", ps);
+    REQUIRE(forwarder.cases().size() == 2);
+    review = std::make_unique<Review>(
+        data / "cases.db", crypto::SigningKey::from_pem(audit_key.to_pem()), ReviewOptions{},
+        [this] { return now; },
+        [](const std::string&) {
+          return record::Plate{"沪A12345", "blue", 0.95, false};
+        });
+    const Actor tina{"tina", Role::transport_reviewer}, paul{"paul", Role::police_reviewer};
+    review->confirm(tina, case3, "clear photo, \"quoted\", comma, and\nnewline");  // seq 1
+    review->confirm(tina, case5, "");                                              // seq 2
+    now += 3600'000'000;
+    review->decide(paul, case3, "fine", "");  // seq 3
+    review->close(paul, case3, "paid");       // seq 4
+  }
+  ~Collector() { std::filesystem::remove_all(dir); }
+  std::string config() const { return (dir / "collector.json").string(); }
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+/// Runs every "$ " line of <folder>/README.txt inside <folder>; the lines that failed.
+std::vector<std::string> failing_readme_commands(const std::filesystem::path& folder, int& ran) {
+  std::vector<std::string> failed;
+  ran = 0;
+  for (const auto& l : lines_of(read_file(folder / "README.txt"))) {
+    if (l.rfind("$ ", 0) != 0) continue;
+    ++ran;
+    const auto r = wim::test::run_command("cd '" + folder.string() + "' && " + l.substr(2));
+    if (r.status != 0) failed.push_back(l);
+  }
+  return failed;
+}
+
+bool any_starts(const std::vector<std::string>& v, const std::string& prefix) {
+  for (const auto& s : v)
+    if (s.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("export: wim-verify --audit passes the exported log and names a broken entry") {
+  Collector c;
+  const auto out = c.dir / "out";
+  const auto log = out / "audit.jsonl";
+  auto r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --out " +
+                                  log.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("4 audit entries, seq 1..4") != std::string::npos);
+  const auto check = [&](const std::string& text, const std::string& flags = " --from-one") {
+    write_file(out / "x.jsonl", text);
+    return wim::test::run_command(kVerify + " --audit " + (out / "x.jsonl").string() + " --key " +
+                                  (out / "collector.pub.pem").string() + flags);
+  };
+  const auto lines = lines_of(read_file(log));
+  REQUIRE(lines.size() == 4);
+
+  GIVEN("the log as exported") {
+    r = check(joined(lines));
+    INFO(r.out);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("OK: audit log, 4 entries, seq 1..4") != std::string::npos);
+  }
+  GIVEN("entry 2's reason edited") {
+    auto v = lines;
+    const auto at = v[1].find("\"reason\":\"\"");
+    REQUIRE(at != std::string::npos);
+    v[1].replace(at, 11, "\"reason\":\"x\"");
+    r = check(joined(v));
+    CHECK(r.status == 1);
+    CHECK(r.out.find("entry 2 (line of JSON 2, seq 2): entry_sha256 does not match") !=
+          std::string::npos);
+  }
+  GIVEN("entry 2 removed") {
+    auto v = lines;
+    v.erase(v.begin() + 1);
+    r = check(joined(v));
+    CHECK(r.status == 1);
+    CHECK(r.out.find("entry 2 (line of JSON 2, seq 3): seq 3 where 2 was expected") !=
+          std::string::npos);
+  }
+  GIVEN("entries 3 and 4 swapped") {
+    auto v = lines;
+    std::swap(v[2], v[3]);
+    r = check(joined(v));
+    CHECK(r.status == 1);
+    CHECK(r.out.find("entry 3 (line of JSON 3, seq 4): seq 4 where 3 was expected") !=
+          std::string::npos);
+  }
+  GIVEN("the first entry removed") {
+    auto v = lines;
+    v.erase(v.begin());
+    r = check(joined(v));
+    CHECK(r.status == 1);
+    CHECK(r.out.find("entry 1 (line of JSON 1, seq 2): the log starts at seq 2") !=
+          std::string::npos);
+    THEN("without --from-one it is a valid tail of the log") {
+      CHECK(check(joined(v), "").status == 0);
+    }
+  }
+  GIVEN("a key that is not the collector's") {
+    write_file(out / "other.pem", crypto::SigningKey::generate().public_key().to_pem());
+    write_file(out / "x.jsonl", joined(lines));
+    r = wim::test::run_command(kVerify + " --audit " + (out / "x.jsonl").string() + " --key " +
+                               (out / "other.pem").string());
+    CHECK(r.status == 1);
+    CHECK(r.out.find("entry 1 (line of JSON 1, seq 1): signature does not verify") !=
+          std::string::npos);
+  }
+  GIVEN("one case's excerpt") {
+    r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --case " +
+                               c.case3 + " --out " + log.string());
+    REQUIRE(r.status == 0);
+    const auto excerpt = read_file(log);
+    CHECK(lines_of(excerpt).size() == 3);
+    CHECK(check(excerpt, " --excerpt").status == 0);
+    r = check(excerpt, "");
+    CHECK(r.status == 1);
+    CHECK(r.out.find("seq 3 where 2 was expected") != std::string::npos);
+  }
+}
+
+TEST_CASE("export: a case tar is checked by its README's own commands, a tampered copy fails") {
+  Collector c;
+  const auto tar = c.dir / "out" / (c.case3 + ".tar");
+  auto r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                                  c.case3 + " --out " + tar.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto x = c.dir / "x";
+  std::filesystem::create_directories(x);
+  REQUIRE(wim::test::run_command("tar -xf " + tar.string() + " -C " + x.string()).status == 0);
+  const auto folder = x / c.case3;
+  // The packet inside is the stored one, byte for byte.
+  const auto stored = c.store->get_record("G001", 3);
+  REQUIRE(stored);
+  CHECK(read_file(folder / c.case3 / "manifest.json") == stored->manifest);
+  CHECK(read_file(folder / c.case3 / "manifest.sig") == stored->signature);
+  CHECK(read_file(folder / c.case3 / "plate.jpg") ==
+        wim::test::violation_attachments().at("plate.jpg"));
+  CHECK(lines_of(read_file(folder / "audit.jsonl")).size() == 3);
+
+  int ran = 0;
+  WHEN("the README's commands run on the archive as exported") {
+    const auto failed = failing_readme_commands(folder, ran);
+    INFO(joined(failed));
+    THEN("every one succeeds") {
+      // SHA256SUMS signature and sha256sum -c, the manifest signature, 2 listed
+      // attachments, 3 per audit entry x 3.
+      CHECK(ran == 2 + 1 + 2 + 3 * 3);
+      CHECK(failed.empty());
+    }
+  }
+  const auto tampered = c.dir / "t";
+  const auto fresh = [&] {
+    std::filesystem::remove_all(tampered);
+    std::filesystem::copy(folder, tampered, std::filesystem::copy_options::recursive);
+  };
+  const auto flip = [](const std::filesystem::path& p, const std::string& from,
+                       const std::string& to) {
+    auto s = read_file(p);
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    s.replace(at, from.size(), to);
+    write_file(p, s);
+  };
+  WHEN("the manifest's gross is changed") {
+    fresh();
+    flip(tampered / c.case3 / "manifest.json", "46230.5", "36230.5");
+    const auto failed = failing_readme_commands(tampered, ran);
+    CHECK(any_starts(failed, "$ openssl pkeyutl -verify -pubin -inkey station.pub.pem"));
+    CHECK(any_starts(failed, "$ grep -q \"^manifest_sha256="));  // the audit is about another
+  }
+  WHEN("the plate image is replaced") {
+    fresh();
+    write_file(tampered / c.case3 / "plate.jpg", "another picture");
+    const auto failed = failing_readme_commands(tampered, ran);
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0] == "$ sha256sum -c SHA256SUMS");
+    CHECK(failed[1].find("plate.jpg\" | sha256sum -c -") != std::string::npos);
+  }
+  WHEN("an audit entry's reason is edited and its hash recomputed") {
+    fresh();
+    const auto entry = tampered / "audit" / "0000000004.txt";
+    flip(entry, "reason=\"paid\"", "reason=\"waived\"");
+    write_file(tampered / "audit" / "0000000004.sha256", crypto::sha256_hex(read_file(entry)));
+    const auto failed = failing_readme_commands(tampered, ran);
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0] == "$ sha256sum -c SHA256SUMS");
+    CHECK(failed[1].find("-in audit/0000000004.sha256 -sigfile audit/0000000004.sig") !=
+          std::string::npos);
+  }
+  WHEN("an audit entry's reason is edited alone") {
+    fresh();
+    flip(tampered / "audit" / "0000000001.txt", "clear photo", "blurry photo");
+    const auto failed = failing_readme_commands(tampered, ran);
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0] == "$ sha256sum -c SHA256SUMS");
+    CHECK(failed[1].find("audit/0000000001.txt\" | sha256sum -c -") != std::string::npos);
+  }
+  WHEN("the case is unknown") {
+    r = wim::test::run_command(kCollector + " export-case --config " + c.config() +
+                               " --case G001-0000000002 --out " + (c.dir / "n.tar").string());
+    CHECK(r.status == 2);
+    CHECK(r.out.find("no case G001-0000000002 (not_found)") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(c.dir / "n.tar"));
+  }
+}
+
+TEST_CASE("export: wim-verify --case passes the exported tar and names each tampered member") {
+  Collector c;
+  const auto tar = c.dir / "out" / (c.case3 + ".tar");
+  auto r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                                  c.case3 + " --out " + tar.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto verify = [&](const std::filesystem::path& t, const std::string& flags = "") {
+    return wim::test::run_command(kVerify + " --case " + t.string() + flags);
+  };
+  GIVEN("the tar as exported") {
+    r = verify(tar);
+    INFO(r.out);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("OK: case " + c.case3 + ": ") != std::string::npos);
+    CHECK(r.out.find("1 packet(s) with 2 attachment(s) signed, 3 review action(s) signed, "
+                     "audit chain linked seq 1..4") != std::string::npos);
+    THEN("it passes with the keys a reader trusts, and fails with another collector key") {
+      const auto sk = c.dir / "station.pem", ck = c.dir / "collector.pem";
+      write_file(sk, c.station_key.public_key().to_pem());
+      write_file(ck, c.audit_key.public_key().to_pem());
+      CHECK(verify(tar, " --key " + sk.string() + " --audit-key " + ck.string()).status == 0);
+      write_file(ck, crypto::SigningKey::generate().public_key().to_pem());
+      r = verify(tar, " --audit-key " + ck.string());
+      CHECK(r.status == 1);
+      CHECK(r.out.find(c.case3 + "/collector.pub.pem: is not the key given") != std::string::npos);
+      CHECK(r.out.find(c.case3 + "/SHA256SUMS.sig: the collector's signature does not verify") !=
+            std::string::npos);
+    }
+  }
+  // One member of each kind, one byte changed in it: the member is named.
+  const auto files = packet::files_from_tar(read_file(tar));
+  const std::vector<std::string> members = {c.case3 + "/manifest.json",
+                                            c.case3 + "/manifest.sig",
+                                            c.case3 + "/plate.jpg",
+                                            "station.pub.pem",
+                                            "collector.pub.pem",
+                                            "review.json",
+                                            "audit.jsonl",
+                                            "audit-chain.jsonl",
+                                            "audit/0000000001.txt",
+                                            "audit/0000000001.sha256",
+                                            "audit/0000000001.sig",
+                                            "README.txt",
+                                            "SHA256SUMS",
+                                            "SHA256SUMS.sig"};
+  for (const auto& m : members) {
+    GIVEN("a byte of " + m + " changed") {
+      auto v = files;
+      bool found = false;
+      for (auto& [path, bytes] : v)
+        if (path == c.case3 + "/" + m) {
+          REQUIRE(!bytes.empty());
+          bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x01);
+          found = true;
+        }
+      REQUIRE(found);
+      const auto t = c.dir / "tampered.tar";
+      write_file(t, packet::files_to_tar(v, 0));
+      r = verify(t);
+      INFO(r.out);
+      CHECK(r.status == 1);
+      CHECK(r.out.find(c.case3 + "/" + m + ": ") != std::string::npos);
+      CHECK(r.out.find("OK:") == std::string::npos);
+    }
+  }
+  GIVEN("a member removed") {
+    auto v = files;
+    std::erase_if(v, [&](const auto& f) { return f.first == c.case3 + "/review.json"; });
+    const auto t = c.dir / "short.tar";
+    write_file(t, packet::files_to_tar(v, 0));
+    r = verify(t);
+    CHECK(r.status == 1);
+    CHECK(r.out.find(c.case3 + "/review.json: listed in SHA256SUMS but missing") !=
+          std::string::npos);
+  }
+  GIVEN("a file that is not a tar") {
+    write_file(c.dir / "junk.tar", "not a tar at all");
+    r = verify(c.dir / "junk.tar");
+    CHECK(r.status == 1);
+    CHECK(r.out.find("(archive)") != std::string::npos);
+  }
+  GIVEN("no --case given") {
+    r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --out " +
+                               (c.dir / "n.tar").string());
+    CHECK(r.status == 2);
+    CHECK(r.out.find("'--case' is required") != std::string::npos);
+  }
+}
+
+TEST_CASE("export: closed cases as CSV, and the audit log for a time range") {
+  Collector c;
+  GIVEN("case 3 closed at 03:00Z, case 5 still awaiting police review") {
+    const auto csv = c.dir / "closed.csv";
+    auto r = wim::test::run_command(kCollector + " export-closed --config " + c.config() +
+                                    " --from 2026-12-07T00:00:00Z --to 2026-12-08T00:00:00Z" +
+                                    " --out " + csv.string());
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("1 closed cases") != std::string::npos);
+    const auto rows = lines_of(read_file(csv));
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0] == std::string(kClosedCsvHeader) + "\r");
+    const auto& row = rows[1];
+    CHECK(row.starts_with(c.case3 + ",G001,"));
+    CHECK(row.find(",沪A12345,") != std::string::npos);
+    CHECK(row.find(",46230.5,43000.0,3230.5,") != std::string::npos);
+    CHECK(row.find(",fine,1500,") != std::string::npos);  // 3 full tonnes x 500 yuan
+    CHECK(row.find(",2026-12-07T02:00:00.000Z,2026-12-07T03:00:00.000Z,"
+                   "2026-12-07T03:00:00.000Z,paul,") != std::string::npos);
+    THEN("a range before the closing holds the header only") {
+      r = wim::test::run_command(kCollector + " export-closed --config " + c.config() +
+                                 " --from 2026-12-07T00:00:00Z --to 2026-12-07T03:00:00Z --out " +
+                                 csv.string());
+      CHECK(r.status == 0);
+      CHECK(lines_of(read_file(csv)).size() == 1);
+    }
+    THEN("a bad time is named") {
+      r = wim::test::run_command(kCollector + " export-closed --config " + c.config() +
+                                 " --from yesterday --to 2026-12-07T03:00:00Z --out " +
+                                 csv.string());
+      CHECK(r.status == 2);
+      CHECK(r.out.find("--from: ") != std::string::npos);
+    }
+  }
+  GIVEN("the audit entries of 03:00Z onwards (seq 3 and 4)") {
+    const auto log = c.dir / "range" / "audit.jsonl";
+    auto r = wim::test::run_command(kCollector + " export-audit --config " + c.config() +
+                                    " --from 2026-12-07T02:30:00Z --to 2026-12-08T00:00:00Z" +
+                                    " --out " + log.string());
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("2 audit entries, seq 3..4") != std::string::npos);
+    const auto key = (c.dir / "range" / "collector.pub.pem").string();
+    r = wim::test::run_command(kVerify + " --audit " + log.string() + " --key " + key);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("OK: audit log, 2 entries, seq 3..4") != std::string::npos);
+    THEN("as a whole log (--from-one) it is refused: it starts at seq 3") {
+      r = wim::test::run_command(kVerify + " --audit " + log.string() + " --key " + key +
+                                 " --from-one");
+      CHECK(r.status == 1);
+      CHECK(r.out.find("the log starts at seq 3") != std::string::npos);
+    }
+  }
+}
