@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The wim-collector .deb in a Debian 12 root (issue 19): install, check-config, a running
-# collector serving /metrics as user wim-collector, upgrade (operator's config kept),
-# remove (data and config kept), purge (config gone, data and user kept); then lintian.
+# The wim-collector .deb in a Debian 12 root (issue 19): install, check-config,
+# backup-keygen, a running collector serving /metrics as user wim-collector, a signed
+# backup and verify-backup as that user, upgrade (operator's config kept), remove (data
+# and config kept), purge (config gone, data, keys and user kept); then lintian.
 #   scripts/test-collector-deb.sh [build-dir]        (root; WIM_DEB_ROOT_CACHE=tarball)
 # Not in scripts/test.sh: the first run builds the root with mmdebstrap from the
 # machine's Debian package sources (network) and apt installs the package's dependencies
@@ -84,6 +85,11 @@ JSON
 in_root chgrp -R wim-collector /etc/wim/pki && in_root chmod -R g+rX /etc/wim/pki
 # the operator's own change of a conffile, which upgrades must keep
 sed -i 's/"threads": 2/"threads": 3/' "$root/etc/wim/collector.json"
+as_collector() { chroot --userspec=wim-collector:wim-collector "$root" /usr/bin/env -i \
+  PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+as_collector wim-collector backup-keygen --config /etc/wim/collector.json || fail "backup-keygen"
+[ "$(in_root stat -c '%U %a' /etc/wim/backup/backup.key.pem)" = "wim-collector 600" ] ||
+  fail "backup key: $(in_root stat -c '%U %a' /etc/wim/backup/backup.key.pem)"
 in_root wim-collector check-config /etc/wim/collector.json || fail "check-config after provisioning"
 cat >"$root/tmp/probe.sh" <<'SH'
 exec 3<>/dev/tcp/127.0.0.1/8080 || exit 1
@@ -105,6 +111,13 @@ grep -q '^# HELP wim_station_clock_offset_seconds' "$root/tmp/metrics.txt" ||
   { cat "$root/tmp/collector.log"; fail "no /metrics from the installed collector"; }
 [ -f "$root/var/lib/wim-collector/meta.db" ] || fail "no meta.db in /var/lib/wim-collector"
 [ "$(in_root stat -c %U /var/lib/wim-collector/meta.db)" = wim-collector ] || fail "meta.db owner"
+
+step "backup and verify-backup as wim-collector, with the package's backup key"
+as_collector wim-collector backup --config /etc/wim/collector.json /tmp/bk || fail "backup"
+[ -f "$root/tmp/bk/backup.json.sig" ] || fail "backup not signed"
+out=$(as_collector wim-collector verify-backup --config /etc/wim/collector.json /tmp/bk) ||
+  fail "verify-backup: $out"
+grep -q "backup.json signature verified with backup key" <<<"$out" || fail "verify-backup: $out"
 
 step "upgrade to a higher version (same files, version +1)"
 work=$(mktemp -d)
@@ -128,6 +141,7 @@ in_root dpkg -P wim-collector 2>&1 | sed 's/^/  /'
 [ ! -e "$root/etc/wim/collector.json" ] || fail "collector.json still there after purge"
 [ -f "$root/var/lib/wim-collector/meta.db" ] || fail "purge lost meta.db"
 [ -f "$root/etc/wim/pki/collector.key.pem" ] || fail "purge lost the TLS key"
+[ -f "$root/etc/wim/backup/backup.key.pem" ] || fail "purge lost the backup key"
 in_root getent passwd wim-collector >/dev/null || fail "purge removed the user"
 [ ! -e "$root/etc/systemd/system/multi-user.target.wants/wim-collector.service" ] ||
   fail "unit still enabled after purge"
