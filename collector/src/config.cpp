@@ -183,13 +183,23 @@ ConfigProblems check_config(const std::filesystem::path& path) {
     if (!in) p.add(file, ptr, "cannot read file " + f->string() + " (expected a PEM file)");
   }
   // The backup keys: loadable (the private key 0600), and one pair when both are set.
+  // A missing or unreadable file is a SystemError of the loaders: reported the same way.
+  auto as_input = [](auto&& load) {
+    try {
+      return load();
+    } catch (const std::exception& e) {  // the loaders name the file
+      throw InputError(std::string("key: ") + e.what());
+    }
+  };
   std::optional<crypto::SigningKey> sk;
   if (!c.backup_signing_key.empty())
-    p.check(file, "/backup/signing_key",
-            [&] { sk = crypto::SigningKey::load_pem_file(c.backup_signing_key); });
+    p.check(file, "/backup/signing_key", [&] {
+      sk = as_input([&] { return crypto::SigningKey::load_pem_file(c.backup_signing_key); });
+    });
   if (!c.backup_verify_key.empty())
     p.check(file, "/backup/verify_key", [&] {
-      const auto vk = crypto::VerifyKey::load_pem_file(c.backup_verify_key);
+      const auto vk =
+          as_input([&] { return crypto::VerifyKey::load_pem_file(c.backup_verify_key); });
       if (sk && vk.fingerprint() != sk->public_key().fingerprint())
         throw InputError(c.backup_verify_key.string() + " (" + vk.fingerprint() +
                          ") is not the public key of signing_key " + c.backup_signing_key.string() +
