@@ -433,6 +433,14 @@ TEST_CASE("wim-collector backup, verify-backup, restore: the program, under inge
     CHECK(run_cmd(cli + "check-config " + (dir / "pair.json").string(), out) == 1);
     CHECK_THAT(out, Catch::Contains("/backup/verify_key: ") &&
                         Catch::Contains("is not the public key of signing_key"));
+    write_file(dir / "missing.json",
+               R"({"backup":{"signing_key":"nowhere.key.pem","verify_key":"nowhere.pub.pem"},)" +
+                   base.substr(1));
+    std::string out3;
+    CHECK(run_cmd(cli + "check-config " + (dir / "missing.json").string(), out3) == 1);
+    CHECK_THAT(out3, Catch::Contains("/backup/signing_key: ") &&
+                         Catch::Contains("nowhere.key.pem: no such key file") &&
+                         Catch::Contains("/backup/verify_key: cannot read"));
     std::filesystem::permissions(dir / "backup.key.pem", std::filesystem::perms::group_read,
                                  std::filesystem::perm_options::add);
     std::string out2;
