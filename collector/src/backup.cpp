@@ -106,9 +106,11 @@ void sqlite_backup(const fs::path& src_path, const fs::path& dst_path) {
   dst.exec("PRAGMA journal_mode=DELETE");
 }
 
-std::string manifest_text(const BackupResult& r, const fs::path& data_dir) {
+std::string manifest_text(const BackupResult& r, const fs::path& data_dir,
+                          const crypto::SigningKey* key) {
   bj::object o;
   o["format"] = "wim-collector-backup 1";
+  if (key) o["backup_key_fingerprint_sha256"] = key->public_key().fingerprint();
   o["created_utc"] = time::format_utc_ms(time::now_unix_us());
   o["source"] = fs::absolute(data_dir).string();
   bj::array files;
@@ -132,7 +134,8 @@ std::map<std::string, BackupStation> station_counts(sqlite::Db& meta) {
 
 }  // namespace
 
-BackupResult backup_data_dir(const fs::path& data_dir, const fs::path& out_dir) {
+BackupResult backup_data_dir(const fs::path& data_dir, const fs::path& out_dir,
+                             const crypto::SigningKey* manifest_key) {
   if (!fs::exists(data_dir / "meta.db"))
     throw InputError("backup: no collector data at " + (data_dir / "meta.db").string());
   std::error_code ec;
@@ -172,10 +175,11 @@ BackupResult backup_data_dir(const fs::path& data_dir, const fs::path& out_dir) 
   }
   for (const auto& f : r.files) r.bytes += f.size_bytes;
   // Last: the manifest and its hash. Without them restore calls the backup incomplete.
-  const auto text = manifest_text(r, data_dir);
+  const auto text = manifest_text(r, data_dir, manifest_key);
   write_file_atomic(out_dir / kBackupManifest, text);
   write_file_atomic(out_dir / kBackupManifestHash,
                     crypto::sha256_hex(text) + "  " + kBackupManifest + "\n");
+  if (manifest_key) write_file_atomic(out_dir / kBackupManifestSig, manifest_key->sign(text));
   for (auto it = fs::recursive_directory_iterator(out_dir / "blobs", ec);
        !ec && it != fs::recursive_directory_iterator(); ++it)
     if (it->is_directory()) fsync_dir(it->path());
@@ -202,7 +206,8 @@ std::string read_all(const fs::path& p) {
 }
 
 // backup.json, checked against its hash file; problems go to `out`.
-std::optional<BackupResult> read_manifest(const fs::path& dir, std::vector<std::string>& out) {
+std::optional<BackupResult> read_manifest(const fs::path& dir, const crypto::VerifyKey* key,
+                                          std::vector<std::string>& out) {
   const auto mpath = dir / kBackupManifest, hpath = dir / kBackupManifestHash;
   if (!fs::exists(mpath) || !fs::exists(hpath)) {
     out.push_back(std::string(fs::exists(mpath) ? kBackupManifestHash : kBackupManifest) +
@@ -215,6 +220,21 @@ std::optional<BackupResult> read_manifest(const fs::path& dir, std::vector<std::
     out.push_back(std::string(kBackupManifest) + ": SHA-256 " + crypto::sha256_hex(text) +
                   " differs from " + kBackupManifestHash + " (the manifest was altered)");
     return std::nullopt;
+  }
+  if (key) {  // the hash file proves nothing to a forger who rewrites it: the signature does
+    const auto spath = dir / kBackupManifestSig;
+    if (!fs::exists(spath)) {
+      out.push_back(std::string(kBackupManifestSig) +
+                    ": missing (the backup is not signed; made without a backup key, or the "
+                    "signature was removed)");
+      return std::nullopt;
+    }
+    if (!key->verify(text, read_all(spath))) {
+      out.push_back(std::string(kBackupManifestSig) + ": does not verify " + kBackupManifest +
+                    " with the backup key " + key->fingerprint() +
+                    " (the manifest was altered, or another key signed it)");
+      return std::nullopt;
+    }
   }
   BackupResult r;
   try {
@@ -237,7 +257,7 @@ std::optional<BackupResult> read_manifest(const fs::path& dir, std::vector<std::
 }
 
 void check_files(const fs::path& dir, BackupResult& r, std::vector<std::string>& out) {
-  std::set<std::string> listed{kBackupManifest, kBackupManifestHash};
+  std::set<std::string> listed{kBackupManifest, kBackupManifestHash, kBackupManifestSig};
   for (const auto& f : r.files) {
     listed.insert(f.path);
     if (f.path.find("..") != std::string::npos || f.path.starts_with("/")) {
@@ -365,10 +385,11 @@ void check_chains(const fs::path& dir, const BackupResult& r, const chain::KeyRe
 }  // namespace
 
 std::vector<std::string> verify_backup(const fs::path& backup_dir, const chain::KeyRegistry& keys,
-                                       BackupResult* result, std::size_t batch_records) {
+                                       BackupResult* result, std::size_t batch_records,
+                                       const crypto::VerifyKey* backup_key) {
   std::vector<std::string> problems;
   if (!fs::is_directory(backup_dir)) return {backup_dir.string() + ": not a folder"};
-  auto r = read_manifest(backup_dir, problems);
+  auto r = read_manifest(backup_dir, backup_key, problems);
   if (!r) return problems;
   check_files(backup_dir, *r, problems);
   if (problems.empty())
@@ -386,7 +407,8 @@ RestoreResult restore_data_dir(const fs::path& backup_dir, const fs::path& data_
     throw RestoreRefused({data_dir.string() + ": holds data (" +
                           (fs::exists(data_dir / "meta.db") ? "meta.db" : "files") +
                           "); stop the collector and give --replace to move it aside"});
-  auto problems = verify_backup(backup_dir, keys, &res.verified, options.batch_records);
+  auto problems = verify_backup(backup_dir, keys, &res.verified, options.batch_records,
+                                options.backup_key ? &*options.backup_key : nullptr);
   if (!problems.empty()) throw RestoreRefused(std::move(problems));
 
   // Copy next to the target, hashing again what is copied (the backup may sit on a

@@ -144,6 +144,11 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
             throw InputError("expected http://host:port/path, got \"" + c.webhook_url + "\"");
         });
       }
+      if (const auto* b = top.object("backup", false)) {
+        Fields f{*b, "/backup", file, p};
+        f.path("signing_key", c.backup_signing_key, base, "");
+        f.path("verify_key", c.backup_verify_key, base, "");
+      }
     }
   }
   own.throw_if_any();
@@ -177,8 +182,42 @@ ConfigProblems check_config(const std::filesystem::path& path) {
     std::ifstream in(*f, std::ios::binary);
     if (!in) p.add(file, ptr, "cannot read file " + f->string() + " (expected a PEM file)");
   }
+  // The backup keys: loadable (the private key 0600), and one pair when both are set.
+  // A missing or unreadable file is a SystemError of the loaders: reported the same way.
+  auto as_input = [](auto&& load) {
+    try {
+      return load();
+    } catch (const std::exception& e) {  // the loaders name the file
+      throw InputError(std::string("key: ") + e.what());
+    }
+  };
+  std::optional<crypto::SigningKey> sk;
+  if (!c.backup_signing_key.empty())
+    p.check(file, "/backup/signing_key", [&] {
+      sk = as_input([&] { return crypto::SigningKey::load_pem_file(c.backup_signing_key); });
+    });
+  if (!c.backup_verify_key.empty())
+    p.check(file, "/backup/verify_key", [&] {
+      const auto vk =
+          as_input([&] { return crypto::VerifyKey::load_pem_file(c.backup_verify_key); });
+      if (sk && vk.fingerprint() != sk->public_key().fingerprint())
+        throw InputError(c.backup_verify_key.string() + " (" + vk.fingerprint() +
+                         ") is not the public key of signing_key " + c.backup_signing_key.string() +
+                         " (" + sk->public_key().fingerprint() + ")");
+    });
   Registry::load_file(c.registry, &p);
   return p;
+}
+
+std::optional<crypto::SigningKey> backup_signing_key(const CollectorConfig& c) {
+  if (c.backup_signing_key.empty()) return std::nullopt;
+  return crypto::SigningKey::load_pem_file(c.backup_signing_key);
+}
+
+std::optional<crypto::VerifyKey> backup_verify_key(const CollectorConfig& c) {
+  if (!c.backup_verify_key.empty()) return crypto::VerifyKey::load_pem_file(c.backup_verify_key);
+  if (auto sk = backup_signing_key(c)) return sk->public_key();
+  return std::nullopt;
 }
 
 }  // namespace wim::collector

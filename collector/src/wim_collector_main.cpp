@@ -74,6 +74,16 @@ int run_check_config(int argc, char** argv) {
   const auto cfg = CollectorConfig::load_file(path);
   std::cout << path << ": ok (registry " << cfg.registry.string() << ": "
             << Registry::load_file(cfg.registry).stations().size() << " stations)\n";
+  // What the backup commands will do with this config.
+  if (const auto sk = backup_signing_key(cfg))
+    std::cout << "backups: signed with " << cfg.backup_signing_key.string() << " ("
+              << sk->public_key().fingerprint() << ")\n";
+  else
+    std::cout << "backups: no /backup/signing_key: `backup` needs --unsigned on this machine\n";
+  if (const auto vk = backup_verify_key(cfg))
+    std::cout << "restores: backup.json.sig checked with " << vk->fingerprint() << "\n";
+  else
+    std::cout << "restores: no backup key: verify-backup and restore need --unsigned\n";
   return 0;
 }
 
@@ -85,7 +95,8 @@ int main(int argc, char** argv) {
     return run_check_config(argc - 1, argv + 1);
   if (argc > 1 &&
       (std::string_view(argv[1]) == "backup" || std::string_view(argv[1]) == "restore" ||
-       std::string_view(argv[1]) == "verify-backup"))
+       std::string_view(argv[1]) == "verify-backup" ||
+       std::string_view(argv[1]) == "backup-keygen"))
     return run_backup_command(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]).starts_with("export-"))
     if (int rc = run_case_export(argc - 1, argv + 1); rc >= 0) return rc;
@@ -102,7 +113,10 @@ int main(int argc, char** argv) {
                 << "       wim-collector check-config collector.json\n"
                 << "         (every mistake of the config and its registry; exit 1 when any)\n"
                 << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
-                << "         (online backup, verified restore: docs/backup-restore.md)\n"
+                << "         (online backup with a signed manifest, verified restore;\n"
+                << "         docs/backup-restore.md)\n"
+                << "       wim-collector backup-keygen --config collector.json\n"
+                << "         (once: the key pair that signs backups, at the config's /backup)\n"
                 << "       wim-collector export-case|export-audit|export-closed ... (--help; "
                    "docs/case-export.md)\n"
                 << opts;

@@ -210,8 +210,8 @@ ChainHead Outbox::head() const {
   return h;
 }
 
-void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto,
-                    std::int64_t held_id) {
+void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto, std::int64_t held_id,
+                    const std::vector<std::pair<std::string, std::string>>& facts) {
   std::lock_guard lock(mu_);
   try {
     sqlite::Transaction tx(*db_);
@@ -248,6 +248,10 @@ void Outbox::append(const OutboxRecord& r, std::uint64_t reports_thinned_upto,
     if (held_id > 0) {
       sqlite::Stmt del(*db_, "DELETE FROM held WHERE id = ?");
       del.bind(1, held_id).step();
+    }
+    for (const auto& [key, value] : facts) {
+      sqlite::Stmt f(*db_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+      f.bind(1, "station." + key).bind(2, value).step();
     }
     tx.commit();
   } catch (const sqlite::SqliteFull& e) {

@@ -146,7 +146,8 @@ std::size_t OutboxSealer::release_locked(std::int64_t watermark_unix_us) {
 std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
                                             std::map<std::string, std::string> att,
                                             std::uint64_t reports_thinned_upto,
-                                            std::int64_t held_id) {
+                                            std::int64_t held_id,
+                                            const crypto::SigningKey* rotate_to) {
   stamp(m);
   if (m.software_sha256.empty()) m.software_sha256 = software_sha256_;
   // The time-order rule (docs/records.md): a vehicle record keeps its measured time; one
@@ -164,7 +165,8 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
     chain_time = last_time_us_;  // callers move events to the head's time; never backwards
   }
   try {
-    packet::Packet p = writer_.append(std::move(m), std::move(att));
+    packet::Packet p = rotate_to ? writer_.rotate_key(*rotate_to, std::move(m))
+                                 : writer_.append(std::move(m), std::move(att));
     const auto parsed = p.manifest();
     OutboxRecord r;
     r.seq = parsed.seq;
@@ -175,7 +177,13 @@ std::uint64_t OutboxSealer::seal_and_append(record::Manifest m,
     r.lane = parsed.lane;
     r.chain_time_unix_us = chain_time;
     r.packet = packet::to_tar({p});
-    outbox_.append(r, reports_thinned_upto, held_id);
+    if (rotate_to) {
+      outbox_.append(r, reports_thinned_upto, held_id,
+                     {{kSigningKeyFact, rotate_to->public_key().fingerprint()}});
+      key_ = *rotate_to;  // only once the outbox holds the event
+    } else {
+      outbox_.append(r, reports_thinned_upto, held_id);
+    }
     last_time_us_ = chain_time;
     return r.seq;
   } catch (...) {
@@ -231,6 +239,20 @@ std::uint64_t OutboxSealer::commit(record::Manifest m,
   report_thinning(m.time_unix_us);
   m.station_id = station_id_;
   return seal_and_append(std::move(m), std::move(attachments), 0);
+}
+
+std::uint64_t OutboxSealer::rotate_key(crypto::SigningKey new_key) {
+  std::lock_guard lock(mu_);
+  release_locked(INT64_MAX);  // events detected before the change are signed before it
+  record::Manifest m;
+  m.kind = record::Kind::event;
+  m.event = record::Event{chain::kKeyChangeEvent, {}};
+  stamp(m);
+  m.time_unix_us = std::max(m.time_unix_us, last_time_us_);
+  outbox_.thin_to_quota(4096);
+  report_thinning(m.time_unix_us);
+  m.station_id = station_id_;
+  return seal_and_append(std::move(m), {}, 0, 0, &new_key);
 }
 
 std::uint64_t OutboxSealer::commit_event(const std::string& type, boost::json::object detail) {

@@ -10,6 +10,7 @@
 #include "wim/common/json.hpp"
 #include "wim/common/log.hpp"
 #include "wim/edge/heartbeat.hpp"
+#include "wim/edge/key_rotation.hpp"
 #include "wim/edge/weigh/software_id.hpp"
 
 namespace wim::edge {
@@ -65,7 +66,10 @@ Station::Station(const std::filesystem::path& config, bool new_chain, StationHoo
   oo.quota_bytes = cfg_.outbox_quota_bytes;
   oo.create_new_chain = new_chain;
   oo.max_page_count = hooks_.outbox_max_page_count;
+  lock_ = std::make_unique<OutboxLock>(cfg_.outbox_path);  // one process per outbox
   outbox_ = std::make_unique<Outbox>(oo);
+  // The key the chain announced last (finishes a rotation cut by a power loss).
+  key_ = signing_key_in_force(cfg_.signing_key, *outbox_);
   sealer_ = std::make_unique<OutboxSealer>(*outbox_, cfg_.station_id, key_, program_sha_);
   if (hooks_.now_unix_us) sealer_->set_clock(hooks_.now_unix_us);
   // Built before any thread starts: a channel missing from the source throws here.

@@ -7,6 +7,7 @@
 int cmd_weigh(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
 int cmd_keygen(int argc, char** argv);
+int cmd_rotate_key(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_run_many(int argc, char** argv);
 int cmd_status(int argc, char** argv);
@@ -36,6 +37,7 @@ constexpr Command kCommands[] = {
     {"calibrate", cmd_calibrate, "fit channel gains from reference-truck passes"},
     {"record", cmd_record, "record the acquisition source for calibration (--duration S)"},
     {"keygen", cmd_keygen, "create the station's signing key and TLS certificate request"},
+    {"rotate-key", cmd_rotate_key, "a new signing key, announced in the chain (daemon stopped)"},
     {"read-plate", cmd_read_plate, "read plates on saved frames (JSON lines; --truth scores)"},
 };
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -302,5 +303,150 @@ TEST_CASE("wim-collector export: a station's stored chain is checked by wim-veri
     }
   }
   CHECK(p.wait(true) == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("wim-collector backup, verify-backup, restore: the program, under ingest, signed") {
+  const auto pki = test_pki();
+  const auto dir = temp_dir("backup-bin");
+  const auto key = crypto::SigningKey::generate();
+  write_g001_registry(dir, pki, key);
+  // The collector's backup key: private beside the config (0600), public for restores.
+  const auto backup_key = crypto::SigningKey::generate();
+  backup_key.save_pem_file(dir / "backup.key.pem");
+  write_file(dir / "backup.pub.pem", backup_key.public_key().to_pem());
+  const auto base = config_json(pki, "http://127.0.0.1:" + std::to_string(closed_port()) + "/c");
+  write_file(dir / "collector.json",
+             R"({"backup":{"signing_key":"backup.key.pem"},)" + base.substr(1));
+  // The new machine: its own data folder, only the backup's public key.
+  auto fresh = R"({"backup":{"verify_key":"backup.pub.pem"},)" + base.substr(1);
+  fresh.replace(fresh.find(R"("data_dir":"data")"), 17, R"("data_dir":"data2")");
+  write_file(dir / "fresh.json", fresh);
+  const std::string cli = kCollector + " ";
+  const std::string C = " --config " + (dir / "collector.json").string() + " ";
+  const std::string F = " --config " + (dir / "fresh.json").string() + " ";
+  const std::string fp = backup_key.public_key().fingerprint();
+
+  std::int64_t before_backup = 0, sent = 0;
+  {
+    Process p(dir / "collector.json", dir / "collector.log");
+    const auto ports = p.ports();
+    // A station sending 4 records a request for as long as the backup runs.
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> acked{0};
+    std::thread station([&] {
+      Client c(ports.first, pki / "ca.cert.pem", pki / "stations/G001.cert.pem",
+               pki / "stations/G001.key.pem");
+      chain::ChainWriter w("G001", key, 0, "");
+      while (!stop) {
+        std::vector<packet::Packet> ps;
+        for (int i = 0; i < 4; ++i) {
+          const auto t = test::kT0_us + static_cast<std::int64_t>(w.last_seq()) * 1'000'000;
+          auto m = w.last_seq() % 5 == 4 ? test::violation_record(t) : test::pass_record(t);
+          m.station_id = "G001";
+          ps.push_back(w.append(m, m.kind == record::Kind::violation
+                                       ? test::violation_attachments()
+                                       : std::map<std::string, std::string>{}));
+        }
+        auto r = c.post("/v1/records", packet::to_tar(ps), "application/x-tar");
+        if (r.status != 200) break;
+        acked = json::parse(r.body, "ack").as_object().at("acked_seq").as_int64();
+      }
+    });
+    for (int i = 0; i < 300 && acked < 40; ++i) std::this_thread::sleep_for(10ms);
+    before_backup = acked;
+    std::string out;
+    const int rc = run_cmd(cli + "backup" + C + (dir / "bk").string(), out);
+    const std::int64_t during = acked;
+    stop = true;
+    station.join();
+    sent = acked;
+    INFO(out);
+    REQUIRE(rc == 0);
+    CHECK_THAT(out, Catch::Contains("backup.json signed with backup key " + fp));
+    CHECK(before_backup >= 40);
+    CHECK(during > before_backup);  // records kept arriving while the backup ran
+    CHECK(std::filesystem::file_size(dir / "bk/backup.json.sig") == 64);
+  }
+  const auto manifest = json::parse(slurp(dir / "bk/backup.json"), "backup.json");
+  const auto& g = manifest.as_object().at("stations").as_object().at("G001").as_object();
+  const std::int64_t in_backup = g.at("highest_seq").as_int64();
+  CHECK(g.at("records").as_int64() == in_backup);  // from seq 1, no gap
+  CHECK(in_backup >= before_backup);
+  CHECK(in_backup <= sent);
+  CHECK(manifest.as_object().at("backup_key_fingerprint_sha256").as_string() == fp);
+
+  SECTION("verify-backup and restore on a fresh data folder; the restored collector serves it") {
+    std::string v;
+    REQUIRE(run_cmd(cli + "verify-backup" + F + (dir / "bk").string(), v) == 0);
+    CHECK_THAT(v, Catch::Contains("backup.json signature verified with backup key " + fp));
+    std::string r;
+    const int rc = run_cmd(cli + "restore" + F + (dir / "bk").string(), r);
+    INFO(r);
+    REQUIRE(rc == 0);
+    CHECK_THAT(r, Catch::Contains("every file, chain and blob verified"));
+    Process again(dir / "fresh.json", dir / "fresh.log");
+    Client op(again.ports().second);
+    auto st = json::parse(op.get("/v1/stations/G001").body, "station").as_object();
+    CHECK(st.at("chain").as_object().at("acked_seq").as_int64() == in_backup);
+  }
+  SECTION("a manifest rewritten with a matching hash file is refused by its signature") {
+    std::filesystem::copy(dir / "bk", dir / "bk2", std::filesystem::copy_options::recursive);
+    auto text = slurp(dir / "bk2/backup.json");
+    const auto at = text.find("\"records\":");
+    REQUIRE(at != std::string::npos);
+    text.insert(at + 10, "1");  // more records claimed than there are
+    write_file(dir / "bk2/backup.json", text);
+    write_file(dir / "bk2/backup.json.sha256", crypto::sha256_hex(text) + "  backup.json\n");
+    std::string v;
+    CHECK(run_cmd(cli + "verify-backup" + F + (dir / "bk2").string(), v) == 1);
+    CHECK_THAT(v, Catch::Contains("backup.json.sig: does not verify backup.json with the backup "
+                                  "key " +
+                                  fp));
+    std::string r;
+    CHECK(run_cmd(cli + "restore" + F + (dir / "bk2").string(), r) == 1);
+    CHECK_FALSE(std::filesystem::exists(dir / "data2"));
+    std::filesystem::remove(dir / "bk2/backup.json.sig");
+    std::string m;
+    CHECK(run_cmd(cli + "verify-backup" + F + (dir / "bk2").string(), m) == 1);
+    CHECK_THAT(m, Catch::Contains("backup.json.sig: missing (the backup is not signed"));
+  }
+  SECTION("without a backup key: refused, naming the field, unless --unsigned") {
+    write_file(dir / "nokey.json", base);
+    const std::string N = " --config " + (dir / "nokey.json").string() + " ";
+    std::string b, v, u;
+    CHECK(run_cmd(cli + "backup" + N + (dir / "bk3").string(), b) == 2);
+    CHECK_THAT(b, Catch::Contains("/backup/signing_key: not set"));
+    CHECK_FALSE(std::filesystem::exists(dir / "bk3/backup.json"));
+    CHECK(run_cmd(cli + "verify-backup" + N + (dir / "bk").string(), v) == 2);
+    CHECK_THAT(v, Catch::Contains("/backup/verify_key: not set"));
+    CHECK(run_cmd(cli + "verify-backup" + N + "--unsigned " + (dir / "bk").string(), u) == 0);
+    CHECK_THAT(u, Catch::Contains("signature NOT checked (--unsigned)"));
+  }
+  SECTION("check-config names a backup key pair that does not match, and a readable key") {
+    const auto other = crypto::SigningKey::generate();
+    write_file(dir / "other.pub.pem", other.public_key().to_pem());
+    write_file(dir / "pair.json",
+               R"({"backup":{"signing_key":"backup.key.pem","verify_key":"other.pub.pem"},)" +
+                   base.substr(1));
+    std::string out;
+    CHECK(run_cmd(cli + "check-config " + (dir / "pair.json").string(), out) == 1);
+    CHECK_THAT(out, Catch::Contains("/backup/verify_key: ") &&
+                        Catch::Contains("is not the public key of signing_key"));
+    write_file(dir / "missing.json",
+               R"({"backup":{"signing_key":"nowhere.key.pem","verify_key":"nowhere.pub.pem"},)" +
+                   base.substr(1));
+    std::string out3;
+    CHECK(run_cmd(cli + "check-config " + (dir / "missing.json").string(), out3) == 1);
+    CHECK_THAT(out3, Catch::Contains("/backup/signing_key: ") &&
+                         Catch::Contains("nowhere.key.pem: no such key file") &&
+                         Catch::Contains("/backup/verify_key: cannot read"));
+    std::filesystem::permissions(dir / "backup.key.pem", std::filesystem::perms::group_read,
+                                 std::filesystem::perm_options::add);
+    std::string out2;
+    CHECK(run_cmd(cli + "check-config " + (dir / "collector.json").string(), out2) == 1);
+    CHECK_THAT(out2,
+               Catch::Contains("/backup/signing_key: ") && Catch::Contains("readable by others"));
+  }
   std::filesystem::remove_all(dir);
 }

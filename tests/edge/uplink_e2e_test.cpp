@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "../common/record_samples.hpp"
+#include "e2e_records.hpp"
 #include "local_collector.hpp"
 #include "station_test_util.hpp"
 #include "wim/edge/heartbeat.hpp"
@@ -26,24 +27,8 @@ bool eventually(Pred pred) {
   return pred();
 }
 
-std::string describe(const std::vector<chain::Finding>& fs) {
-  std::string s;
-  for (const auto& f : fs)
-    s += std::to_string(f.seq) + " " + std::string(chain::to_string(f.problem)) + " " + f.detail +
-         "; ";
-  return s;
-}
-
-/// Seals `n` records (every 5th a violation with attachments), time increasing.
-void seal(OutboxSealer& sealer, int n, std::int64_t& t_us) {
-  for (int i = 0; i < n; ++i) {
-    t_us += 1'500'000;
-    if ((sealer.last_seq() + 1) % 5 == 0)
-      sealer.commit(test::violation_record(t_us), test::violation_attachments());
-    else
-      sealer.commit(test::pass_record(t_us));
-  }
-}
+using test::describe;
+using test::seal;
 
 }  // namespace
 

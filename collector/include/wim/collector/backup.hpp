@@ -17,17 +17,24 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "wim/common/chain.hpp"
+#include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
 
 namespace wim::collector {
 
 inline constexpr const char* kBackupManifest = "backup.json";
 inline constexpr const char* kBackupManifestHash = "backup.json.sha256";
+/// Raw 64-byte Ed25519 signature of backup.json by the collector's backup key (config
+/// "backup": docs/backup-restore.md), as a station signs manifest.json:
+/// `openssl pkeyutl -verify -pubin -inkey backup.pub.pem -rawin -in backup.json -sigfile
+/// backup.json.sig`.
+inline constexpr const char* kBackupManifestSig = "backup.json.sig";
 
 struct BackupFile {
   std::string path;  ///< relative to the backup folder, '/' separated
@@ -49,9 +56,11 @@ struct BackupResult {
 };
 
 /// Backs `data_dir` up into `out_dir`, which must not exist or be an empty folder (a
-/// backup never overwrites). SystemError/InputError name the file that failed.
+/// backup never overwrites). With `manifest_key`, backup.json names its fingerprint and
+/// backup.json.sig is written (last). SystemError/InputError name the file that failed.
 BackupResult backup_data_dir(const std::filesystem::path& data_dir,
-                             const std::filesystem::path& out_dir);
+                             const std::filesystem::path& out_dir,
+                             const crypto::SigningKey* manifest_key = nullptr);
 
 /// Thrown when a backup fails verification; what() lists every problem, one per line,
 /// each naming the file or the record (station, seq).
@@ -68,6 +77,9 @@ struct RestoreOptions {
   /// Replace an existing data folder (it is moved aside to <data_dir>.replaced-<UTC>).
   bool replace_existing = false;
   std::size_t batch_records = 256;  ///< records held in memory at once while verifying
+  /// The collector's backup public key: backup.json.sig must verify with it. Without it
+  /// the signature is not checked (the caller decides whether that is allowed).
+  std::optional<crypto::VerifyKey> backup_key;
 };
 
 struct RestoreResult {
@@ -83,8 +95,10 @@ RestoreResult restore_data_dir(const std::filesystem::path& backup_dir,
 
 /// Only the verification part of restore_data_dir, of the backup folder in place (it
 /// opens the databases read-only). Returns the problems (empty: the backup is sound).
+/// `backup_key`: as RestoreOptions::backup_key.
 std::vector<std::string> verify_backup(const std::filesystem::path& backup_dir,
                                        const chain::KeyRegistry& keys, BackupResult* out = nullptr,
-                                       std::size_t batch_records = 256);
+                                       std::size_t batch_records = 256,
+                                       const crypto::VerifyKey* backup_key = nullptr);
 
 }  // namespace wim::collector

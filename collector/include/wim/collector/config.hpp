@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,7 @@
 #include "wim/collector/problems.hpp"
 #include "wim/collector/registry.hpp"
 #include "wim/collector/server.hpp"
+#include "wim/common/crypto.hpp"
 
 namespace wim::collector {
 
@@ -32,6 +34,13 @@ struct CollectorConfig {
   std::string webhook_url;          ///< "" = no webhook sink
   std::int64_t webhook_timeout_ms = 5000;
   std::int64_t forward_tick_ms = 1000;  ///< [ms] how often due deliveries are attempted
+  /// "backup": {"signing_key", "verify_key"} (docs/backup-restore.md). The collector's own
+  /// Ed25519 key that signs backup.json (PKCS#8 PEM, 0600, readable by whoever runs
+  /// `wim-collector backup`); "" = none: backup refuses unless --unsigned.
+  std::filesystem::path backup_signing_key;
+  /// Its public key (SPKI PEM), which verify-backup and restore check backup.json.sig with;
+  /// "" = the signing key's public key. A restore machine needs only this one.
+  std::filesystem::path backup_verify_key;
 
   /// Every mistake is found: each "<file>: <JSON pointer>: <what is expected>". Without
   /// `problems`, throws them all as one InputError (a line each); with it, adds them there
@@ -46,5 +55,10 @@ struct CollectorConfig {
 /// `wim-collector check-config`: every mistake of the config file, of the registry it
 /// names (each station) and the TLS files it names (readable?), without starting anything.
 ConfigProblems check_config(const std::filesystem::path& path);
+
+/// The backup key pair of `c` as configured (loaded now). Throws InputError naming the file.
+std::optional<crypto::SigningKey> backup_signing_key(const CollectorConfig& c);
+/// backup_verify_key, else the signing key's public key; nullopt when neither is set.
+std::optional<crypto::VerifyKey> backup_verify_key(const CollectorConfig& c);
 
 }  // namespace wim::collector

@@ -140,9 +140,11 @@ class Outbox {
   /// Commits one record durably. It must continue the chain: seq == head.seq + 1 and
   /// prev_sha256 == head.manifest_sha256 (any prev for seq 1). `reports_thinned_upto`:
   /// when the record is the thinning event, the thinned entries up to this seq are marked
-  /// reported in the same transaction. Throws ChainError, OutboxFull (nothing stored).
+  /// reported in the same transaction. `facts`: station facts (set_station_fact) set in
+  /// the same transaction. Throws ChainError, OutboxFull (nothing stored).
   void append(const OutboxRecord& record, std::uint64_t reports_thinned_upto = 0,
-              std::int64_t held_id = 0);
+              std::int64_t held_id = 0,
+              const std::vector<std::pair<std::string, std::string>>& facts = {});
 
   /// Up to max_records unacknowledged records in ascending seq, stopping before
   /// max_bytes of packets (at least one record is returned when any is pending).

@@ -27,6 +27,10 @@
 
 namespace wim::edge {
 
+/// Outbox fact (Outbox::station_fact) holding the fingerprint (crypto::VerifyKey::
+/// fingerprint) of the record-signing key in force: set with each key_change event.
+inline constexpr const char* kSigningKeyFact = "signing_key_fingerprint";
+
 class OutboxSealer {
  public:
   /// Continues the chain from the outbox head.
@@ -39,6 +43,12 @@ class OutboxSealer {
   /// A station event record ("station_start", "clock_step", ...), sealed now, after the
   /// held events.
   std::uint64_t commit_event(const std::string& type, boost::json::object detail);
+
+  /// Key rotation: seals and commits the key_change event (chain::ChainWriter::rotate_key)
+  /// with the current key, after the held events; in the same outbox transaction the fact
+  /// kSigningKeyFact becomes `new_key`'s fingerprint. Later records are signed with
+  /// `new_key`. On an error nothing changed (the old key stays in force). Returns the seq.
+  std::uint64_t rotate_key(crypto::SigningKey new_key);
 
   /// Holds an event record (time and clock filled from the clock when 0) until a vehicle
   /// record with a later time is committed or release_events() passes its time. Held
@@ -64,7 +74,8 @@ class OutboxSealer {
   std::size_t release_locked(std::int64_t watermark_unix_us);
   void stamp(record::Manifest& m) const;
   std::uint64_t seal_and_append(record::Manifest m, std::map<std::string, std::string> att,
-                                std::uint64_t reports_thinned_upto, std::int64_t held_id = 0);
+                                std::uint64_t reports_thinned_upto, std::int64_t held_id = 0,
+                                const crypto::SigningKey* rotate_to = nullptr);
   void report_thinning(std::int64_t before_unix_us);
   void resync();
 

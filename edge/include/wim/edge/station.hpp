@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "wim/common/crypto.hpp"
+#include "wim/edge/key_rotation.hpp"
 #include "wim/edge/outbox_sealer.hpp"
 #include "wim/edge/pass_evidence.hpp"
 #include "wim/edge/station_daemon.hpp"
@@ -118,6 +119,7 @@ class Station {
   crypto::SigningKey key_;
   std::string program_sha_, config_sha_, calibration_id_;
   std::filesystem::path status_socket_;
+  std::unique_ptr<OutboxLock> lock_;  ///< held while the station runs (rotate-key waits)
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<OutboxSealer> sealer_;
   StatusBoard board_;
