@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev sqlite3
   libmodbus-dev mbpoll
   libarchive-dev
+  libargon2-dev
   libopencv-dev
   catch2
   clang-14 libclang-rt-14-dev

@@ -25,6 +25,57 @@ ServerOptions listen_of(const boost::json::object& top, std::string_view key,
   return o;
 }
 
+/// "127.0.0.1:8444" -> address, port.
+void parse_host_port(const std::string& text, ServerOptions& o) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size() ||
+      text.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      text.size() - colon > 6)
+    throw InputError("workbench_listen: expected \"address:port\", got \"" + text + "\"");
+  const long port = std::stol(text.substr(colon + 1));
+  if (port > 65535) throw InputError("workbench_listen: port above 65535");
+  o.address = text.substr(0, colon);
+  o.port = static_cast<std::uint16_t>(port);
+}
+
+void parse_workbench(const boost::json::object& top, const std::filesystem::path& base,
+                     CollectorConfig& c) {
+  c.workbench_listen = c.station_listen;
+  c.workbench_listen.body_limit_bytes = 1u << 20;
+  const auto listen = json::get_string(top, "workbench_listen", "", "");
+  c.workbench = !listen.empty();
+  if (c.workbench) parse_host_port(listen, c.workbench_listen);
+  auto path_or = [&](const char* key, const std::filesystem::path& def) {
+    const auto v = json::get_string(top, key, "", "");
+    return v.empty() ? def : base / v;
+  };
+  c.workbench_tls_cert = path_or("workbench_tls_cert", c.tls_cert);
+  c.workbench_tls_key = path_or("workbench_tls_key", c.tls_key);
+  c.workbench_options.web_dir = path_or("workbench_web_dir", WIM_WEB_DIR);
+  c.workbench_options.session_ttl_s = json::get_int(top, "session_ttl_s", "", 28800);
+  c.workbench_options.session_idle_s = json::get_int(top, "session_idle_s", "", 1800);
+  if (c.workbench_options.session_ttl_s < 60 || c.workbench_options.session_ttl_s > 7 * 86400)
+    throw InputError("session_ttl_s: expected 60..604800");
+  if (c.workbench_options.session_idle_s < 60 ||
+      c.workbench_options.session_idle_s > c.workbench_options.session_ttl_s)
+    throw InputError("session_idle_s: expected 60..session_ttl_s");
+  const auto key = json::get_string(top, "audit_key", "", "");
+  c.audit_key_configured = !key.empty();
+  c.audit_key = key.empty() ? c.data_dir / "audit.key.pem" : base / key;
+  if (top.contains("review")) {
+    const auto& r = json::as_object(top.at("review"), "review");
+    c.review.transport_working_s = json::get_int(r, "transport_working_h", "review", 24) * 3600;
+    c.review.police_working_s = json::get_int(r, "police_working_h", "review", 40) * 3600;
+    if (c.review.transport_working_s < 3600 || c.review.transport_working_s > 1000 * 3600)
+      throw InputError("review.transport_working_h: expected 1..1000");
+    if (c.review.police_working_s < 3600 || c.review.police_working_s > 1000 * 3600)
+      throw InputError("review.police_working_h: expected 1..1000");
+    if (r.contains("calendar"))
+      c.review.calendar =
+          WorkCalendar::from_json(json::as_object(r.at("calendar"), "review.calendar"));
+  }
+}
+
 }  // namespace
 
 CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view what,
@@ -89,6 +140,7 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
       if (!c.webhook_url.empty() && c.webhook_url.rfind("http://", 0) != 0)
         throw InputError("forward.webhook_url: expected http://host:port/path");
     }
+    parse_workbench(top, base, c);
   } catch (const InputError& e) {
     std::string msg = e.what();
     if (msg.rfind(std::string(what) + ":", 0) == 0) throw;

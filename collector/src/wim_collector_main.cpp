@@ -12,8 +12,11 @@
 #include <thread>
 
 #include "cmd_export.hpp"
+#include "cmd_users.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
+#include "wim/collector/users.hpp"
+#include "wim/collector/workbench.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/log.hpp"
 #include "wim/common/time.hpp"
@@ -40,6 +43,7 @@ void schedule_tick(boost::asio::steady_timer& timer, Monitor& monitor,
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "export") return run_export(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "add-user") return run_add_user(argc - 1, argv + 1);
   po::options_description opts("wim-collector options");
   opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
                                                  "collector config file (JSON)");
@@ -50,6 +54,8 @@ int main(int argc, char** argv) {
       std::cout << "usage: wim-collector --config collector.json\n"
                 << "       wim-collector export --config collector.json --station ID --out DIR\n"
                 << "         (a station's stored chain as tars for wim-verify; --help there)\n"
+                << "       wim-collector add-user --config collector.json --user NAME --role ROLE\n"
+                << "         (a workbench user; password on stdin; --help there)\n"
                 << opts;
       return 0;
     }
@@ -91,6 +97,30 @@ int main(int argc, char** argv) {
     Server operators(ioc, cfg.operator_listen,
                      [&](const Request& r, const Peer& p) { return api.operators(r, p); });
     api.set_server_counters(&stations.counters());
+
+    // The workbench: review of cases by people, on its own HTTPS port (browsers).
+    Review review(
+        cfg.data_dir / "cases.db", load_or_create_audit_key(cfg), cfg.review,
+        [] { return wim::time::now_unix_us(); },
+        [&](const std::string& id) { return stored_plate(*store, blobs, id); });
+    Users users(cfg.data_dir / "users.db");
+    std::optional<boost::asio::ssl::context> browser_tls;
+    std::unique_ptr<Workbench> workbench;
+    std::unique_ptr<Server> workbench_server;
+    if (cfg.workbench) {
+      browser_tls.emplace(make_browser_tls(cfg.workbench_tls_cert, cfg.workbench_tls_key));
+      workbench = std::make_unique<Workbench>(review, users, api, *store, blobs, registry,
+                                              cfg.workbench_options,
+                                              [] { return wim::time::now_unix_us(); });
+      workbench_server = std::make_unique<Server>(
+          ioc, cfg.workbench_listen,
+          [&](const Request& r, const Peer& p) { return workbench->handle(r, p); }, &*browser_tls);
+      wim::log::notice("collector", "workbench: https://" + cfg.workbench_listen.address + ":" +
+                                        std::to_string(workbench_server->port()) + "/ (" +
+                                        std::to_string(users.count()) + " users" +
+                                        (users.count() ? "" : "; add one: wim-collector add-user") +
+                                        ")");
+    }
     wim::log::notice("collector",
                      "stations: https://" + cfg.station_listen.address + ":" +
                          std::to_string(stations.port()) + " operators: http://" +

@@ -10,7 +10,9 @@
 #include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/monitor.hpp"
+#include "wim/collector/review.hpp"
 #include "wim/collector/server.hpp"
+#include "wim/collector/workbench.hpp"
 
 namespace wim::collector {
 
@@ -30,6 +32,18 @@ struct CollectorConfig {
   std::string webhook_url;          ///< "" = no webhook sink
   std::int64_t webhook_timeout_ms = 5000;
   std::int64_t forward_tick_ms = 1000;  ///< [ms] how often due deliveries are attempted
+  /// The workbench (docs/workbench-api.md): HTTPS for browsers, off unless
+  /// "workbench_listen" is set.
+  bool workbench = false;
+  ServerOptions workbench_listen;                               ///< body limit 1 MiB
+  std::filesystem::path workbench_tls_cert, workbench_tls_key;  ///< default: tls.cert/tls.key
+  WorkbenchOptions workbench_options;  ///< web_dir default: the source tree's collector/web
+  ReviewOptions review;                ///< deadlines and calendar ("review" object)
+  /// The collector's own Ed25519 key signing the review audit log. Default
+  /// <data_dir>/audit.key.pem, created (0600) with audit.pub.pem at first start; a
+  /// configured "audit_key" must exist.
+  std::filesystem::path audit_key;
+  bool audit_key_configured = false;
 
   /// Throws InputError "<file>: <field>: <problem>".
   static CollectorConfig parse(std::string_view text, std::string_view what,
