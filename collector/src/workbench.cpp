@@ -58,9 +58,18 @@ Response ok(const Request& req, const bj::value& v) {
   return json_response(req, http::status::ok, bj::serialize(v));
 }
 
-Response forbidden(const Request& req, Role role, const std::string& what) {
-  return json_error(req, http::status::forbidden, "forbidden",
-                    std::string(to_string(role)) + " may not " + what);
+/// "a or b or c": the roles a refused request would need.
+std::string roles_text(const Roles& roles) {
+  std::string out;
+  for (auto r : roles) out += (out.empty() ? "" : " or ") + std::string(to_string(r));
+  return out;
+}
+
+/// 403 forbidden; the detail names the role asking and the roles that may.
+Response forbidden(const Request& req, Role role, const std::string& what, const Roles& need) {
+  return json_error(
+      req, http::status::forbidden, "forbidden",
+      std::string(to_string(role)) + " may not " + what + " (needs " + roles_text(need) + ")");
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
@@ -73,14 +82,15 @@ std::optional<std::string> refuse_case_read(Role role, const ReviewCase& c) {
   if (role == Role::transport_reviewer) {
     if (contains(kTransportStates, c.state)) return std::nullopt;
     return "transport_reviewer may not read case " + c.case_id + ": it is " + c.state +
-           ", not a transport stage";
+           ", not a transport stage (needs police_reviewer or supervisor)";
   }
   if (role == Role::police_reviewer) {
     if (contains(kPoliceStates, c.state)) return std::nullopt;
     return "police_reviewer may not read case " + c.case_id + ": it is " + c.state +
-           ", not a police stage";
+           ", not a police stage (needs transport_reviewer or supervisor)";
   }
-  return std::string(to_string(role)) + " may not read cases";
+  return std::string(to_string(role)) + " may not read cases (needs " + roles_text(kReviewers) +
+         ")";
 }
 
 http::status status_of(const std::string& code) {
@@ -190,7 +200,7 @@ Response Workbench::route(const Request& req, const Peer& peer) {
   };
   auto need_role = [&](const Roles& roles, const std::string& what) -> std::optional<Response> {
     if (roles.count(s->role)) return std::nullopt;
-    return forbidden(req, s->role, what);
+    return forbidden(req, s->role, what, roles);
   };
   const bj::object me{{"user", s->user},
                       {"role", to_string(s->role)},
@@ -246,9 +256,11 @@ Response Workbench::route(const Request& req, const Peer& peer) {
     if (auto r = need_role({Role::admin}, "manage users")) return *r;
     return users_route(req);
   }
-  if (path.rfind("/api/export/", 0) == 0)
+  if (path.rfind("/api/export/", 0) == 0) {
+    if (auto r = need_role({Role::supervisor, Role::police_reviewer}, "export")) return *r;
     return json_error(req, http::status::not_found, "not_implemented",
                       "export is not served yet (issue 18, docs/workbench-api.md)");
+  }
   return json_error(req, http::status::not_found, "not_found", path);
 }
 
@@ -339,20 +351,23 @@ Response Workbench::cases_route(const Request& req, const Session& s, const std:
     std::vector<ReviewCase> cases;
     if (queue == "transport") {
       if (s.role != Role::transport_reviewer && s.role != Role::supervisor)
-        return forbidden(req, s.role, "read the transport queue");
+        return forbidden(req, s.role, "read the transport queue",
+                         {Role::transport_reviewer, Role::supervisor});
       cases = review_.queue("transport", limit);
     } else if (queue == "police") {
       if (s.role != Role::police_reviewer && s.role != Role::supervisor)
-        return forbidden(req, s.role, "read the police queue");
+        return forbidden(req, s.role, "read the police queue",
+                         {Role::police_reviewer, Role::supervisor});
       cases = review_.queue("police", limit);
     } else if (!queue.empty()) {
       throw InputError("queue: expected transport or police");
     } else if (!state.empty()) {
-      if (s.role != Role::supervisor) return forbidden(req, s.role, "list cases by state");
+      if (s.role != Role::supervisor)
+        return forbidden(req, s.role, "list cases by state", {Role::supervisor});
       if (!contains(kAllStates, state)) throw InputError("state: unknown '" + state + "'");
       cases = review_.by_state(state, limit);
     } else {
-      if (!kReviewers.count(s.role)) return forbidden(req, s.role, "read cases");
+      if (!kReviewers.count(s.role)) return forbidden(req, s.role, "read cases", kReviewers);
       throw InputError("queue or state: one is required");
     }
     bj::array out;
@@ -364,7 +379,7 @@ Response Workbench::cases_route(const Request& req, const Session& s, const std:
   const auto slash = rest.find('/');
   const std::string id = rest.substr(0, slash);
   const std::string tail = slash == std::string::npos ? "" : rest.substr(slash + 1);
-  if (!kReviewers.count(s.role)) return forbidden(req, s.role, "read or work cases");
+  if (!kReviewers.count(s.role)) return forbidden(req, s.role, "read or work cases", kReviewers);
   if (post) {
     if (tail.empty() || tail.find('/') != std::string::npos)
       return json_error(req, http::status::method_not_allowed, "method", "use GET");
@@ -484,10 +499,7 @@ Response Workbench::case_action(const Request& req, const Session& s, const std:
       {"decide", Role::police_reviewer},    {"close", Role::police_reviewer}};
   auto who = kWho.find(action);
   if (who == kWho.end()) return json_error(req, http::status::not_found, "not_found", action);
-  if (s.role != who->second)
-    return json_error(req, http::status::forbidden, "forbidden",
-                      std::string(to_string(s.role)) + " may not " + action + " a case (only " +
-                          std::string(to_string(who->second)) + ")");
+  if (s.role != who->second) return forbidden(req, s.role, action + " a case", {who->second});
   bj::value v;
   try {
     v = bj::parse(req.body().empty() ? std::string("{}") : req.body());
