@@ -50,7 +50,7 @@ struct Bench {
   std::thread thread;
   std::vector<std::string> case_ids;
 
-  explicit Bench(int violations) {
+  explicit Bench(int violations, std::filesystem::path web_dir = {}) {
     boost::json::array st;
     st.push_back({{"id", "G001"},
                   {"name", "Ring road N"},
@@ -76,6 +76,7 @@ struct Bench {
     add_cases(violations);
     WorkbenchOptions wo;
     wo.session_idle_s = 600;
+    wo.web_dir = std::move(web_dir);
     workbench =
         std::make_unique<Workbench>(*review, *users, *api, *store, blobs, registry, wo, clock);
     server = std::make_unique<Server>(
@@ -504,4 +505,31 @@ TEST_CASE("workbench: static pages, no path escapes the web folder") {
     CHECK(error_of(r) == "not_found");
   }
   CHECK(c.request(bhttp::verb::delete_, "/api/me", "", "", {}).status == 405);
+}
+
+TEST_CASE("workbench: the pages of collector/web are served with the CSP, from local files only") {
+  const std::filesystem::path web = std::filesystem::path(WIM_SOURCE_DIR) / "collector/web";
+  Bench b(1, web);
+  auto c = b.client();
+  auto index = c.request(bhttp::verb::get, "/", "", "", {});
+  CHECK(index.status == 200);
+  CHECK(index.headers["Content-Type"] == "text/html; charset=utf-8");
+  CHECK(index.headers["Content-Security-Policy"].find("default-src 'self'") != std::string::npos);
+  CHECK(index.body.find("<script src=\"app.js\"") != std::string::npos);
+  for (const auto& [file, type] : std::vector<std::pair<std::string, std::string>>{
+           {"/index.html", "text/html; charset=utf-8"},
+           {"/app.js", "text/javascript; charset=utf-8"},
+           {"/app.css", "text/css; charset=utf-8"}}) {
+    INFO(file);
+    auto r = c.request(bhttp::verb::get, file, "", "", {});
+    CHECK(r.status == 200);
+    CHECK(r.headers["Content-Type"] == type);
+    CHECK(r.body == wim::collector::test::read_file(web / file.substr(1)));
+    // Nothing fetched from elsewhere (no CDN): no absolute URL, no inline script body.
+    CHECK(r.body.find("http://") == std::string::npos);
+    CHECK(r.body.find("https://") == std::string::npos);
+    CHECK(r.body.find("<script>") == std::string::npos);
+  }
+  CHECK(c.request(bhttp::verb::get, "/../CMakeLists.txt", "", "", {}).status == 404);
+  CHECK(c.request(bhttp::verb::get, "/missing.js", "", "", {}).status == 404);
 }
