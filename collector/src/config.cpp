@@ -2,6 +2,7 @@
 #include "wim/collector/config.hpp"
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "wim/common/error.hpp"
@@ -11,18 +12,63 @@ namespace wim::collector {
 
 namespace {
 
-ServerOptions listen_of(const boost::json::object& top, std::string_view key,
-                        std::uint16_t default_port, const CollectorConfig& c) {
-  ServerOptions o = c.station_listen;  // body limit and timeout shared
+namespace bj = boost::json;
+
+/// Field checks of one JSON object, each reported at its pointer (ptr + "/" + key).
+struct Fields {
+  const bj::object& o;
+  std::string ptr;  // of `o`
+  const std::string& file;
+  ConfigProblems& p;
+
+  std::string at(std::string_view key) const { return ptr + "/" + std::string(key); }
+  /// get_int with a default, checked against [lo, hi]; `unit` in the message ("s", "ms").
+  template <class T>
+  void integer(std::string_view key, T& out, std::int64_t dflt, std::int64_t lo, std::int64_t hi,
+               std::string_view unit = "", std::int64_t scale = 1) {
+    p.check(file, at(key), [&] {
+      const auto v = json::get_int(o, key, "field", dflt);
+      if (v < lo || v > hi)
+        throw InputError("expected an integer in " + std::to_string(lo) + ".." +
+                         std::to_string(hi) + (unit.empty() ? "" : " " + std::string(unit)) +
+                         ", got " + std::to_string(v));
+      out = static_cast<T>(v * scale);
+    });
+  }
+  void path(std::string_view key, std::filesystem::path& out, const std::filesystem::path& base,
+            std::string_view dflt) {
+    p.check(file, at(key), [&] {
+      auto v = json::get_string(o, key, "field", dflt);
+      if (v.empty() && !dflt.empty()) throw InputError("expected a non-empty path");
+      out = v.empty() ? std::filesystem::path() : base / v;
+    });
+  }
+  /// The object at `key` (nullptr when absent or not an object: reported then).
+  const bj::object* object(std::string_view key, bool required) const {
+    const auto it = o.find(key);
+    if (it == o.end()) {
+      if (required) p.add(file, at(key), "missing: expected an object");
+      return nullptr;
+    }
+    if (!it->value().is_object()) {
+      p.add(file, at(key), "expected an object");
+      return nullptr;
+    }
+    return &it->value().get_object();
+  }
+};
+
+constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max() / 4096;
+
+void listen_of(const Fields& top, std::string_view key, std::uint16_t default_port,
+               ServerOptions& o) {
   o.port = default_port;
-  if (!top.contains(key)) return o;
-  const std::string ctx(key);
-  const auto& l = json::as_object(top.at(key), ctx);
-  o.address = json::get_string(l, "address", ctx, "127.0.0.1");
-  auto port = json::get_int(l, "port", ctx, default_port);
-  if (port < 0 || port > 65535) throw InputError(ctx + ".port: expected 0..65535");
-  o.port = static_cast<std::uint16_t>(port);
-  return o;
+  const auto* l = top.object(key, false);
+  if (!l) return;
+  Fields f{*l, top.at(key), top.file, top.p};
+  f.p.check(f.file, f.at("address"),
+            [&] { o.address = json::get_string(*l, "address", "field", "127.0.0.1"); });
+  f.integer("port", o.port, default_port, 0, 65535);
 }
 
 /// "127.0.0.1:8444" -> address, port.
@@ -31,130 +77,196 @@ void parse_host_port(const std::string& text, ServerOptions& o) {
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size() ||
       text.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
       text.size() - colon > 6)
-    throw InputError("workbench_listen: expected \"address:port\", got \"" + text + "\"");
+    throw InputError("expected \"address:port\", got \"" + text + "\"");
   const long port = std::stol(text.substr(colon + 1));
-  if (port > 65535) throw InputError("workbench_listen: port above 65535");
+  if (port > 65535) throw InputError("expected a port in 0..65535, got " + std::to_string(port));
   o.address = text.substr(0, colon);
   o.port = static_cast<std::uint16_t>(port);
 }
 
-void parse_workbench(const boost::json::object& top, const std::filesystem::path& base,
-                     CollectorConfig& c) {
+/// The workbench's fields (docs/workbench-api.md "Configuration"), each problem at its
+/// pointer like the rest of the config.
+void parse_workbench(Fields& top, const std::filesystem::path& base, CollectorConfig& c) {
+  auto& p = top.p;
+  const auto& file = top.file;
   c.workbench_listen = c.station_listen;
   c.workbench_listen.body_limit_bytes = 1u << 20;
-  const auto listen = json::get_string(top, "workbench_listen", "", "");
-  c.workbench = !listen.empty();
-  if (c.workbench) parse_host_port(listen, c.workbench_listen);
-  auto path_or = [&](const char* key, const std::filesystem::path& def) {
-    const auto v = json::get_string(top, key, "", "");
-    return v.empty() ? def : base / v;
+  p.check(file, "/workbench_listen", [&] {
+    const auto listen = json::get_string(top.o, "workbench_listen", "field", "");
+    c.workbench = !listen.empty();
+    if (c.workbench) parse_host_port(listen, c.workbench_listen);
+  });
+  // Default: the station listener's TLS files (tls.cert / tls.key).
+  auto path_or = [&](const char* key, std::filesystem::path& out,
+                     const std::filesystem::path& def) {
+    p.check(file, top.at(key), [&] {
+      const auto v = json::get_string(top.o, key, "field", "");
+      out = v.empty() ? def : base / v;
+    });
   };
-  c.workbench_tls_cert = path_or("workbench_tls_cert", c.tls_cert);
-  c.workbench_tls_key = path_or("workbench_tls_key", c.tls_key);
-  c.workbench_options.web_dir = path_or("workbench_web_dir", WIM_WEB_DIR);
-  c.workbench_options.session_ttl_s = json::get_int(top, "session_ttl_s", "", 28800);
-  c.workbench_options.session_idle_s = json::get_int(top, "session_idle_s", "", 1800);
-  if (c.workbench_options.session_ttl_s < 60 || c.workbench_options.session_ttl_s > 7 * 86400)
-    throw InputError("session_ttl_s: expected 60..604800");
-  if (c.workbench_options.session_idle_s < 60 ||
-      c.workbench_options.session_idle_s > c.workbench_options.session_ttl_s)
-    throw InputError("session_idle_s: expected 60..session_ttl_s");
-  const auto key = json::get_string(top, "audit_key", "", "");
-  c.audit_key_configured = !key.empty();
-  c.audit_key = key.empty() ? c.data_dir / "audit.key.pem" : base / key;
-  if (top.contains("review")) {
-    const auto& r = json::as_object(top.at("review"), "review");
-    c.review.transport_working_s = json::get_int(r, "transport_working_h", "review", 24) * 3600;
-    c.review.police_working_s = json::get_int(r, "police_working_h", "review", 40) * 3600;
-    if (c.review.transport_working_s < 3600 || c.review.transport_working_s > 1000 * 3600)
-      throw InputError("review.transport_working_h: expected 1..1000");
-    if (c.review.police_working_s < 3600 || c.review.police_working_s > 1000 * 3600)
-      throw InputError("review.police_working_h: expected 1..1000");
-    if (r.contains("calendar"))
-      c.review.calendar =
-          WorkCalendar::from_json(json::as_object(r.at("calendar"), "review.calendar"));
+  path_or("workbench_tls_cert", c.workbench_tls_cert, c.tls_cert);
+  path_or("workbench_tls_key", c.workbench_tls_key, c.tls_key);
+  path_or("workbench_web_dir", c.workbench_options.web_dir, WIM_WEB_DIR);
+  auto& w = c.workbench_options;
+  top.integer("session_ttl_s", w.session_ttl_s, 28800, 60, 7 * 86400, "s");
+  top.integer("session_idle_s", w.session_idle_s, 1800, 60, w.session_ttl_s, "s (session_ttl_s)");
+  p.check(file, "/audit_key", [&] {
+    const auto key = json::get_string(top.o, "audit_key", "field", "");
+    c.audit_key_configured = !key.empty();
+    c.audit_key = key.empty() ? c.data_dir / "audit.key.pem" : base / key;
+  });
+  const auto* r = top.object("review", false);
+  if (!r) return;
+  Fields f{*r, "/review", file, p};
+  f.integer("transport_working_h", c.review.transport_working_s, 24, 1, 1000, "h", 3600);
+  f.integer("police_working_h", c.review.police_working_s, 40, 1, 1000, "h", 3600);
+  const auto* cal = f.object("calendar", false);
+  if (!cal) return;
+  // WorkCalendar names a field as "calendar.<key>: <problem>" (or "calendar: ..."):
+  // that becomes the pointer /review/calendar/<key>.
+  try {
+    c.review.calendar = WorkCalendar::from_json(*cal);
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    const auto colon = m.find(": ");
+    const auto head = colon == std::string::npos ? std::string() : m.substr(0, colon);
+    if (head.rfind("calendar", 0) != 0 || head.find(' ') != std::string::npos) {
+      p.add(file, f.at("calendar"), m);
+    } else {
+      std::string ptr = "/review/" + head;
+      for (auto& ch : ptr)
+        if (ch == '.') ch = '/';
+      p.add(file, ptr, m.substr(colon + 2));
+    }
   }
 }
 
 }  // namespace
 
 CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view what,
-                                       const std::filesystem::path& base) {
+                                       const std::filesystem::path& base,
+                                       ConfigProblems* problems) {
+  ConfigProblems own;
+  auto& p = problems ? *problems : own;
+  const std::string file(what);
   CollectorConfig c;
-  try {
-    auto v = json::parse(text, what);
-    const auto& top = json::as_object(v, "");
-    c.registry = base / json::get_string(top, "registry", "", "registry.json");
-    c.data_dir = base / json::get_string(top, "data_dir", "", "data");
-    const auto blob_sync = json::get_string(top, "blob_sync", "", "syncfs");
-    if (blob_sync != "syncfs" && blob_sync != "per_file")
-      throw InputError("blob_sync: expected \"syncfs\" or \"per_file\", got \"" + blob_sync + "\"");
-    c.blob_sync = blob_sync == "syncfs" ? BlobSync::syncfs : BlobSync::per_file;
-    const auto& tls = json::as_object(json::require(top, "tls", ""), "tls");
-    c.tls_cert = base / json::get_string(tls, "cert", "tls");
-    c.tls_key = base / json::get_string(tls, "key", "tls");
-    c.tls_ca = base / json::get_string(tls, "ca", "tls");
-    auto limit = json::get_int(top, "body_limit_bytes", "", 64ll << 20);
-    if (limit < 1024) throw InputError("body_limit_bytes: expected at least 1024");
-    c.station_listen.body_limit_bytes = static_cast<std::uint64_t>(limit);
-    auto timeout = json::get_int(top, "timeout_ms", "", 30'000);
-    if (timeout < 100) throw InputError("timeout_ms: expected at least 100");
-    c.station_listen.timeout = std::chrono::milliseconds(timeout);
-    c.station_listen = listen_of(top, "listen", 8443, c);
-    c.operator_listen = listen_of(top, "operator_listen", 8080, c);
-    c.threads = static_cast<int>(json::get_int(top, "threads", "", 2));
-    if (c.threads < 1 || c.threads > 64) throw InputError("threads: expected 1..64");
-    c.ingest.verify_threads = static_cast<int>(json::get_int(top, "verify_threads", "", 2));
-    if (c.ingest.verify_threads < 1 || c.ingest.verify_threads > 64)
-      throw InputError("verify_threads: expected 1..64");
-    c.ingest.future_seq_window = json::get_int(top, "future_seq_window", "", 100'000);
-    if (c.ingest.future_seq_window < 1) throw InputError("future_seq_window: expected >= 1");
-    if (top.contains("monitor")) {
-      const auto& m = json::as_object(top.at("monitor"), "monitor");
-      c.monitor.silent_after_s = json::get_int(m, "silent_after_s", "monitor", 300);
-      c.monitor.backlog_depth_alert = json::get_int(m, "backlog_depth_alert", "monitor", 1000);
-      c.monitor.backlog_age_alert_s = json::get_int(m, "backlog_age_alert_s", "monitor", 3600);
-      c.monitor.clock_offset_alert_ms =
-          json::get_number(m, "clock_offset_alert_ms", "monitor", 500);
-      c.monitor_tick_s = json::get_int(m, "tick_s", "monitor", 10);
-      if (c.monitor.silent_after_s < 1) throw InputError("monitor.silent_after_s: expected >= 1");
-      if (c.monitor_tick_s < 1) throw InputError("monitor.tick_s: expected >= 1");
+  bj::value v;
+  if (p.check(file, "", [&] { v = json::parse(text, what); })) {
+    if (!v.is_object()) {
+      p.add(file, "", "expected an object (the collector config, docs/collector.md)");
+    } else {
+      Fields top{v.get_object(), "", file, p};
+      top.path("registry", c.registry, base, "registry.json");
+      top.path("data_dir", c.data_dir, base, "data");
+      p.check(file, "/blob_sync", [&] {
+        const auto bs = json::get_string(top.o, "blob_sync", "field", "syncfs");
+        if (bs != "syncfs" && bs != "per_file")
+          throw InputError("expected \"syncfs\" or \"per_file\", got \"" + bs + "\"");
+        c.blob_sync = bs == "syncfs" ? BlobSync::syncfs : BlobSync::per_file;
+      });
+      if (const auto* tls = top.object("tls", true)) {
+        Fields t{*tls, "/tls", file, p};
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        for (const auto& field : {std::pair{"cert", &c.tls_cert}, std::pair{"key", &c.tls_key},
+                                  std::pair{"ca", &c.tls_ca}}) {
+          const char* key = field.first;
+          std::filesystem::path* out = field.second;
+          p.check(file, t.at(key), [&] { *out = base / json::get_string(*tls, key, "field"); });
+        }
+      }
+      top.integer("body_limit_bytes", c.station_listen.body_limit_bytes, 64ll << 20, 1024, kMaxInt,
+                  "bytes");
+      std::int64_t timeout_ms = 30'000;
+      top.integer("timeout_ms", timeout_ms, 30'000, 100, kMaxInt, "ms");
+      c.station_listen.timeout = std::chrono::milliseconds(timeout_ms);
+      c.operator_listen = c.station_listen;  // body limit and timeout shared
+      listen_of(top, "listen", 8443, c.station_listen);
+      listen_of(top, "operator_listen", 8080, c.operator_listen);
+      top.integer("threads", c.threads, 2, 1, 64);
+      top.integer("verify_threads", c.ingest.verify_threads, 2, 1, 64);
+      top.integer("future_seq_window", c.ingest.future_seq_window, 100'000, 1, kMaxInt, "records");
+      if (const auto* m = top.object("monitor", false)) {
+        Fields f{*m, "/monitor", file, p};
+        f.integer("silent_after_s", c.monitor.silent_after_s, 300, 1, kMaxInt, "s");
+        f.integer("backlog_depth_alert", c.monitor.backlog_depth_alert, 1000, 1, kMaxInt,
+                  "records");
+        f.integer("backlog_age_alert_s", c.monitor.backlog_age_alert_s, 3600, 1, kMaxInt, "s");
+        p.check(file, f.at("clock_offset_alert_ms"), [&] {
+          c.monitor.clock_offset_alert_ms =
+              json::get_number(*m, "clock_offset_alert_ms", "field", 500);
+          if (c.monitor.clock_offset_alert_ms <= 0) throw InputError("expected a number > 0 ms");
+        });
+        f.integer("tick_s", c.monitor_tick_s, 10, 1, kMaxInt, "s");
+      }
+      if (const auto* fw = top.object("forward", false)) {
+        Fields f{*fw, "/forward", file, p};
+        f.integer("stage_deadline_h", c.forward.stage_deadline_s, 72, 1, kMaxInt / 3600, "h", 3600);
+        f.integer("retry_initial_ms", c.forward.retry_initial_ms, 1000, 1, kMaxInt, "ms");
+        f.integer("retry_max_ms", c.forward.retry_max_ms, 300'000, 1, kMaxInt, "ms");
+        if (c.forward.retry_max_ms < c.forward.retry_initial_ms)
+          p.add(file, f.at("retry_max_ms"), "expected >= retry_initial_ms");
+        f.integer("webhook_timeout_ms", c.webhook_timeout_ms, 5000, 100, kMaxInt, "ms");
+        f.integer("tick_ms", c.forward_tick_ms, 1000, 10, kMaxInt, "ms");
+        f.path("spool_dir", c.spool_dir, base, "");
+        p.check(file, f.at("webhook_url"), [&] {
+          c.webhook_url = json::get_string(*fw, "webhook_url", "field", "");
+          if (!c.webhook_url.empty() && c.webhook_url.rfind("http://", 0) != 0)
+            throw InputError("expected http://host:port/path, got \"" + c.webhook_url + "\"");
+        });
+      }
+      parse_workbench(top, base, c);
     }
-    if (top.contains("forward")) {
-      const auto& f = json::as_object(top.at("forward"), "forward");
-      c.forward.stage_deadline_s = json::get_int(f, "stage_deadline_h", "forward", 72) * 3600;
-      c.forward.retry_initial_ms = json::get_int(f, "retry_initial_ms", "forward", 1000);
-      c.forward.retry_max_ms = json::get_int(f, "retry_max_ms", "forward", 300'000);
-      c.webhook_timeout_ms = json::get_int(f, "webhook_timeout_ms", "forward", 5000);
-      c.forward_tick_ms = json::get_int(f, "tick_ms", "forward", 1000);
-      auto spool = json::get_string(f, "spool_dir", "forward", "");
-      if (!spool.empty()) c.spool_dir = base / spool;
-      c.webhook_url = json::get_string(f, "webhook_url", "forward", "");
-      if (c.forward.stage_deadline_s < 3600)
-        throw InputError("forward.stage_deadline_h: expected >= 1");
-      if (c.forward.retry_initial_ms < 1 || c.forward.retry_max_ms < c.forward.retry_initial_ms)
-        throw InputError("forward.retry_max_ms: expected >= retry_initial_ms >= 1");
-      if (c.webhook_timeout_ms < 100)
-        throw InputError("forward.webhook_timeout_ms: expected >= 100");
-      if (c.forward_tick_ms < 10) throw InputError("forward.tick_ms: expected >= 10");
-      if (!c.webhook_url.empty() && c.webhook_url.rfind("http://", 0) != 0)
-        throw InputError("forward.webhook_url: expected http://host:port/path");
-    }
-    parse_workbench(top, base, c);
-  } catch (const InputError& e) {
-    std::string msg = e.what();
-    if (msg.rfind(std::string(what) + ":", 0) == 0) throw;
-    throw InputError(std::string(what) + ": " + msg);
   }
+  own.throw_if_any();
   return c;
 }
 
-CollectorConfig CollectorConfig::load_file(const std::filesystem::path& path) {
+CollectorConfig CollectorConfig::load_file(const std::filesystem::path& path,
+                                           ConfigProblems* problems) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open config file");
+  if (!in) {
+    if (!problems) throw InputError(path.string() + ": cannot open config file");
+    problems->add(path.string(), "", "cannot open config file");
+    return {};
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse(ss.str(), path.string(), path.parent_path());
+  return parse(ss.str(), path.string(), path.parent_path(), problems);
+}
+
+ConfigProblems check_config(const std::filesystem::path& path) {
+  ConfigProblems p;
+  const auto before = p.list().size();
+  const auto c = CollectorConfig::load_file(path, &p);
+  const std::string file = path.string();
+  if (p.list().size() > before && p.list().back().pointer.empty()) return p;  // unreadable
+  // The files the config names: readable now (the daemon runs as its own user: check
+  // as that user, e.g. `sudo -u wim-collector`, for permissions).
+  for (auto [ptr, f] : {std::pair{"/tls/cert", &c.tls_cert}, std::pair{"/tls/key", &c.tls_key},
+                        std::pair{"/tls/ca", &c.tls_ca}}) {
+    if (f->empty()) continue;
+    std::ifstream in(*f, std::ios::binary);
+    if (!in) p.add(file, ptr, "cannot read file " + f->string() + " (expected a PEM file)");
+  }
+  // The workbench's own files, where the config names them (the defaults are the above).
+  auto readable = [&](const char* ptr, const std::filesystem::path& f, bool named) {
+    if (!named || f.empty()) return;
+    std::ifstream in(f, std::ios::binary);
+    if (!in) p.add(file, ptr, "cannot read file " + f.string() + " (expected a PEM file)");
+  };
+  readable("/workbench_tls_cert", c.workbench_tls_cert,
+           c.workbench && c.workbench_tls_cert != c.tls_cert);
+  readable("/workbench_tls_key", c.workbench_tls_key,
+           c.workbench && c.workbench_tls_key != c.tls_key);
+  readable("/audit_key", c.audit_key, c.audit_key_configured);
+  std::error_code ec;
+  if (c.workbench &&
+      !std::filesystem::is_regular_file(c.workbench_options.web_dir / "index.html", ec))
+    p.add(file, "/workbench_web_dir",
+          "no index.html in " + c.workbench_options.web_dir.string() +
+              " (expected the workbench's pages, collector/web)");
+  Registry::load_file(c.registry, &p);
+  return p;
 }
 
 }  // namespace wim::collector

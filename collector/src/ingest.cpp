@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/ingest.hpp"
 
+#include <chrono>
 #include <future>
 #include <map>
 #include <optional>
@@ -69,7 +70,26 @@ struct Ingest::Job {
   std::vector<Candidate> candidates;
   std::vector<std::pair<std::int64_t, std::string>> chain_breaks;
   std::exception_ptr error;
+  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
 };
+
+void LatencyHistogram::observe_us(std::int64_t us) {
+  if (us < 0) us = 0;
+  const double s = static_cast<double>(us) / 1e6;
+  for (std::size_t i = 0; i < kBoundsS.size(); ++i)
+    if (s <= kBoundsS[i]) {
+      ++buckets_[i];
+      break;
+    }
+  sum_us_ += static_cast<std::uint64_t>(us);
+  ++count_;  // last: a reader never sees more in the buckets than in the count
+}
+
+std::uint64_t LatencyHistogram::cumulative(std::size_t i) const {
+  std::uint64_t n = 0;
+  for (std::size_t k = 0; k <= i && k < kBoundsS.size(); ++k) n += buckets_[k].load();
+  return n;
+}
 
 void Ingest::submit(std::string station_id, std::string tar, IngestDone done) {
   auto job = std::make_unique<Job>();
@@ -126,6 +146,7 @@ void Ingest::enqueue(std::unique_ptr<Job> job) {
       return;
     }
   }
+  latency_.observe_us(0);
   job->done(std::make_exception_ptr(SystemError("ingest is stopping: request not taken")), {});
 }
 
@@ -224,6 +245,22 @@ void Ingest::verify(Job& job) {
   }
   chain::KeyRegistry keys;
   keys.add(station_id, *entry->signing_key);
+  // Key rotation: the stored key changes, then those of this request in seq order.
+  auto changes = key_changes(station_id);
+  auto keys_for = [&](const packet::Packet& p) {
+    if (changes.empty()) return keys;
+    std::int64_t seq = 0;
+    try {
+      seq = static_cast<std::int64_t>(p.manifest().seq);
+    } catch (const InputError&) {  // verify_packet names the problem
+    }
+    chain::KeyRegistry k;
+    const crypto::VerifyKey* in_force = entry->signing_key.get();
+    for (const auto& c : changes)
+      if (c.after_seq < seq) in_force = &c.key;
+    k.add(station_id, *in_force);
+    return k;
+  };
   const std::int64_t now_us = time::now_unix_us();
 
   auto reject = [&](std::int64_t seq, std::string problem, std::string detail) {
@@ -232,7 +269,7 @@ void Ingest::verify(Job& job) {
 
   for (const auto& p : *packets) {
     chain::PacketFacts facts;
-    auto findings = chain::verify_packet(p, keys, facts);
+    auto findings = chain::verify_packet(p, keys_for(p), facts);
     if (!facts.manifest) {  // the first finding says why it did not parse
       reject(0, "malformed", findings.front().detail + (p.origin.empty() ? "" : " in " + p.origin));
       continue;
@@ -251,6 +288,17 @@ void Ingest::verify(Job& job) {
         detail += std::string(chain::to_string(f.problem)) + ": " + f.detail;
       }
       reject(seq, std::string(chain::to_string(findings.front().problem)), detail);
+      continue;
+    }
+    try {
+      if (auto k = chain::announced_key(m)) {
+        changes.push_back({seq, std::move(*k)});
+        std::stable_sort(
+            changes.begin(), changes.end(),
+            [](const KeyChange& a, const KeyChange& b) { return a.after_seq < b.after_seq; });
+      }
+    } catch (const InputError& e) {
+      reject(seq, "malformed", e.what());
       continue;
     }
     StoredRecord r;
@@ -360,6 +408,48 @@ void Ingest::commit_group(std::vector<std::unique_ptr<Job>>& group) {
   }
 }
 
+namespace {
+// Ascending after_seq, one entry per seq.
+template <class V, class C>
+void insert_change(V& v, C change) {
+  for (const auto& c : v)
+    if (c.after_seq == change.after_seq) return;
+  v.push_back(std::move(change));
+  std::stable_sort(v.begin(), v.end(),
+                   [](const auto& a, const auto& b) { return a.after_seq < b.after_seq; });
+}
+}  // namespace
+
+std::vector<Ingest::KeyChange> Ingest::key_changes(const std::string& station) {
+  std::lock_guard lock(keys_mutex_);
+  auto it = key_changes_.find(station);
+  if (it == key_changes_.end()) {
+    // Once per station and process: its stored key_change events (each was verified
+    // with the key in force when it was stored).
+    std::vector<KeyChange> v;
+    for (const auto& [seq, manifest] : store_.event_manifests(station, chain::kKeyChangeEvent)) {
+      try {
+        if (auto k = chain::announced_key(record::parse_manifest(manifest)))
+          insert_change(v, KeyChange{seq, std::move(*k)});
+      } catch (const InputError& e) {
+        log::error("ingest", station + ": stored seq " + std::to_string(seq) +
+                                 " is an unreadable key_change: " + e.what());
+      }
+    }
+    it = key_changes_.emplace(station, std::move(v)).first;
+  }
+  return it->second;
+}
+
+void Ingest::note_key_change(const std::string& station, std::int64_t seq, crypto::VerifyKey key) {
+  key_changes(station);  // loaded first, so the store's older changes are not lost
+  const auto fp = key.fingerprint();
+  std::lock_guard lock(keys_mutex_);
+  insert_change(key_changes_[station], KeyChange{seq, std::move(key)});
+  log::notice("ingest", station + ": signing key changed after seq " + std::to_string(seq) +
+                            " to key " + fp.substr(0, 16) + "…");
+}
+
 // Pool thread, after the commit: results, counters, observers, then the answer.
 void Ingest::finish(Job& job) {
   const std::string& station_id = job.station_id;
@@ -373,6 +463,8 @@ void Ingest::finish(Job& job) {
           case PutOutcome::stored:
             res.status = "stored";
             ++counters_.stored;
+            if (auto k = chain::announced_key(c.manifest))  // verified in verify()
+              note_key_change(station_id, c.rec.seq, std::move(*k));
             for (auto* o : observers_) o->on_stored(c.rec, c.manifest);
             break;
           case PutOutcome::duplicate:
@@ -406,6 +498,9 @@ void Ingest::finish(Job& job) {
     }
     reply.chain = store_.chain(station_id);
   }
+  latency_.observe_us(std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - job.arrived)
+                          .count());
   try {
     job.done(job.error, std::move(job.reply));
   } catch (const std::exception& e) {

@@ -28,9 +28,9 @@ bool valid_id(std::string_view s) {
   return true;
 }
 
-std::string read_text(const std::filesystem::path& p, const std::string& field) {
+std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
-  if (!in) throw InputError(field + ": cannot read file " + p.string());
+  if (!in) throw InputError("cannot read file " + p.string());
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -41,92 +41,141 @@ std::string lower(std::string s) {
   return s;
 }
 
-StationEntry parse_entry(const bj::value& v, const std::string& ctx0,
-                         const std::filesystem::path& base) {
-  const auto& o = json::as_object(v, ctx0);
-  StationEntry e;
-  e.id = json::get_string(o, "id", ctx0);
-  const std::string ctx = ctx0 + " (" + e.id + ")";
-  if (!valid_id(e.id)) throw InputError(ctx + ".id: expected 1-32 letters, digits, '-' or '_'");
-  e.name = json::get_string(o, "name", ctx, e.id);
-  const auto& loc = json::as_object(json::require(o, "location", ctx), ctx + ".location");
-  e.lat_deg = json::get_number(loc, "lat", ctx + ".location");
-  e.lon_deg = json::get_number(loc, "lon", ctx + ".location");
-  if (e.lat_deg < -90 || e.lat_deg > 90) throw InputError(ctx + ".location.lat: out of [-90, 90]");
-  if (e.lon_deg < -180 || e.lon_deg > 180)
-    throw InputError(ctx + ".location.lon: out of [-180, 180]");
-  const auto lanes = json::get_int(o, "lanes", ctx);
-  if (lanes < 1 || lanes > 8) throw InputError(ctx + ".lanes: expected 1..8");
-  e.lanes = static_cast<int>(lanes);
+/// Throws the problems collected here (none are thrown when the caller collects them).
+Registry& finish(Registry& r, const ConfigProblems& own, const ConfigProblems& used) {
+  if (&own == &used) own.throw_if_any();
+  return r;
+}
 
+/// One station; every field is checked even after a bad one. False when any was bad.
+bool parse_entry(const bj::value& v, const std::string& ptr, const std::string& file,
+                 const std::filesystem::path& base, ConfigProblems& p, StationEntry& e) {
+  const auto before = p.list().size();
+  if (!v.is_object()) {
+    p.add(file, ptr, "expected an object (a station)");
+    return false;
+  }
+  const auto& o = v.get_object();
+  const std::string ctx = "station";  // json:: messages' prefix, dropped by check()
+  const auto at = [&](std::string_view key) { return ptr + "/" + std::string(key); };
+  p.check(file, at("id"), [&] {
+    e.id = json::get_string(o, "id", ctx);
+    if (!valid_id(e.id)) throw InputError("expected 1-32 letters, digits, '-' or '_'");
+  });
+  p.check(file, at("name"), [&] { e.name = json::get_string(o, "name", ctx, e.id); });
+  p.check(file, at("location"), [&] {
+    const auto& loc = json::as_object(json::require(o, "location", ctx), ctx);
+    p.check(file, at("location/lat"), [&] {
+      e.lat_deg = json::get_number(loc, "lat", ctx);
+      if (e.lat_deg < -90 || e.lat_deg > 90) throw InputError("expected a latitude in [-90, 90]");
+    });
+    p.check(file, at("location/lon"), [&] {
+      e.lon_deg = json::get_number(loc, "lon", ctx);
+      if (e.lon_deg < -180 || e.lon_deg > 180)
+        throw InputError("expected a longitude in [-180, 180]");
+    });
+  });
+  p.check(file, at("lanes"), [&] {
+    const auto lanes = json::get_int(o, "lanes", ctx);
+    if (lanes < 1 || lanes > 8) throw InputError("expected 1..8 lanes");
+    e.lanes = static_cast<int>(lanes);
+  });
   if (o.contains("tls_cert_sha256")) {
-    e.tls_cert_sha256 = lower(json::get_string(o, "tls_cert_sha256", ctx));
+    p.check(file, at("tls_cert_sha256"), [&] {
+      e.tls_cert_sha256 = lower(json::get_string(o, "tls_cert_sha256", ctx));
+      if (!is_hex64(e.tls_cert_sha256))
+        throw InputError("expected 64 hex digits (SHA-256 of the DER cert)");
+    });
   } else if (o.contains("tls_cert_sha256_file")) {
-    auto p = base / json::get_string(o, "tls_cert_sha256_file", ctx);
-    auto text = read_text(p, ctx + ".tls_cert_sha256_file");
-    // make-ca.sh writes "<hex>\n"; sha256sum writes "<hex>  <name>"
-    e.tls_cert_sha256 = lower(text.substr(0, text.find_first_of(" \t\r\n")));
+    p.check(file, at("tls_cert_sha256_file"), [&] {
+      auto path = base / json::get_string(o, "tls_cert_sha256_file", ctx);
+      auto text = read_text(path);
+      // make-ca.sh writes "<hex>\n"; sha256sum writes "<hex>  <name>"
+      e.tls_cert_sha256 = lower(text.substr(0, text.find_first_of(" \t\r\n")));
+      if (!is_hex64(e.tls_cert_sha256))
+        throw InputError("expected " + path.string() +
+                         " to start with 64 hex digits (SHA-256 of the DER cert)");
+    });
   } else {
-    throw InputError(ctx + ".tls_cert_sha256: missing (or tls_cert_sha256_file)");
+    p.add(file, at("tls_cert_sha256"),
+          "missing: expected 64 hex digits (or tls_cert_sha256_file naming a file of them)");
   }
-  if (!is_hex64(e.tls_cert_sha256))
-    throw InputError(ctx + ".tls_cert_sha256: expected 64 hex digits (SHA-256 of the DER cert)");
-
-  try {
-    if (o.contains("signing_key_pem")) {
-      e.signing_key = std::make_shared<const crypto::VerifyKey>(
-          crypto::VerifyKey::from_pem(json::get_string(o, "signing_key_pem", ctx)));
-    } else if (o.contains("signing_key_file")) {
-      auto p = base / json::get_string(o, "signing_key_file", ctx);
-      e.signing_key = std::make_shared<const crypto::VerifyKey>(
-          crypto::VerifyKey::from_pem(read_text(p, ctx + ".signing_key_file")));
-    } else {
-      throw InputError(ctx + ".signing_key_pem: missing (or signing_key_file)");
+  // A key that does not load is named with the loader's own words (which PEM, what failed).
+  const auto key = [&](std::string_view field, auto&& pem_of) {
+    try {
+      const auto pem = pem_of();
+      try {
+        e.signing_key = std::make_shared<const crypto::VerifyKey>(crypto::VerifyKey::from_pem(pem));
+      } catch (const InputError& ex) {
+        p.add(file, at(field), std::string("expected an Ed25519 public key PEM: ") + ex.what());
+      }
+    } catch (const InputError& ex) {
+      p.check(file, at(field), [&] { throw ex; });
     }
-  } catch (const InputError& ex) {
-    std::string msg = ex.what();
-    if (msg.rfind(ctx, 0) == 0) throw;
-    throw InputError(ctx + ".signing_key: " + msg);
-  }
-  e.revoked = json::get_bool(o, "revoked", ctx, false);
-  return e;
+  };
+  if (o.contains("signing_key_pem"))
+    key("signing_key_pem", [&] { return json::get_string(o, "signing_key_pem", ctx); });
+  else if (o.contains("signing_key_file"))
+    key("signing_key_file",
+        [&] { return read_text(base / json::get_string(o, "signing_key_file", ctx)); });
+  else
+    p.add(file, at("signing_key_pem"),
+          "missing: expected an Ed25519 public key PEM (or signing_key_file naming one)");
+  p.check(file, at("revoked"), [&] { e.revoked = json::get_bool(o, "revoked", ctx, false); });
+  return p.list().size() == before;
 }
 
 }  // namespace
 
 Registry Registry::parse(std::string_view text, std::string_view what,
-                         const std::filesystem::path& base_dir) {
+                         const std::filesystem::path& base_dir, ConfigProblems* problems) {
+  ConfigProblems own;
+  auto& p = problems ? *problems : own;
+  const std::string file(what);
   Registry r;
-  const std::string w(what);
-  try {
-    auto root = json::parse(text, what);
-    const auto& top = json::as_object(root, "");
-    const auto& arr = json::get_array(top, "stations", "");
-    for (std::size_t i = 0; i < arr.size(); ++i) {
-      auto e = parse_entry(arr[i], "stations[" + std::to_string(i) + "]", base_dir);
-      const std::string ctx = "stations[" + std::to_string(i) + "] (" + e.id + ")";
-      if (r.by_id_.count(e.id)) throw InputError(ctx + ".id: duplicate station id");
-      if (r.by_cert_.count(e.tls_cert_sha256))
-        throw InputError(ctx + ".tls_cert_sha256: same certificate as station " +
-                         r.stations_[r.by_cert_.find(e.tls_cert_sha256)->second].id);
-      r.by_id_.emplace(e.id, r.stations_.size());
-      r.by_cert_.emplace(e.tls_cert_sha256, r.stations_.size());
-      r.stations_.push_back(std::move(e));
-    }
-  } catch (const InputError& ex) {
-    std::string msg = ex.what();
-    if (msg.rfind(w + ":", 0) == 0) throw;
-    throw InputError(w + ": " + msg);
+  bj::value root;
+  if (!p.check(file, "", [&] { root = json::parse(text, what); })) return finish(r, own, p);
+  if (!root.is_object()) {
+    p.add(file, "", "expected an object {\"stations\":[...]}");
+    return finish(r, own, p);
   }
-  return r;
+  const bj::array* arr = nullptr;
+  p.check(file, "/stations", [&] { arr = &json::get_array(root.get_object(), "stations", ""); });
+  for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+    const std::string ptr = "/stations/" + std::to_string(i);
+    StationEntry e;
+    const bool ok = parse_entry((*arr)[i], ptr, file, base_dir, p, e);
+    if (!e.id.empty() && r.by_id_.count(e.id)) {
+      p.add(file, ptr + "/id", "duplicate station id " + e.id + " (expected each id once)");
+      continue;
+    }
+    if (!e.tls_cert_sha256.empty() && r.by_cert_.count(e.tls_cert_sha256)) {
+      p.add(file, ptr + "/tls_cert_sha256",
+            "same certificate as station " +
+                r.stations_[r.by_cert_.find(e.tls_cert_sha256)->second].id +
+                " (expected one certificate per station)");
+      continue;
+    }
+    if (!ok) continue;
+    r.by_id_.emplace(e.id, r.stations_.size());
+    r.by_cert_.emplace(e.tls_cert_sha256, r.stations_.size());
+    r.stations_.push_back(std::move(e));
+  }
+  return finish(r, own, p);
 }
 
-Registry Registry::load_file(const std::filesystem::path& path) {
+Registry Registry::load_file(const std::filesystem::path& path, ConfigProblems* problems) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open registry file");
+  if (!in) {
+    ConfigProblems own;
+    auto& p = problems ? *problems : own;
+    p.add(path.string(), "", "cannot open registry file");
+    own.throw_if_any();
+    return Registry{};
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse(ss.str(), path.string(), path.parent_path());
+  return parse(ss.str(), path.string(), path.parent_path(), problems);
 }
 
 const StationEntry* Registry::by_id(std::string_view id) const {

@@ -203,6 +203,19 @@ class SqliteStore final : public MetadataStore {
     return out;
   }
 
+  std::vector<std::pair<std::int64_t, std::string>> event_manifests(
+      std::string_view station, std::string_view type) const override {
+    std::lock_guard lock(mutex_);
+    sqlite::Stmt st(db_,
+                    "SELECT seq, manifest FROM records WHERE station=?1 AND kind='event' "
+                    "AND instr(CAST(manifest AS TEXT), ?2) > 0 ORDER BY seq");
+    const std::string needle = "\"type\":\"" + std::string(type) + "\"";
+    st.bind(1, station).bind(2, std::string_view(needle));
+    std::vector<std::pair<std::int64_t, std::string>> out;
+    while (st.step()) out.emplace_back(st.col_int(0), st.col_blob(1));
+    return out;
+  }
+
   std::vector<StoredRecord> records_between(std::string_view station, std::int64_t from_us,
                                             std::int64_t to_us) const override {
     std::lock_guard lock(mutex_);

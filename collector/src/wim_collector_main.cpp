@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// wim-collector --config collector.json
+// wim-collector --config collector.json | export ... | check-config FILE | add-user ...
 // Serves stations (HTTPS, mutual TLS) and operators (plain HTTP, 127.0.0.1); reloads the
 // station registry on SIGHUP; stops cleanly on SIGINT/SIGTERM.
 #include <boost/asio/signal_set.hpp>
@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "cmd_backup.hpp"
 #include "cmd_export.hpp"
 #include "cmd_users.hpp"
 #include "wim/collector/api.hpp"
@@ -39,11 +40,56 @@ void schedule_tick(boost::asio::steady_timer& timer, Monitor& monitor,
   });
 }
 
+/// wim-collector check-config [--config] FILE: every mistake of the config, its registry
+/// and the files they name, one a line on stderr ("<file>: <JSON pointer>: <expected>").
+/// Exit 0 clean, 1 mistakes found, 2 usage. Starts nothing, writes nothing.
+int run_check_config(int argc, char** argv) {
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << "usage: wim-collector check-config [--config] collector.json\n"
+                   "  reports every mistake of the config, its registry and the files they\n"
+                   "  name (file: /json/pointer: what is expected); exit 1 when any\n";
+      return 0;
+    }
+    if ((a == "--config" || a == "-c") && i + 1 < argc)
+      path = argv[++i];
+    else if (path.empty() && !a.starts_with("-"))
+      path = a;
+    else {
+      std::cerr << "wim-collector check-config: unexpected argument " << a << "\n";
+      return 2;
+    }
+  }
+  if (path.empty()) {
+    std::cerr << "usage: wim-collector check-config [--config] collector.json\n";
+    return 2;
+  }
+  const auto problems = check_config(path);
+  for (const auto& p : problems.list()) std::cerr << p.text() << "\n";
+  if (!problems.empty()) {
+    std::cerr << "wim-collector check-config: " << problems.list().size() << " problem"
+              << (problems.list().size() == 1 ? "" : "s") << "\n";
+    return 1;
+  }
+  const auto cfg = CollectorConfig::load_file(path);
+  std::cout << path << ": ok (registry " << cfg.registry.string() << ": "
+            << Registry::load_file(cfg.registry).stations().size() << " stations)\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "export") return run_export(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "add-user") return run_add_user(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "check-config")
+    return run_check_config(argc - 1, argv + 1);
+  if (argc > 1 &&
+      (std::string_view(argv[1]) == "backup" || std::string_view(argv[1]) == "restore" ||
+       std::string_view(argv[1]) == "verify-backup"))
+    return run_backup_command(argc - 1, argv + 1);
   po::options_description opts("wim-collector options");
   opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
                                                  "collector config file (JSON)");
@@ -56,6 +102,10 @@ int main(int argc, char** argv) {
                 << "         (a station's stored chain as tars for wim-verify; --help there)\n"
                 << "       wim-collector add-user --config collector.json --user NAME --role ROLE\n"
                 << "         (a workbench user; password on stdin; --help there)\n"
+                << "       wim-collector check-config collector.json\n"
+                << "         (every mistake of the config and its registry; exit 1 when any)\n"
+                << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
+                << "         (online backup, verified restore: docs/backup-restore.md)\n"
                 << opts;
       return 0;
     }

@@ -47,6 +47,21 @@ packet::Packet ChainWriter::append(record::Manifest m,
   return p;
 }
 
+packet::Packet ChainWriter::rotate_key(crypto::SigningKey new_key, record::Manifest event) {
+  const auto pub = new_key.public_key();
+  event.kind = record::Kind::event;
+  event.lane = 0;
+  event.measurement.reset();
+  event.legal.reset();
+  event.event = record::Event{kKeyChangeEvent,
+                              {{"new_key_pem", pub.to_pem()},
+                               {"new_key_fingerprint_sha256", pub.fingerprint()},
+                               {"old_key_fingerprint_sha256", key_.public_key().fingerprint()}}};
+  auto p = append(std::move(event), {});  // signed with the old key
+  key_ = std::move(new_key);
+  return p;
+}
+
 // --- KeyRegistry ------------------------------------------------------------------------
 
 void KeyRegistry::add(std::string station_id, crypto::VerifyKey key) {
@@ -224,6 +239,24 @@ Checked check_packet(const packet::Packet& p, const KeyRegistry& keys, std::vect
 
 }  // namespace
 
+std::optional<crypto::VerifyKey> announced_key(const record::Manifest& m) {
+  if (!m.event || m.event->type != kKeyChangeEvent) return std::nullopt;
+  const auto& d = m.event->detail;
+  auto text = [&](const char* field) {
+    auto it = d.find(field);
+    if (it == d.end() || !it->value().is_string())
+      throw InputError("key_change event: manifest.event.detail." + std::string(field) +
+                       ": missing or not a string");
+    return std::string(it->value().get_string());
+  };
+  auto key = crypto::VerifyKey::from_pem(text("new_key_pem"));
+  if (const auto fp = text("new_key_fingerprint_sha256"); fp != key.fingerprint())
+    throw InputError("key_change event: new_key_fingerprint_sha256 " + short_hex(fp) +
+                     " is not the fingerprint of new_key_pem (" + short_hex(key.fingerprint()) +
+                     ")");
+  return key;
+}
+
 std::vector<Finding> verify_packet(const packet::Packet& p, const KeyRegistry& keys) {
   std::vector<Finding> out;
   check_packet(p, keys, out);
@@ -269,6 +302,49 @@ std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const Key
       hint = checked[i - 1].seq + 1;
     found[i].clear();
     checked[i] = check_packet(packets[i], keys, found[i], station, hint);
+  }
+  // Key rotation: walk the seqs upwards with the key in force. After an authentic
+  // key_change event every later seq is checked again with the key it announced, so a
+  // record signed with a new key that no event signed by the old key announced stays a
+  // bad_signature (a forged rotation).
+  std::optional<crypto::VerifyKey> in_force;
+  if (const auto* k = keys.find(station)) in_force = *k;
+  std::size_t key_changes = 0;
+  {
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < checked.size(); ++i)
+      if (checked[i].station_id == station && checked[i].seq != 0) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return checked[a].seq < checked[b].seq; });
+    std::optional<crypto::VerifyKey> next;
+    std::uint64_t change_seq = 0;
+    for (auto i : order) {
+      if (next && checked[i].seq > change_seq) {
+        in_force = std::move(next);
+        next.reset();
+        ++key_changes;
+      }
+      if (key_changes > 0) {
+        KeyRegistry one;
+        one.add(station, *in_force);
+        const auto seq = checked[i].seq;
+        found[i].clear();
+        checked[i] = check_packet(packets[i], one, found[i], station, seq);
+      }
+      if (!checked[i].authentic || !checked[i].manifest) continue;
+      try {
+        if (auto nk = announced_key(*checked[i].manifest)) {
+          next = std::move(nk);
+          change_seq = checked[i].seq;
+        }
+      } catch (const InputError& e) {
+        found[i].push_back({station, checked[i].seq, Problem::malformed, e.what()});
+      }
+    }
+    if (next) {
+      in_force = std::move(next);
+      ++key_changes;
+    }
   }
   for (auto& f : found) out.insert(out.end(), f.begin(), f.end());
   for (auto& c : checked)
@@ -367,6 +443,8 @@ std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const Key
     summary->records = by_seq.size();
     summary->first_seq = by_seq.empty() ? 0 : by_seq.begin()->first;
     summary->last_seq = by_seq.empty() ? 0 : by_seq.rbegin()->first;
+    summary->key_in_force = in_force;
+    summary->key_changes = key_changes;
   }
   return out;
 }

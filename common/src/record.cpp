@@ -14,9 +14,10 @@ namespace {
 namespace bj = boost::json;
 using json::field_path;
 
-constexpr std::array kKnownEvents = {
-    "station_start", "station_stop",       "sensor_fault", "sensor_recovered", "lost_samples",
-    "config_change", "calibration_change", "clock_step",   "disk_pressure",    "thinning"};
+constexpr std::array kKnownEvents = {"station_start",      "station_stop", "sensor_fault",
+                                     "sensor_recovered",   "lost_samples", "config_change",
+                                     "calibration_change", "clock_step",   "disk_pressure",
+                                     "thinning",           "key_change"};
 
 [[noreturn]] void fail(std::string_view field, std::string_view what) {
   throw InputError("manifest." + std::string(field) + ": " + std::string(what));

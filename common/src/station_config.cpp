@@ -130,7 +130,17 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
       w.detect_on_kg = num(o, "detect_on_kg", ctx, w.detect_on_kg, 1, 5000);
       w.detect_off_kg = num(o, "detect_off_kg", ctx, w.detect_off_kg, 0.1, w.detect_on_kg);
       w.contact_nominal_m = num(o, "contact_nominal_m", ctx, w.contact_nominal_m, 0.05, 1);
+      w.noise_k_on = num(o, "noise_k_on", ctx, w.noise_k_on, 0, 50);
+      w.noise_k_off = num(o, "noise_k_off", ctx, w.noise_k_off, 0, w.noise_k_on);
+      w.noise_block_s = num(o, "noise_block_s", ctx, w.noise_block_s, 0.01, 10);
+      w.smooth_s = num(o, "smooth_s", ctx, w.smooth_s, 0, 0.01);
+      w.pulse_margin_s = num(o, "pulse_margin_s", ctx, w.pulse_margin_s, 0, 0.02);
+      w.pulse_bridge_s = num(o, "pulse_bridge_s", ctx, w.pulse_bridge_s, 0, 0.05);
+      w.min_pulse_s = num(o, "min_pulse_s", ctx, w.min_pulse_s, 0, 0.1);
       w.autozero_tau_s = num(o, "autozero_tau_s", ctx, w.autozero_tau_s, 0.01, 3600);
+      w.autozero_rate_kg_per_s =
+          num(o, "autozero_rate_kg_per_s", ctx, w.autozero_rate_kg_per_s, 0, 1e6);
+      w.autozero_range_pct = num(o, "autozero_range_pct", ctx, w.autozero_range_pct, 0, 100);
       w.autozero_holdoff_s = num(o, "autozero_holdoff_s", ctx, w.autozero_holdoff_s, 0, 10);
       w.max_pulse_s = num(o, "max_pulse_s", ctx, w.max_pulse_s, 0.01, 60);
       w.stuck_s = num(o, "stuck_s", ctx, w.stuck_s, 0.01, 60);
@@ -142,6 +152,8 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
       w.max_segment_s = num(o, "max_segment_s", ctx, w.max_segment_s, 5, 3600);
       w.certain_axle_spacing_m =
           num(o, "certain_axle_spacing_m", ctx, w.certain_axle_spacing_m, 1, w.max_axle_spacing_m);
+      w.follower_speed_diff_pct =
+          num(o, "follower_speed_diff_pct", ctx, w.follower_speed_diff_pct, 0.1, 100);
       w.light_axle_kg = num(o, "light_axle_kg", ctx, w.light_axle_kg, 0, 20000);
       w.min_speed_kmh = num(o, "min_speed_kmh", ctx, w.min_speed_kmh, 0, 300);
       w.max_speed_kmh = num(o, "max_speed_kmh", ctx, w.max_speed_kmh, w.min_speed_kmh, 300);

@@ -190,7 +190,7 @@ int cmd_read_plate(int argc, char** argv) {
   po::options_description desc(
       "wim-edge read-plate [options] IMAGE|DIR...: the plate reader on saved frames (JPEG/PNG; "
       "a folder: its images in name order), one JSON line per image");
-  std::string model_dir, truth_path;
+  std::string model_dir, truth_path, crop_colour, ocr_dir;
   double review_below = edge::anpr::PlateReaderConfig{}.review_below;
   std::vector<std::string> inputs;
   // clang-format off
@@ -198,6 +198,8 @@ int cmd_read_plate(int argc, char** argv) {
     ("help,h", "this text")
     ("model", po::value(&model_dir), "model folder (default: /usr/share/wim/anpr of the .deb, else the build's model)")
     ("pass", "read all frames as one pass (the station's vote): one JSON line")
+    ("crop", po::value(&crop_colour), "each image is a plate cut out tight, of this colour (blue|yellow|yellow_double|green): recognition only")
+    ("ocr", po::value(&ocr_dir), "folder with anpr_ocr.onnx + anpr_ocr_keys.txt (the build's edge/anpr_ocr): --crop reads with the real-text recognizer")
     ("review-below", po::value(&review_below)->default_value(review_below), "confidence under which a human reads the plate, (0, 1]")
     ("truth", po::value(&truth_path), "truth.tsv (file, colour, condition, text): score the run")
     ("image", po::value(&inputs), "JPEG/PNG file or folder (positional)");
@@ -215,6 +217,11 @@ int cmd_read_plate(int argc, char** argv) {
     if (inputs.empty()) throw InputError("no IMAGE or DIR given");
     if (!(review_below > 0 && review_below <= 1))
       throw InputError("--review-below must be within (0, 1]");
+    if (!crop_colour.empty()) (void)hw::plate_colour_from_string(crop_colour);  // names a bad one
+    if (!ocr_dir.empty() && crop_colour.empty())
+      throw InputError("--ocr reads plate crops; give --crop COLOUR");
+    if (vm.count("pass") && !crop_colour.empty())
+      throw InputError("--crop reads single plate crops; it does not go with --pass");
     if (vm.count("pass") && !truth_path.empty())
       throw InputError("--truth scores single frames; it does not go with --pass");
   } catch (const std::exception& e) {
@@ -234,7 +241,10 @@ int cmd_read_plate(int argc, char** argv) {
     if (model_dir.empty()) model_dir = edge::default_anpr_model_dir();
     edge::anpr::PlateReaderConfig rc{model_dir};
     rc.review_below = review_below;
-    reader.emplace(rc);
+    if (ocr_dir.empty())
+      reader.emplace(rc);
+    else
+      reader.emplace(rc, ocr_dir);
     if (!truth_path.empty()) {
       truths.dir = fs::path(truth_path).parent_path();
       for (auto& t : hw::read_plate_truth(truth_path)) truths.by_name[t.file] = t;
@@ -272,7 +282,8 @@ int cmd_read_plate(int argc, char** argv) {
     const auto w0 = std::chrono::steady_clock::now();
     PlateRead r;
     try {
-      r = reader->read(frame);
+      r = crop_colour.empty() ? reader->read(frame)
+                              : reader->read_crop(frame, hw::plate_colour_from_string(crop_colour));
     } catch (const std::exception& e) {
       std::cerr << "wim-edge read-plate: " << file.string() << ": " << e.what() << "\n";
       ++unreadable;

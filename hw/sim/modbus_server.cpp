@@ -31,11 +31,13 @@ AmplifierServer::AmplifierServer(std::unique_ptr<SignalSynth> synth, ServerOptio
       max_samples_((MODBUS_MAX_READ_REGISTERS - reg::fifo_header) / std::max(channels_, 1)),
       rng_(opt.seed ^ 0xfa017ull),
       ring_(opt.fifo_capacity * static_cast<std::size_t>(channels_)),
-      row_(static_cast<std::size_t>(channels_)) {
+      row_(static_cast<std::size_t>(channels_)),
+      clock_(opt.clock ? *opt.clock : hw::system_clock()) {
   if (channels_ < 1 || channels_ > 16)
     throw InputError("amplifier: " + std::to_string(channels_) + " channels, the map holds 1..16");
   if (opt_.time_scale <= 0) throw InputError("amplifier: time_scale must be > 0");
   map_ = modbus_mapping_new(0, 0, reg::fifo + MODBUS_MAX_READ_REGISTERS, 0);
+  if (opt_.time_scale <= 0) throw InputError("amplifier: time_scale must be > 0");
   if (!map_) throw SystemError("modbus_mapping_new failed");
   auto* r = map_->tab_registers;
   r[reg::magic] = reg::magic_value;
@@ -98,10 +100,25 @@ ServerStats AmplifierServer::stats() const {
   return stats_;
 }
 
+double AmplifierServer::device_s() const {
+  return static_cast<double>(clock_.mono_us() - start_mono_us_) * 1e-6 * opt_.time_scale;
+}
+
 void AmplifierServer::produce() {
-  const double elapsed_s = static_cast<double>(time::monotonic_us() - start_mono_us_) * 1e-6;
-  // The synth's own clock: sample k is at t_us_of(k).
-  const auto target = static_cast<std::uint64_t>(elapsed_s * opt_.time_scale * 1e6);
+  const double now_s = device_s();
+  const auto& f = opt_.faults;
+  // A freeze that stops the ADC: the sample clock pauses, the counter with it.
+  const bool paused = f.freeze_stops_sampling && f.freeze_window.contains(now_s);
+  if (paused && pause_from_s_ < 0) pause_from_s_ = now_s;
+  if (!paused && pause_from_s_ >= 0) {
+    paused_s_ += now_s - pause_from_s_;
+    pause_from_s_ = -1;
+  }
+  if (paused) return;
+  const double sampling_s = now_s - paused_s_;
+  // The synth's own clock: sample k is at t_us_of(k); a drifting crystal makes the
+  // device take (1 + ppm) samples per nominal period of true time.
+  const auto target = static_cast<std::uint64_t>(sampling_s * (1 + f.drift_ppm * 1e-6) * 1e6);
   const auto cap = opt_.fifo_capacity;
   const auto c = static_cast<std::size_t>(channels_);
   std::uint64_t made = 0, overflow = 0;
@@ -120,6 +137,18 @@ void AmplifierServer::produce() {
     ++produced_;
     ++made;
   }
+  // Power loss and restart: what the FIFO held is gone, the counter starts afresh.
+  if (f.restart.to_s > 0 && !restarted_ && now_s >= f.restart.to_s) {
+    restarted_ = true;
+    fill_ = 0;
+    overflowed_ = false;
+    counter_offset_ =
+        static_cast<std::int64_t>(f.restart_counter) - static_cast<std::int64_t>(produced_);
+    booted_s_ = now_s;
+    ++boot_count_;
+    std::lock_guard lock(stats_mu_);
+    ++stats_.restarts;
+  }
   if (made) {
     std::lock_guard lock(stats_mu_);
     stats_.samples_produced = produced_;
@@ -137,7 +166,14 @@ void AmplifierServer::refresh_registers() {
   }
   r[reg::status] =
       static_cast<std::uint16_t>(1 | (fault ? 2 : 0) | (sat ? 4 : 0) | (overflowed_ ? 8 : 0));
-  const auto counter = static_cast<std::uint32_t>(produced_);
+  const auto counter =
+      static_cast<std::uint32_t>(static_cast<std::int64_t>(produced_) + counter_offset_);
+  const double now_s = device_s();
+  r[reg::magic] = opt_.faults.identity_window.contains(now_s) ? 0x4242 : reg::magic_value;
+  r[reg::boot_counter] = boot_count_;
+  const auto uptime = static_cast<std::uint32_t>(std::max(0.0, now_s - booted_s_));
+  r[reg::uptime_hi] = static_cast<std::uint16_t>(uptime >> 16);
+  r[reg::uptime_lo] = static_cast<std::uint16_t>(uptime & 0xffff);
   r[reg::counter_hi] = static_cast<std::uint16_t>(counter >> 16);
   r[reg::counter_lo] = static_cast<std::uint16_t>(counter & 0xffff);
   r[reg::fifo_fill] = static_cast<std::uint16_t>(std::min<std::size_t>(fill_, 65535));
@@ -163,12 +199,43 @@ bool AmplifierServer::handle(modbus_t* ctx, const std::uint8_t* q, int len) {
     std::lock_guard lock(stats_mu_);
     requests = ++stats_.requests;
   }
+  const bool faults = faults_on_.load();
+  const double now_s = device_s();
+  const auto& f = opt_.faults;
+  const bool down = faults && f.restart.contains(now_s);
+  if (faults && (down || f.freeze_window.contains(now_s))) {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.swallowed;
+    return !down;  // a hung process keeps its socket; a dead device loses it
+  }
+  if (faults && f.exception_window.contains(now_s)) {
+    modbus_reply_exception(ctx, q, static_cast<unsigned>(f.exception_code));
+    std::lock_guard lock(stats_mu_);
+    ++stats_.exceptions;
+    return true;
+  }
+  if (opt_.ack_fifo && fc == MODBUS_FC_WRITE_SINGLE_REGISTER && addr == reg::fifo_ack) {
+    // Acknowledged FIFO: the value written (FC 06 carries it where a read has its
+    // quantity) is how many of the oldest samples the master has.
+    const std::size_t n = std::min(fill_, static_cast<std::size_t>(nb));
+    head_ = (head_ + n) % opt_.fifo_capacity;
+    fill_ -= n;
+    {
+      std::lock_guard lock(stats_mu_);
+      ++stats_.acks;
+      stats_.samples_delivered += n;
+    }
+    modbus_reply(ctx, q, len, map_);
+    return true;
+  }
+  bool corrupt = false;
   if (fc == MODBUS_FC_READ_HOLDING_REGISTERS && addr == reg::fifo) {
     const auto c = static_cast<std::size_t>(channels_);
     const std::size_t room =
         nb > reg::fifo_header ? static_cast<std::size_t>(nb - reg::fifo_header) / c : 0;
     const std::size_t n = std::min({fill_, static_cast<std::size_t>(max_samples_), room});
-    const auto first = static_cast<std::uint32_t>(produced_ - fill_);
+    const auto first =
+        static_cast<std::uint32_t>(static_cast<std::int64_t>(produced_ - fill_) + counter_offset_);
     auto* r = map_->tab_registers + reg::fifo;
     r[0] = static_cast<std::uint16_t>(first >> 16);
     r[1] = static_cast<std::uint16_t>(first & 0xffff);
@@ -178,30 +245,35 @@ bool AmplifierServer::handle(modbus_t* ctx, const std::uint8_t* q, int len) {
       for (std::size_t i = 0; i < c; ++i)
         r[reg::fifo_header + s * c + i] = static_cast<std::uint16_t>(ring_[slot * c + i]);
     }
-    head_ = (head_ + n) % opt_.fifo_capacity;
-    fill_ -= n;
-    overflowed_ = false;
-    const bool faults = faults_on_.load();
+    if (!opt_.ack_fifo) {
+      head_ = (head_ + n) % opt_.fifo_capacity;
+      fill_ -= n;
+    }
     const bool drop = faults && opt_.faults.drop_prob > 0 && rng_.chance(opt_.faults.drop_prob);
     const bool late =
         faults && !drop && opt_.faults.late_prob > 0 && rng_.chance(opt_.faults.late_prob);
+    corrupt = faults && !drop && rtu_ && ctx == rtu_ && opt_.faults.corrupt_prob > 0 &&
+              rng_.chance(opt_.faults.corrupt_prob);
     {
       std::lock_guard lock(stats_mu_);
       ++stats_.fifo_reads;
-      if (drop) {
-        ++stats_.dropped;
+      // In ack mode nothing is popped by a read: a lost answer loses nothing.
+      if (drop || corrupt) {
+        ++(drop ? stats_.dropped : stats_.corrupted);
         stats_.dropped_with_samples += n > 0;
-        stats_.samples_dropped += n;
+        if (!opt_.ack_fifo) stats_.samples_dropped += n;
       } else {
-        stats_.samples_delivered += n;
+        if (!opt_.ack_fifo) stats_.samples_delivered += n;
         if (late) ++stats_.late;
       }
     }
     if (drop) return true;
     if (late) std::this_thread::sleep_for(std::chrono::milliseconds(opt_.faults.late_ms));
   }
-  modbus_reply(ctx, q, len, map_);
-  if (faults_on_.load() && opt_.faults.disconnect_every > 0 &&
+  if (fc == MODBUS_FC_READ_HOLDING_REGISTERS && addr <= reg::status && addr + nb > reg::status)
+    overflowed_ = false;  // the overflow bit clears when the status register is read
+  reply(ctx, q, len, corrupt);
+  if (faults && opt_.faults.disconnect_every > 0 &&
       requests % static_cast<std::uint64_t>(opt_.faults.disconnect_every) == 0) {
     std::lock_guard lock(stats_mu_);
     ++stats_.disconnects;
@@ -210,8 +282,30 @@ bool AmplifierServer::handle(modbus_t* ctx, const std::uint8_t* q, int len) {
   return true;
 }
 
+void AmplifierServer::reply(modbus_t* ctx, const std::uint8_t* q, int len, bool corrupt) {
+  if (!corrupt) {
+    modbus_reply(ctx, q, len, map_);
+    return;
+  }
+  // The same answer with one bit flipped in its CRC: libmodbus writes it into a socket
+  // pair, we pass it on damaged (RTU: CRC-16 of Modbus over Serial Line V1.02 §2.5.1.2).
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return;
+  const int fd = modbus_get_socket(ctx);
+  modbus_set_socket(ctx, sv[0]);
+  modbus_reply(ctx, q, len, map_);
+  modbus_set_socket(ctx, fd);
+  std::uint8_t buf[MODBUS_RTU_MAX_ADU_LENGTH];
+  const ssize_t n = ::recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
+  ::close(sv[0]);
+  ::close(sv[1]);
+  if (n < 3) return;
+  buf[n - 1] ^= 0x01;
+  [[maybe_unused]] const ssize_t w = ::write(fd, buf, static_cast<std::size_t>(n));
+}
+
 void AmplifierServer::run(const std::atomic<bool>& stop) {
-  if (start_mono_us_ < 0) start_mono_us_ = time::monotonic_us();
+  if (start_mono_us_ < 0) start_mono_us_ = clock_.mono_us();
   std::vector<int> clients;
   std::uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH > MODBUS_RTU_MAX_ADU_LENGTH
                          ? MODBUS_TCP_MAX_ADU_LENGTH

@@ -7,9 +7,21 @@
 
 namespace wim::sim {
 
-double contact_length_m(double wheel_static_kg) {
-  return 0.18 + 0.12 * std::clamp(wheel_static_kg / 5000.0, 0.0, 1.0);
+double contact_length_m(double wheel_static_kg, double min_m, double max_m) {
+  return min_m + (max_m - min_m) * std::clamp(wheel_static_kg / 5000.0, 0.0, 1.0);
 }
+
+namespace {
+/// Deterministic per (vehicle, axle, side) draw in [0, 1), independent of the sample stream.
+double wheel_draw(std::uint64_t id, std::size_t axle, int side) {
+  std::uint64_t z = id * 0x9e3779b97f4a7c15ull + axle * 0xbf58476d1ce4e5b9ull +
+                    static_cast<std::uint64_t>(side) * 0x94d049bb133111ebull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) / 9007199254740992.0;
+}
+}  // namespace
 
 SignalSynth::SignalSynth(const SiteConfig& site, std::vector<Channel> channels,
                          VehicleSource vehicles, std::vector<ChannelFault> faults,
@@ -24,7 +36,11 @@ SignalSynth::SignalSynth(const SiteConfig& site, std::vector<Channel> channels,
       load_(channels_.size()),
       held_(channels_.size()),
       saturated_(channels_.size()),
-      dead_(channels_.size()) {
+      dead_(channels_.size()),
+      lf_(channels_.size()),
+      walk_(channels_.size()) {
+  lf_a_ = std::exp(-2 * std::numbers::pi * site.noise_lf_hz / site.sample_rate_hz);
+  lf_b_ = site.noise_lf_counts * std::sqrt(1 - lf_a_ * lf_a_);
   for (std::size_t i = 0; i < channels_.size(); ++i) {
     const Channel& c = channels_[i];
     chan_.at(static_cast<std::size_t>(c.lane - 1))
@@ -55,7 +71,8 @@ void SignalSynth::pull_until(std::int64_t t_us) {
     a.offset_m.push_back(0);
     for (double s : v->axle_spacings_m) a.offset_m.push_back(off += s);
     for (std::size_t i = 0; i < v->axle_loads_kg.size(); ++i)
-      a.contact_m.push_back(contact_length_m(v->axle_loads_kg[i] * 0.5));
+      a.contact_m.push_back(
+          contact_length_m(v->axle_loads_kg[i] * 0.5, site_.contact_min_m, site_.contact_max_m));
     const double v0 = v->speed_kmh / 3.6;
     const double lead_m = 0.3 + site_.length_m;
     const double tail_m = v->wheelbase_m() + site_.span_m() + 0.3;
@@ -90,16 +107,26 @@ void SignalSynth::add_vehicle(const Active& a, std::int64_t t_us, double* load) 
       const double lo = std::max(x - c / 2, site_.rows_m[r] - half_len);
       const double hi = std::min(x + c / 2, site_.rows_m[r] + half_len);
       if (hi <= lo) continue;
-      const double frac = (hi - lo) / c;
+      double frac = (hi - lo) / c;
+      double miss_l = 1, miss_r = 1;
+      if (static_cast<int>(r) + 1 == site_.faulty_row) {
+        frac *= site_.faulty_row_gain;
+        if (site_.faulty_row_miss > 0) {
+          miss_l = wheel_draw(v.id, ax, 0) < site_.faulty_row_miss ? 0 : 1;
+          miss_r = wheel_draw(v.id, ax, 1) < site_.faulty_row_miss ? 0 : 1;
+        }
+      }
       // Straddling: left wheels over this lane's right sensors, right wheels over the
       // next lane's left sensors (or between sensors when there is no next lane).
       const int left_ch = v.straddling ? chan_[lane][r][1] : chan_[lane][r][0];
       const int right_ch =
           v.straddling ? (lane + 1 < chan_.size() ? chan_[lane + 1][r][0] : -1) : chan_[lane][r][1];
       if (left_ch >= 0)
-        load[left_ch] += force_left * frac / channels_[static_cast<std::size_t>(left_ch)].gain;
+        load[left_ch] +=
+            miss_l * force_left * frac / channels_[static_cast<std::size_t>(left_ch)].gain;
       if (right_ch >= 0)
-        load[right_ch] += force_right * frac / channels_[static_cast<std::size_t>(right_ch)].gain;
+        load[right_ch] +=
+            miss_r * force_right * frac / channels_[static_cast<std::size_t>(right_ch)].gain;
     }
   }
 }
@@ -119,6 +146,13 @@ std::int64_t SignalSynth::next(std::span<std::int32_t> counts) {
     const Channel& c = channels_[i];
     double value =
         c.zero + c.drift_counts_per_c * dtemp_c + load_[i] + site_.noise_counts * rng_.normal();
+    // Harder signals: drawn only when switched on, so the default stream is unchanged.
+    if (site_.noise_lf_counts > 0) value += lf_[i] = lf_a_ * lf_[i] + lf_b_ * rng_.normal();
+    if (site_.zero_walk_counts_per_sqrt_s > 0)
+      value += walk_[i] +=
+          site_.zero_walk_counts_per_sqrt_s * std::sqrt(1 / site_.sample_rate_hz) * rng_.normal();
+    if (site_.zero_step_at_s >= 0 && static_cast<double>(t_us) >= site_.zero_step_at_s * 1e6)
+      value += site_.zero_step_counts;
     saturated_[i] = std::abs(value) >= sat;
     value = std::clamp(value, -sat, sat);
     counts[i] = static_cast<std::int32_t>(std::lround(value));

@@ -32,8 +32,9 @@ struct ChannelFault {
   std::int64_t start_us = 0;  ///< [us]
 };
 
-/// Contact patch length [m] of a wheel carrying static_kg: ~0.18 m light, ~0.30 m at 5 t.
-double contact_length_m(double wheel_static_kg);
+/// Contact patch length [m] of a wheel carrying static_kg: ~0.18 m light, ~0.30 m at 5 t
+/// (the site's contact_min_m / contact_max_m).
+double contact_length_m(double wheel_static_kg, double min_m = 0.18, double max_m = 0.30);
 
 class SignalSynth {
  public:
@@ -82,6 +83,8 @@ class SignalSynth {
   std::vector<double> load_;  // per channel, counts from vehicles
   std::vector<std::int32_t> held_;
   std::vector<bool> saturated_, dead_;
+  std::vector<double> lf_, walk_;  // per channel: low-frequency noise, random-walk zero [counts]
+  double lf_a_ = 0, lf_b_ = 0;     // first-order low-pass coefficients
 };
 
 }  // namespace wim::sim

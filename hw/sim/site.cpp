@@ -27,6 +27,17 @@ void SiteConfig::validate() const {
     bad("sample_rate_hz: must be in 100..100000 Hz");
   if (noise_counts < 0) bad("noise_counts: must be >= 0");
   if (saturation_counts < 100) bad("saturation_counts: must be >= 100");
+  if (noise_lf_counts < 0) bad("noise_lf_counts: must be >= 0");
+  if (!(noise_lf_hz > 0 && noise_lf_hz < sample_rate_hz / 2))
+    bad("noise_lf_hz: must be in (0, sample_rate_hz / 2)");
+  if (zero_walk_counts_per_sqrt_s < 0) bad("zero_walk_counts_per_sqrt_s: must be >= 0");
+  if (!(contact_min_m >= 0.05 && contact_max_m >= contact_min_m && contact_max_m <= 1))
+    bad("contact_min_m/contact_max_m: need 0.05 <= min <= max <= 1 m");
+  if (faulty_row < 0 || faulty_row > static_cast<int>(rows_m.size()))
+    bad("faulty_row: " + std::to_string(faulty_row) + " not in 0.." +
+        std::to_string(rows_m.size()));
+  if (!(faulty_row_gain > 0 && faulty_row_gain <= 10)) bad("faulty_row_gain: must be in (0, 10]");
+  if (faulty_row_miss < 0 || faulty_row_miss > 1) bad("faulty_row_miss: must be in [0, 1]");
 }
 
 std::vector<Channel> SiteConfig::channels(std::uint64_t seed) const {

@@ -39,6 +39,18 @@ struct SiteConfig {
   double temperature_c = 15;               ///< [°C] at t = 0
   double temperature_slope_c_per_h = 2;    ///< [°C/h] ramp (sun on the road)
   std::int32_t saturation_counts = 32767;  ///< [counts] amplifier output clamps at ±this
+  // Knobs for signals less clean than the defaults (0 / off by default: the default output
+  // is unchanged). Physical sources: docs/simulator.md, "Harder signals".
+  double noise_lf_counts = 0;              ///< [counts] RMS of low-frequency (1st-order) noise
+  double noise_lf_hz = 5;                  ///< [Hz] its corner frequency
+  double zero_walk_counts_per_sqrt_s = 0;  ///< [counts/√s] per-channel random-walk zero
+  double zero_step_counts = 0;             ///< [counts] every channel's zero steps by this...
+  double zero_step_at_s = -1;              ///< [s] ...at this time (< 0: never)
+  double contact_min_m = 0.18;             ///< [m] tyre contact length of a light wheel
+  double contact_max_m = 0.30;             ///< [m] ... of a wheel of 5 t and more
+  int faulty_row = 0;                      ///< [-] 1-based row with a faulty sensor (0: none)
+  double faulty_row_gain = 1;              ///< [-] its true sensitivity / the configured one
+  double faulty_row_miss = 0;              ///< [-] probability it gives no signal for a wheel
 
   /// Throws InputError naming the field when a value is out of range.
   void validate() const;

@@ -7,6 +7,7 @@
 #include "wim/common/error.hpp"
 #include "wim/common/json.hpp"
 #include "wim/common/time.hpp"
+#include "wim/hw/json_fields.hpp"
 #include "wim/hw/modbus_source.hpp"
 #include "wim/hw/paced_source.hpp"
 #include "wim/hw/replay_source.hpp"
@@ -16,12 +17,6 @@ namespace {
 
 namespace bj = boost::json;
 using json::field_path;
-
-void refuse_unknown(const bj::object& o, const std::set<std::string, std::less<>>& known,
-                    const std::string& ctx) {
-  for (const auto& kv : o)
-    if (!known.contains(kv.key())) throw InputError(field_path(ctx, kv.key()) + ": unknown field");
-}
 
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
   const std::filesystem::path path(p);
@@ -39,46 +34,46 @@ std::int64_t get_int_in(const bj::object& o, std::string_view key, const std::st
 
 std::unique_ptr<SampleSource> make_sim(const bj::object& o, const std::string& ctx,
                                        const SourceFactoryOptions& fo) {
-  refuse_unknown(o,
-                 {"source",
-                  "seed",
-                  "station_id",
-                  "lanes",
-                  "rows_m",
-                  "kind",
-                  "length_m",
-                  "gain",
-                  "sample_rate_hz",
-                  "noise_counts",
-                  "temperature_slope_c_per_h",
-                  "saturation_counts",
-                  "flow_veh_h",
-                  "mix",
-                  "laden_share",
-                  "overload_share",
-                  "overload_min",
-                  "overload_max",
-                  "speed_mean_kmh",
-                  "speed_sd_kmh",
-                  "speed_min_kmh",
-                  "speed_max_kmh",
-                  "accel_max_mps2",
-                  "straddle_share",
-                  "dense",
-                  "bounce_amp",
-                  "hop_amp",
-                  "imbalance_max",
-                  "faults",
-                  "lead_in_s",
-                  "paced",
-                  "time_scale",
-                  "start_utc",
-                  "block_samples",
-                  "chunk_samples",
-                  "drop_prob",
-                  "late_prob",
-                  "late_ms"},
-                 ctx);
+  refuse_unknown_fields(o,
+                        {"source",
+                         "seed",
+                         "station_id",
+                         "lanes",
+                         "rows_m",
+                         "kind",
+                         "length_m",
+                         "gain",
+                         "sample_rate_hz",
+                         "noise_counts",
+                         "temperature_slope_c_per_h",
+                         "saturation_counts",
+                         "flow_veh_h",
+                         "mix",
+                         "laden_share",
+                         "overload_share",
+                         "overload_min",
+                         "overload_max",
+                         "speed_mean_kmh",
+                         "speed_sd_kmh",
+                         "speed_min_kmh",
+                         "speed_max_kmh",
+                         "accel_max_mps2",
+                         "straddle_share",
+                         "dense",
+                         "bounce_amp",
+                         "hop_amp",
+                         "imbalance_max",
+                         "faults",
+                         "lead_in_s",
+                         "paced",
+                         "time_scale",
+                         "start_utc",
+                         "block_samples",
+                         "chunk_samples",
+                         "drop_prob",
+                         "late_prob",
+                         "late_ms"},
+                        ctx);
   sim::SimSourceOptions so;
   sim::SimOptions& s = so.sim;
   s.seed = static_cast<std::uint64_t>(
@@ -154,7 +149,7 @@ std::unique_ptr<SampleSource> make_sim(const bj::object& o, const std::string& c
     for (std::size_t i = 0; i < faults.size(); ++i) {
       const std::string fctx = field_path(ctx, "faults") + "[" + std::to_string(i) + "]";
       const bj::object& f = json::as_object(faults[i], fctx);
-      refuse_unknown(f, {"kind", "channel", "start_s"}, fctx);
+      refuse_unknown_fields(f, {"kind", "channel", "start_s"}, fctx);
       sim::SimOptions::NamedFault nf;
       const std::string k = json::get_string(f, "kind", fctx);
       if (k == "stuck")
@@ -197,7 +192,7 @@ std::unique_ptr<SampleSource> make_sim(const bj::object& o, const std::string& c
 
 std::unique_ptr<SampleSource> make_replay(const bj::object& o, const std::string& ctx,
                                           const SourceFactoryOptions& fo) {
-  refuse_unknown(o, {"source", "recording", "loop", "block_samples", "pace"}, ctx);
+  refuse_unknown_fields(o, {"source", "recording", "loop", "block_samples", "pace"}, ctx);
   // "pace": true = real time, a number = that many recording seconds per second.
   double pace = 0;
   if (const auto* p = o.if_contains("pace")) {
@@ -222,11 +217,11 @@ std::unique_ptr<SampleSource> make_replay(const bj::object& o, const std::string
 
 std::unique_ptr<SampleSource> make_modbus(const bj::object& o, const std::string& ctx,
                                           const SourceFactoryOptions& fo) {
-  refuse_unknown(o,
-                 {"source", "map", "tcp", "rtu", "channels", "response_timeout_ms",
-                  "reconnect_min_ms", "reconnect_max_ms", "errors_before_reconnect",
-                  "stuck_window_s", "status_period_ms", "max_block_samples"},
-                 ctx);
+  refuse_unknown_fields(o,
+                        {"source", "map", "tcp", "rtu", "channels", "response_timeout_ms",
+                         "reconnect_min_ms", "reconnect_max_ms", "errors_before_reconnect",
+                         "stuck_window_s", "status_period_ms", "max_block_samples"},
+                        ctx);
   const std::string mctx = field_path(ctx, "map");
   const bj::value& mv = json::require(o, "map", ctx);
   RegisterMap map;

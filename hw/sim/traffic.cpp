@@ -117,6 +117,7 @@ void TrafficConfig::validate() const {
   if (bounce_amp < 0 || bounce_amp > 0.5) bad("bounce_amp: must be in [0, 0.5]");
   if (hop_amp < 0 || hop_amp > 0.5) bad("hop_amp: must be in [0, 0.5]");
   if (imbalance_max < 0 || imbalance_max > 0.3) bad("imbalance_max: must be in [0, 0.3]");
+  if (min_headway_s < 0 || min_headway_s > 60) bad("min_headway_s: must be in [0, 60] s");
 }
 
 TrafficModel::TrafficModel(const TrafficConfig& cfg, int lanes, double sensor_span_m,

@@ -22,6 +22,8 @@ void SampleBlock::clear() {
   t_unix_us.clear();
   t_mono_us.clear();
   lost.clear();
+  events.clear();
+  device_condition.clear();
   first_index = 0;
 }
 

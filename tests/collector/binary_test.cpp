@@ -195,14 +195,15 @@ TEST_CASE("wim-collector binary: forward config, a violation becomes a spool tar
     Process p(dir / "bad.json", dir / "bad.log");
     THEN("the program exits 2 and names the field") {
       CHECK(p.wait(false) == 2);
-      CHECK_THAT(slurp(dir / "bad.log"), Catch::Contains("forward.webhook_url"));
+      CHECK_THAT(slurp(dir / "bad.log"), Catch::Contains("/forward/webhook_url: expected http://"));
     }
     auto bad2 = config_json(pki, webhook);
     bad2.replace(bad2.find("\"stage_deadline_h\":24"), 21, "\"stage_deadline_h\":0");
     write_file(dir / "bad2.json", bad2);
     Process p2(dir / "bad2.json", dir / "bad2.log");
     CHECK(p2.wait(false) == 2);
-    CHECK_THAT(slurp(dir / "bad2.log"), Catch::Contains("forward.stage_deadline_h"));
+    CHECK_THAT(slurp(dir / "bad2.log"),
+               Catch::Contains("/forward/stage_deadline_h: expected an integer in 1.."));
   }
   std::filesystem::remove_all(dir);
 }

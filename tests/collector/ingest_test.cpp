@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "../common/record_samples.hpp"
+#include "test_station.hpp"
 #include "test_util.hpp"
 #include "wim/collector/chain_export.hpp"
 #include "wim/collector/monitor.hpp"
@@ -19,30 +20,7 @@ using wim::collector::test::temp_dir;
 
 namespace {
 
-struct TestStation {
-  std::string id;
-  crypto::SigningKey key = crypto::SigningKey::generate();
-  chain::ChainWriter writer{id, key, 0, ""};
-  explicit TestStation(std::string station_id) : id(std::move(station_id)) {}
-
-  /// Record i (1-based): a station_start event, then pass and violation records in turn.
-  packet::Packet next() {
-    const auto n = static_cast<std::int64_t>(writer.last_seq()) + 1;
-    const std::int64_t t = wim::test::kT0_us + n * 1'000'000;
-    record::Manifest m = n == 1       ? wim::test::event_record("station_start", t)
-                         : n % 2 == 0 ? wim::test::pass_record(t)
-                                      : wim::test::violation_record(t);
-    m.station_id = id;
-    return writer.append(m, m.kind == record::Kind::violation
-                                ? wim::test::violation_attachments()
-                                : std::map<std::string, std::string>{});
-  }
-  std::vector<packet::Packet> next(int count) {
-    std::vector<packet::Packet> out;
-    for (int i = 0; i < count; ++i) out.push_back(next());
-    return out;
-  }
-};
+using wim::collector::test::TestStation;
 
 /// Observers are called on the ingest's pool threads, two requests at once: locked.
 /// Read the vectors only once every answer has arrived.

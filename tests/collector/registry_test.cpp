@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/registry.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "test_util.hpp"
@@ -65,24 +66,54 @@ TEST_CASE("registry: errors name the entry and the field") {
   auto pem = wim::crypto::SigningKey::generate().public_key().to_pem();
   CHECK_THAT(error_of(registry(entry("G001", "abc", pem))),
              Catch::Contains("reg.json") &&
-                 Catch::Contains("stations[0] (G001).tls_cert_sha256: expected 64 hex"));
+                 Catch::Contains("reg.json: /stations/0/tls_cert_sha256: expected 64 hex"));
   CHECK_THAT(error_of(registry(entry("G001", kFp1, "not a key"))),
-             Catch::Contains("stations[0] (G001).signing_key"));
+             Catch::Contains("/stations/0/signing_key_pem: expected an Ed25519 public key PEM"));
   CHECK_THAT(error_of(registry(entry("G001", kFp1, pem) + "," + entry("G001", kFp2, pem))),
-             Catch::Contains("stations[1] (G001).id: duplicate"));
-  CHECK_THAT(
-      error_of(registry(entry("G001", kFp1, pem) + "," + entry("G002", kFp1, pem))),
-      Catch::Contains("stations[1] (G002).tls_cert_sha256: same certificate as station G001"));
-  CHECK_THAT(error_of(registry(entry("G 1", kFp1, pem))), Catch::Contains("stations[0] (G 1).id"));
+             Catch::Contains("/stations/1/id: duplicate station id G001"));
+  CHECK_THAT(error_of(registry(entry("G001", kFp1, pem) + "," + entry("G002", kFp1, pem))),
+             Catch::Contains("/stations/1/tls_cert_sha256: same certificate as station G001"));
+  CHECK_THAT(error_of(registry(entry("G 1", kFp1, pem))),
+             Catch::Contains("/stations/0/id: expected 1-32 letters"));
   CHECK_THAT(error_of(R"({"stations":[{"id":"G001","location":{"lat":95,"lon":1},"lanes":1}]})"),
-             Catch::Contains("stations[0] (G001).location.lat: out of"));
+             Catch::Contains("/stations/0/location/lat: expected a latitude in [-90, 90]"));
   CHECK_THAT(error_of(R"({"stations":[{"id":"G001","location":{"lat":5,"lon":1},"lanes":0}]})"),
-             Catch::Contains("stations[0] (G001).lanes"));
+             Catch::Contains("/stations/0/lanes: expected 1..8 lanes"));
   CHECK_THAT(error_of(R"({"stations":[{"id":"G001","location":{"lat":5,"lon":1},"lanes":1}]})"),
-             Catch::Contains("stations[0] (G001).tls_cert_sha256: missing"));
+             Catch::Contains("/stations/0/tls_cert_sha256: missing"));
   CHECK_THAT(error_of("{\"stations\":[}"),
              Catch::Contains("reg.json") && Catch::Contains("line 1"));
-  CHECK_THAT(error_of("{}"), Catch::Contains("stations"));
+  CHECK_THAT(error_of("{}"), Catch::Contains("reg.json: /stations: missing"));
+}
+
+TEST_CASE("registry: every mistake is reported at once, each at its JSON pointer") {
+  auto pem = wim::crypto::SigningKey::generate().public_key().to_pem();
+  const auto text = registry(
+      R"({"id":"G 1","location":{"lat":95,"lon":"east"},"lanes":9,"tls_cert_sha256":"abc",)"
+      R"("signing_key_pem":"not a key","revoked":"no"},)" +
+      entry("G002", kFp1, pem) + "," + entry("G003", kFp1, pem) + ",17," +
+      entry("G002", kFp2, pem));
+  ConfigProblems p;
+  const auto r = Registry::parse(text, "reg.json", ".", &p);
+  std::vector<std::string> where;
+  for (const auto& x : p.list()) {
+    CHECK(x.file == "reg.json");
+    CHECK_FALSE(x.message.empty());
+    where.push_back(x.pointer);
+  }
+  CHECK(where == std::vector<std::string>{
+                     "/stations/0/id", "/stations/0/location/lat", "/stations/0/location/lon",
+                     "/stations/0/lanes", "/stations/0/tls_cert_sha256",
+                     "/stations/0/signing_key_pem", "/stations/0/revoked",
+                     "/stations/2/tls_cert_sha256", "/stations/3", "/stations/4/id"});
+  // The good station stays (a caller collecting problems gets what was readable).
+  REQUIRE(r.stations().size() == 1);
+  CHECK(r.stations()[0].id == "G002");
+  // Without a collector, the one InputError carries every problem, a line each.
+  const auto err = error_of(text);
+  CHECK(std::count(err.begin(), err.end(), '\n') == 9);
+  CHECK_THAT(err, Catch::Contains("reg.json: /stations/0/location/lon: expected a number"));
+  CHECK_THAT(err, Catch::Contains("reg.json: /stations/3: expected an object (a station)"));
 }
 
 TEST_CASE("registry: files relative to the registry, reload keeps the old one on error") {
@@ -103,7 +134,7 @@ TEST_CASE("registry: files relative to the registry, reload keeps the old one on
     std::string err;
     CHECK_FALSE(holder.reload(&err));
     THEN("the previous registry stays and the error names the file and field") {
-      CHECK_THAT(err, Catch::Contains("registry.json") && Catch::Contains("(G001).location"));
+      CHECK_THAT(err, Catch::Contains("registry.json: /stations/0/location: missing"));
       CHECK(holder.current()->by_id("G001") != nullptr);
     }
   }
@@ -120,7 +151,7 @@ TEST_CASE("registry: files relative to the registry, reload keeps the old one on
     std::filesystem::remove(dir / "keys/G001.pub.pem");
     std::string err;
     CHECK_FALSE(holder.reload(&err));
-    CHECK_THAT(err, Catch::Contains("(G001).signing_key_file: cannot read file"));
+    CHECK_THAT(err, Catch::Contains("/stations/0/signing_key_file: cannot read file"));
   }
   std::filesystem::remove_all(dir);
 }

@@ -365,9 +365,19 @@ TEST_CASE("In a pass an unsure frame does not veto sure frames but sure frames t
 TEST_CASE("Corrupt input gives a clear error, never a crash") {
   CHECK_THROWS_AS(reader().read(cv::Mat()), InputError);
   CHECK_THROWS_WITH(reader().read(cv::Mat(10, 10, CV_16UC3)), Catch::Contains("8-bit"));
+  // Uniform noise, seeded here (cv::randu drew from OpenCV's global RNG, so what it drew, and
+  // the test's result, hung on the tests run before it). The infrared locator finds a "plate"
+  // in 12 of these 30 images (docs/notes/issue-17.md); what must hold is that none is accepted.
   cv::Mat grey(720, 1280, CV_8UC1);
-  cv::randu(grey, 0, 255);
-  CHECK_FALSE(reader().read(grey).found);
+  for (int seed = 1; seed <= 30; ++seed) {
+    cv::RNG rng(static_cast<std::uint64_t>(seed));
+    rng.fill(grey, cv::RNG::UNIFORM, 0, 255);
+    const auto noise = reader().read(grey);
+    INFO("noise seed " << seed << " read " << noise.candidate << " " << noise.confidence);
+    CHECK(noise.needs_review);
+    CHECK(noise.text.empty());
+    CHECK(noise.confidence < PlateReaderConfig{}.review_below);
+  }
   CHECK_NOTHROW(reader().read(cv::Mat(3, 3, CV_8UC3, cv::Scalar(255, 0, 0))));
   const auto dir =
       std::filesystem::temp_directory_path() / ("wim_anpr_badmodel_" + std::to_string(::getpid()));

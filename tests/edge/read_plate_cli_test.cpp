@@ -314,6 +314,10 @@ TEST_CASE("read-plate refuses bad usage and a missing model with exit 2") {
            {"--model " + (dir / "nomodel").string() + " " + frame, "anpr_province.yml.gz"},
            {"--truth " + (dir / "none.tsv").string() + " " + frame, "cannot read the truth file"},
            {(dir / "empty").string(), "no JPEG or PNG image"},
+           {"--crop purple " + frame, "purple"},
+           {"--crop blue --pass " + frame, "--crop reads single plate crops"},
+           {"--ocr " + (dir / "noocr").string() + " " + frame, "--ocr reads plate crops"},
+           {"--crop blue --ocr " + (dir / "noocr").string() + " " + frame, "anpr_ocr.onnx"},
        }) {
     INFO(c.args);
     const Out o = run(kEdge + " read-plate " + c.args, dir);

@@ -7,40 +7,14 @@
 #include "wim/edge/weigh/pipeline.hpp"
 #include "wim/edge/weigh/software_id.hpp"
 
+using wim::test::has_reason;
 using wim::test::render;
 using wim::test::TestSite;
 using wim::test::TestVehicle;
+using wim::test::weigh;
 using wim::weigh::WeighedVehicle;
 
 namespace {
-
-std::vector<WeighedVehicle> weigh(const TestSite& site, const std::vector<TestVehicle>& vs,
-                                  double duration_s, std::size_t block_rows = 4096,
-                                  const wim::config::StationConfig* cfg_override = nullptr) {
-  const wim::config::StationConfig cfg = cfg_override ? *cfg_override : site.config();
-  const wim::recording::Recording rec = render(site, vs, duration_s);
-  wim::weigh::Pipeline p(cfg, site.rate_hz, rec.header.channels);
-  std::vector<WeighedVehicle> out;
-  for (std::size_t at = 0; at < rec.data.rows(); at += block_rows) {
-    wim::recording::Block b;
-    const std::size_t end = std::min(rec.data.rows(), at + block_rows);
-    b.t_us.assign(rec.data.t_us.begin() + static_cast<long>(at),
-                  rec.data.t_us.begin() + static_cast<long>(end));
-    for (const auto& c : rec.data.counts)
-      b.counts.emplace_back(c.begin() + static_cast<long>(at), c.begin() + static_cast<long>(end));
-    p.feed(b);
-    for (auto& v : p.take()) out.push_back(std::move(v));
-  }
-  p.finish();
-  for (auto& v : p.take()) out.push_back(std::move(v));
-  return out;
-}
-
-bool has_reason(const WeighedVehicle& v, const std::string& part) {
-  for (const std::string& r : v.reasons)
-    if (r.find(part) != std::string::npos) return true;
-  return false;
-}
 
 void check_loads(const WeighedVehicle& v, const TestVehicle& truth, double tol) {
   REQUIRE(v.axles.size() == truth.axle_loads_kg.size());

@@ -10,6 +10,7 @@
 
 #include "wim/common/recording.hpp"
 #include "wim/common/station_config.hpp"
+#include "wim/edge/weigh/pipeline.hpp"
 
 namespace wim::test {
 
@@ -41,6 +42,8 @@ struct TestSite {
   std::int32_t saturation = 32767;   ///< [counts]
   int dead_channel = -1;             ///< channel reading 0 throughout
   double wrong_gain_row_factor = 1;  ///< row 2's true gain differs by this factor
+  double step_at_s = -1;             ///< [s] every channel's zero steps here (< 0: never)
+  double step_counts = 0;            ///< [counts] by this much
   config::StationConfig config() const {
     config::StationConfig c;
     c.station_id = "T001";
@@ -101,7 +104,8 @@ inline recording::Recording render(const TestSite& site, const std::vector<TestV
     for (std::size_t c = 0; c < cfg.channels.size(); ++c) {
       lcg = lcg * 1664525u + 1013904223u;
       const double noise = site.noise_counts * ((lcg >> 8) / 16777216.0 * 2 - 1);
-      double v = cfg.channels[c].zero + site.drift_counts_per_s * t + load[c] + noise;
+      const double step = site.step_at_s >= 0 && t >= site.step_at_s ? site.step_counts : 0;
+      double v = cfg.channels[c].zero + site.drift_counts_per_s * t + step + load[c] + noise;
       v = std::clamp(v, -static_cast<double>(site.saturation),
                      static_cast<double>(site.saturation));
       rec.data.counts[c][i] =
@@ -109,6 +113,35 @@ inline recording::Recording render(const TestSite& site, const std::vector<TestV
     }
   }
   return rec;
+}
+
+/// Weighs `vehicles` rendered on `site`, fed in blocks of `block_rows`.
+inline std::vector<weigh::WeighedVehicle> weigh(
+    const TestSite& site, const std::vector<TestVehicle>& vs, double duration_s,
+    std::size_t block_rows = 4096, const config::StationConfig* cfg_override = nullptr) {
+  const config::StationConfig cfg = cfg_override ? *cfg_override : site.config();
+  const recording::Recording rec = render(site, vs, duration_s);
+  weigh::Pipeline p(cfg, site.rate_hz, rec.header.channels);
+  std::vector<weigh::WeighedVehicle> out;
+  for (std::size_t at = 0; at < rec.data.rows(); at += block_rows) {
+    recording::Block b;
+    const std::size_t end = std::min(rec.data.rows(), at + block_rows);
+    b.t_us.assign(rec.data.t_us.begin() + static_cast<long>(at),
+                  rec.data.t_us.begin() + static_cast<long>(end));
+    for (const auto& c : rec.data.counts)
+      b.counts.emplace_back(c.begin() + static_cast<long>(at), c.begin() + static_cast<long>(end));
+    p.feed(b);
+    for (auto& v : p.take()) out.push_back(std::move(v));
+  }
+  p.finish();
+  for (auto& v : p.take()) out.push_back(std::move(v));
+  return out;
+}
+
+inline bool has_reason(const weigh::WeighedVehicle& v, const std::string& part) {
+  for (const std::string& r : v.reasons)
+    if (r.find(part) != std::string::npos) return true;
+  return false;
 }
 
 }  // namespace wim::test

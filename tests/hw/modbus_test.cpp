@@ -123,9 +123,10 @@ TEST_CASE("modbus: the shipped register map loads and fits one Modbus read", "[h
   l.value_type = ValueType::int32;
   l.value_word_order = WordOrder::big;
   const std::uint16_t neg[2] = {0xffff, 0xfffe};
-  CHECK(l.decode_value(neg) == -2);
+  std::int32_t v = 0;
+  CHECK((l.decode_value(neg, v) && v == -2));
   const std::uint16_t i16 = 0xfffe;
-  CHECK(m.decode_value(&i16) == -2);
+  CHECK((m.decode_value(&i16, v) && v == -2));
 }
 
 TEST_CASE("modbus: bad register maps are refused at start, naming the field", "[hw][modbus]") {
@@ -150,11 +151,110 @@ TEST_CASE("modbus: bad register maps are refused at start, naming the field", "[
   refused([](auto& o) { o["value"].as_object()["scale"] = 0; }, "value.scale");
   refused([](auto& o) { o["fifo"].as_object()["address"] = 65500; }, "fifo.address");
   refused([](auto& o) { o["fifo"] = "here"; }, "fifo");
+  // Typos are refused, naming the field (and what it resembles), never defaulted.
+  refused([](auto& o) { o["tabel"] = "input"; }, "tabel: unknown field (did you mean 'table'?)");
+  refused([](auto& o) { o["value"].as_object()["word_ordr"] = "little"; },
+          "value.word_ordr: unknown field (did you mean 'word_order'?)");
+  refused([](auto& o) { o["fifo"].as_object()["counter"].as_object()["wordorder"] = "big"; },
+          "fifo.counter.wordorder: unknown field");
+  refused([](auto& o) { o["fifo"].as_object()["lay_out"] = "sample_major"; },
+          "fifo.lay_out: unknown field (did you mean 'layout'?)");
+  refused([](auto& o) { o["status"].as_object()["fault_bit_address"] = 9; },
+          "status.fault_bit_address: unknown field (did you mean 'fault_bits_address'?)");
+  refused([](auto& o) { o["identity"].as_object()["vaule"] = 1; }, "identity.vaule: unknown field");
+  refused([](auto& o) { o["slave_id"] = 256; }, "slave_id");
+  refused([](auto& o) { o["fifo"].as_object()["layout"] = "column_major"; }, "fifo.layout");
+  refused(
+      [](auto& o) {
+        o["identity"].as_object()["values"] = boost::json::array{1, 2};
+      },
+      "identity: give exactly one of");
+  refused(
+      [](auto& o) {
+        o["identity"] =
+            boost::json::object{{"address", 0}, {"values", boost::json::array{1, 70000}}};
+      },
+      "identity.values[1]");
+  refused(
+      [](auto& o) {
+        o["device_info"] = boost::json::object{{"rate", 1}};
+      },
+      "device_info.rate: unknown field");
+  refused([](auto& o) { o["fifo"].as_object()["counter"].as_object()["offset"] = 3; },
+          "fifo.data_offset");  // the counter now sits in the data
+  refused(
+      [](auto& o) {
+        o["status"].as_object()["overflow"] = boost::json::object{{"address", 5}, {"bit", 16}};
+      },
+      "status.overflow.bit");
+  refused(
+      [](auto& o) {
+        o["channel_count"] = 20;
+        o["fifo"].as_object()["max_samples"] = 6;
+      },
+      "status.fault_bits_registers");
+  RegisterMap tcp_id = RegisterMap::load(kMap);
+  tcp_id.slave_id = 255;  // fine over TCP, not on a serial line
+  CHECK_THROWS_WITH(
+      ModbusSource(tcp_id, ModbusEndpoint::parse("rtu:/dev/null"), std::vector<std::string>(8, "c"))
+          .status(),
+      Catch::Contains("slave_id 255"));
   CHECK_THROWS_WITH(ModbusEndpoint::parse("tcp:localhost"), Catch::Contains("tcp:HOST:PORT"));
   CHECK_THROWS_WITH(ModbusEndpoint::parse("tcp:h:99999"), Catch::Contains("port"));
   CHECK_THROWS_WITH(ModbusEndpoint::parse("rtu:/dev/x:9600:8X1"), Catch::Contains("frame"));
   CHECK_THROWS_WITH(ModbusSource(RegisterMap::load(kMap), ModbusEndpoint::parse("tcp:h:1"), {"a"}),
                     Catch::Contains("1 channel names"));
+}
+
+TEST_CASE("modbus: maps for other layouts: trailer, channel-major, float32/64, unit id 255",
+          "[hw][modbus]") {
+  GIVEN("a map with the data first and count + counter (low word first) after it") {
+    const auto m = RegisterMap::from_json(json::parse(R"({
+      "table": "input", "slave_id": 255, "channel_count": 2, "sample_rate_hz": 1000,
+      "identity": {"table": "holding", "address": 10, "values": [87, 73, 77]},
+      "device_info": {"channel_count": {"address": 20}, "boot_counter": {"address": 21},
+                      "uptime_s": {"address": 22, "type": "uint32", "word_order": "little"}},
+      "fifo": {"address": 0, "data_offset": 0, "max_samples": 3, "layout": "channel_major",
+               "count": {"offset": 12}, "counter": {"offset": 13, "word_order": "little"},
+               "capacity_samples": 4096, "ack": {"address": 200}},
+      "value": {"type": "float32", "word_order": "big", "scale": 1000},
+      "status": {"fault_bits_address": 30, "fault_bits_registers": 2,
+                 "overflow": {"address": 31, "bit": 3}}})",
+                                                      "m"),
+                                          "amp.json");
+    THEN("every part is where the map says") {
+      CHECK(m.slave_id == 255);
+      CHECK(m.table == RegTable::input);
+      CHECK(m.identity->table == RegTable::holding);
+      CHECK(m.identity->values == std::vector<std::uint16_t>{87, 73, 77});
+      CHECK(m.fifo_registers() == 15);
+      // channel-major, stride max_samples: channel 1 sample 2 = (1 x 3 + 2) x 2 registers
+      CHECK(m.value_index(2, 1) == 10);
+      CHECK(m.value_index(1, 0) == 2);
+      const std::uint16_t ctr[2] = {0x0002, 0x0001};  // low word first
+      CHECK(m.decode_counter(ctr) == 0x00010002u);
+      // 1.5f = 0x3FC00000, high word first; scale 1000 -> 1500 counts
+      const std::uint16_t f[2] = {0x3fc0, 0x0000};
+      std::int32_t v = 0;
+      CHECK((m.decode_value(f, v) && v == 1500));
+      const std::uint16_t nan[2] = {0x7fc0, 0x0000};
+      CHECK_FALSE(m.decode_value(nan, v));
+      CHECK(*m.capacity_samples == 4096);
+      CHECK(*m.ack_address == 200);
+      CHECK(m.uptime_s->decode(ctr) == 0x00010002u);
+      CHECK(m.overflow_flag->bit == 3);
+    }
+    AND_THEN("float64, low word first, decodes too") {
+      RegisterMap d = m;
+      d.value_type = ValueType::float64;
+      d.value_word_order = WordOrder::little;
+      d.scale = 1;
+      // -2.25 = 0xC002000000000000: words lowest first
+      const std::uint16_t r[4] = {0x0000, 0x0000, 0x0000, 0xc002};
+      std::int32_t v = 0;
+      CHECK((d.decode_value(r, v) && v == -2));  // rounded half away from zero: -2.25 -> -2
+    }
+  }
 }
 
 TEST_CASE("modbus: TCP, 8 channels x 4 kHz, 30 simulated seconds without loss", "[hw][modbus]") {

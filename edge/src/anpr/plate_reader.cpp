@@ -9,13 +9,16 @@
 #include "wim/common/error.hpp"
 #include "wim/edge/anpr/char_classifier.hpp"
 #include "wim/edge/anpr/deblur.hpp"
+#include "wim/edge/anpr/ocr_recognizer.hpp"
 #include "wim/edge/anpr/plate_chars.hpp"
+#include "wim/edge/anpr/plate_grammar.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
 
 namespace wim::edge::anpr {
 
 struct PlateReader::Model {
   CharClassifier province, alnum;
+  std::unique_ptr<OcrRecognizer> ocr;  // null without config.ocr_dir
 };
 
 namespace {
@@ -100,6 +103,13 @@ PlateReader::PlateReader(PlateReaderConfig config)
                                        static_cast<int>(hw::kAlnum.size()));
 }
 
+PlateReader::PlateReader(PlateReaderConfig config, const std::string& ocr_dir)
+    : PlateReader(std::move(config)) {
+  const std::filesystem::path ocr = ocr_dir;
+  model_->ocr = std::make_unique<OcrRecognizer>((ocr / "anpr_ocr.onnx").string(),
+                                                (ocr / "anpr_ocr_keys.txt").string());
+}
+
 PlateReader::~PlateReader() = default;
 
 PlateRead PlateReader::read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
@@ -173,6 +183,11 @@ void PlateReader::decide(PlateRead& r, const ReadOptions& options) const {
     std::snprintf(buf, sizeof buf, "low confidence %.2f (< %.2f)", r.confidence,
                   config_.review_below);
     r.review_reason = buf;
+  } else if (const std::string why = grammar_violation(r.candidate, r.colour); !why.empty()) {
+    // Sure characters, yet not a plate GA 36-2018 allows (e.g. a green plate read with 7
+    // characters): never accepted; the candidate stays as the human's hint.
+    r.needs_review = true;
+    r.review_reason = "breaks the plate grammar: " + why;
   } else if (!options.always_review.empty()) {
     r.needs_review = true;
     r.review_reason = options.always_review;
@@ -210,6 +225,61 @@ std::size_t char_differences(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+PlateRead PlateReader::read_crop_ocr(const cv::Mat& bgr, hw::PlateColour layout) const {
+  PlateRead r;
+  r.found = true;
+  r.colour = layout;
+  r.colour_from_pixels = bgr.channels() == 3;
+  r.box = cv::Rect(0, 0, bgr.cols, bgr.rows);
+  const auto w = static_cast<float>(bgr.cols), h = static_cast<float>(bgr.rows);
+  r.corners = {cv::Point2f(0, 0), cv::Point2f(w, 0), cv::Point2f(w, h), cv::Point2f(0, h)};
+  r.close_up = bgr.clone();
+  const OcrReading first = model_->ocr->read(bgr);
+  cv::Mat grown;
+  const int px = std::max(1, static_cast<int>(std::lround(kOcrCrossGrow * bgr.cols)));
+  const int py = std::max(1, static_cast<int>(std::lround(2 * kOcrCrossGrow * bgr.rows)));
+  cv::copyMakeBorder(bgr, grown, py, py, px, px, cv::BORDER_REPLICATE);
+  const OcrReading second = model_->ocr->read(grown);
+  r.candidate = first.text;
+  r.char_confidence = first.char_confidence;
+  const auto a = hw::split_utf8(first.text), b = hw::split_utf8(second.text);
+  for (std::size_t i = 0; i < r.char_confidence.size(); ++i)
+    if (a.size() != b.size() || a[i] != b[i]) {
+      r.char_confidence[i] = std::min(r.char_confidence[i], kDisagreeConfidence);
+      ++r.disagreements;
+    }
+  r.confidence = r.char_confidence.empty()
+                     ? 0
+                     : *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
+  if (a.size() != hw::plate_layout(layout).chars.size())
+    r.confidence = std::min(r.confidence, kDisagreeConfidence);  // not this layout's length
+  r.text = r.candidate;
+  return r;
+}
+
+PlateRead PlateReader::read_crop(const cv::Mat& bgr, hw::PlateColour layout) const {
+  if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1))
+    throw InputError("plate reader: crop is empty or not an 8-bit grey/BGR image");
+  if (model_->ocr && layout != hw::PlateColour::yellow_double) {  // the OCR reads one row
+    PlateRead r = read_crop_ocr(bgr, layout);
+    decide(r);
+    return r;
+  }
+  cv::Mat colour = bgr;
+  if (bgr.channels() == 1) cv::cvtColor(bgr, colour, cv::COLOR_GRAY2BGR);
+  PlateCandidate c;
+  const auto w = static_cast<float>(colour.cols), h = static_cast<float>(colour.rows);
+  c.corners = {cv::Point2f(0, 0), cv::Point2f(w, 0), cv::Point2f(w, h), cv::Point2f(0, h)};
+  c.mono = bgr.channels() == 1;
+  c.layouts = {layout};
+  c.area_px = static_cast<double>(w) * h;
+  PlateRead r = read_candidate(colour, c, layout);
+  r.colour = layout;
+  cross_check(colour, c, r);
+  decide(r);
+  return r;
+}
 
 PlateRead PlateReader::read(const cv::Mat& bgr, const ReadOptions& options) const {
   if (bgr.empty() || bgr.depth() != CV_8U || (bgr.channels() != 3 && bgr.channels() != 1))

@@ -117,13 +117,15 @@ double LaneAssembler::wheel_load_kg(const Pulse& p, double v_mps) const {
   if (c.kind == config::SensorKind::strip) return c.gain * v_mps * p.area_counts_s / c.length_m;
   // Plate: mean while the wheel is wholly on the plate. The pulse lasts (L + c) / v, so
   // the contact length c follows from the duration; the plateau lies c / v inside each end.
-  const double n = static_cast<double>(p.samples.size());
+  // Only the part above the off level counts (the window's margins are noise).
+  const std::size_t core = std::min(p.core_samples, p.samples.size() - p.lead_samples);
+  const double n = static_cast<double>(core);
   const double contact_m = std::clamp(v_mps * n * p.dt_s - c.length_m, 0.0, c.length_m);
   auto skip = static_cast<std::size_t>(std::ceil(contact_m / v_mps / p.dt_s));
-  if (2 * skip + 1 > p.samples.size()) skip = static_cast<std::size_t>(0.4 * n);
+  if (2 * skip + 1 > core) skip = static_cast<std::size_t>(0.4 * n);
   double sum = 0;
   std::size_t k = 0;
-  for (std::size_t i = skip; i + skip < p.samples.size(); ++i) sum += p.samples[i], ++k;
+  for (std::size_t i = skip; i + skip < core; ++i) sum += p.samples[p.lead_samples + i], ++k;
   return k ? c.gain * sum / static_cast<double>(k) : kNaN;
 }
 
@@ -149,16 +151,8 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
   for (auto [count, rows] : freq)
     if (count > 0 && rows >= best) n = count, best = rows;
   if (n == 0) return {};
-  std::vector<std::size_t> good;
-  std::vector<std::string> segment_reasons;
-  for (std::size_t r = 0; r < R; ++r) {
-    if (hits[r].size() == n)
-      good.push_back(r);
-    else
-      segment_reasons.push_back("row at " + metres(rows_m_[r]) + " saw " +
-                                std::to_string(hits[r].size()) + " axle(s), the others " +
-                                std::to_string(n) + " (missed row or extra pulse)");
-  }
+  std::vector<std::size_t> good, odd;
+  for (std::size_t r = 0; r < R; ++r) (hits[r].size() == n ? good : odd).push_back(r);
 
   // Speed per axle: least-squares fit of row position over time across the good rows.
   struct AxleFit {
@@ -189,7 +183,7 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
         double vv = c.kind == config::SensorKind::strip
                         ? c.length_m / p->ramp_s
                         : (c.length_m + w.contact_nominal_m) /
-                              (static_cast<double>(p->samples.size()) * p->dt_s);
+                              (static_cast<double>(p->core_samples) * p->dt_s);
         if (std::isfinite(vv)) sum += vv, ++k;
       }
       if (k) v = sum / k;
@@ -198,13 +192,56 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
     fit[i] = {t0, tm, v};
   }
 
-  // Vehicle separation: spacing, presence loop.
+  // The rows vote: a row that saw another axle count is lined up with the axles the
+  // majority found (time predicted from their speed fit). A hit near no axle is an extra
+  // pulse (noise) and dropped; an axle it missed is weighed from the other rows. A row
+  // that misses more than one axle of the segment stays out, and the pass is flagged.
+  std::vector<std::string> segment_reasons;
+  for (std::size_t r : odd) {
+    std::vector<Hit> aligned(n);
+    std::vector<bool> used(hits[r].size());
+    std::size_t matched = 0;
+    for (std::size_t i = 0; good.size() >= 2 && i < n; ++i) {
+      if (!(fit[i].v_mps > 0)) continue;
+      const double t_pred = fit[i].t0_us + (rows_m_[r] - rows_m_.front()) / fit[i].v_mps * 1e6;
+      double tol = 0.03e6;  // [us] never more than 40 % of the time to a neighbouring axle
+      if (i > 0) tol = std::min(tol, 0.4 * (fit[i].t0_us - fit[i - 1].t0_us));
+      if (i + 1 < n) tol = std::min(tol, 0.4 * (fit[i + 1].t0_us - fit[i].t0_us));
+      std::size_t best = hits[r].size();
+      for (std::size_t k = 0; k < hits[r].size(); ++k)
+        if (!used[k] && std::abs(hits[r][k].t_us - t_pred) <= tol &&
+            (best == hits[r].size() ||
+             std::abs(hits[r][k].t_us - t_pred) < std::abs(hits[r][best].t_us - t_pred)))
+          best = k;
+      if (best < hits[r].size()) used[best] = true, aligned[i] = hits[r][best], ++matched;
+    }
+    if (good.size() >= 2 && matched + 1 >= n && matched > 0) {
+      hits[r] = std::move(aligned);
+      good.push_back(r);
+    } else {
+      segment_reasons.push_back("row at " + metres(rows_m_[r]) + " saw " +
+                                std::to_string(hits[r].size()) + " axle(s), the others " +
+                                std::to_string(n) + " (missed row or extra pulse)");
+    }
+  }
+  std::sort(good.begin(), good.end());
+
+  // Vehicle separation: spacing, speed consistency, presence loop. The axles of one rigid
+  // vehicle move at one speed (up to max_accel_mps2 x the time between them): two axles
+  // further apart than certain_axle_spacing_m whose row-timed speeds differ by more than
+  // that plus follower_speed_diff_pct are two vehicles (a close follower).
   std::vector<std::pair<std::size_t, std::size_t>> vehicles;
   std::size_t first = 0;
   for (std::size_t i = 0; i + 1 < n; ++i) {
-    const double sp =
-        (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
+    const double dt_s = (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
+    const double sp = (fit[i].v_mps + fit[i + 1].v_mps) / 2 * dt_s;
     bool split = !(sp <= w.max_axle_spacing_m);
+    if (good.size() >= 2 && sp > w.certain_axle_spacing_m) {
+      const double dv = std::abs(fit[i + 1].v_mps - fit[i].v_mps);
+      const double allowed =
+          w.max_accel_mps2 * dt_s + w.follower_speed_diff_pct / 100 * fit[i].v_mps;
+      split = split || dv > allowed;
+    }
     for (std::int64_t g : gaps_us)
       split = split ||
               (static_cast<double>(g) > fit[i].t0_us && static_cast<double>(g) < fit[i + 1].t0_us);
@@ -244,8 +281,14 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
       ax.row_right_kg.assign(R, kNaN);
       ax.row_left_channel.assign(R, -1);
       ax.row_right_channel.assign(R, -1);
+      // A wheel one row missed while at least two rows saw both wheels is outvoted; a
+      // track missing on most rows is a straddler (or a dead channel, flagged as a fault).
+      std::size_t both = 0;
+      for (std::size_t r : good) both += hits[r][i].side[0] && hits[r][i].side[1];
       for (std::size_t r : good) {
         const Hit& h = hits[r][i];
+        if (!h.side[0] && !h.side[1]) continue;  // this row missed the axle (voted out)
+        if ((!h.side[0] || !h.side[1]) && both >= 2 && both + 1 >= good.size()) continue;
         if (!h.side[0] || !h.side[1]) {
           add_reason(v, "wheel track missing on row at " + metres(rows_m_[r]) +
                             " (straddling lanes or a dead channel)");

@@ -10,6 +10,8 @@
 #include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/monitor.hpp"
+#include "wim/collector/problems.hpp"
+#include "wim/collector/registry.hpp"
 #include "wim/collector/review.hpp"
 #include "wim/collector/server.hpp"
 #include "wim/collector/workbench.hpp"
@@ -45,10 +47,18 @@ struct CollectorConfig {
   std::filesystem::path audit_key;
   bool audit_key_configured = false;
 
-  /// Throws InputError "<file>: <field>: <problem>".
+  /// Every mistake is found: each "<file>: <JSON pointer>: <what is expected>". Without
+  /// `problems`, throws them all as one InputError (a line each); with it, adds them there
+  /// and returns what was read (defaults where a field was wrong).
   static CollectorConfig parse(std::string_view text, std::string_view what,
-                               const std::filesystem::path& base_dir);
-  static CollectorConfig load_file(const std::filesystem::path& path);
+                               const std::filesystem::path& base_dir,
+                               ConfigProblems* problems = nullptr);
+  static CollectorConfig load_file(const std::filesystem::path& path,
+                                   ConfigProblems* problems = nullptr);
 };
+
+/// `wim-collector check-config`: every mistake of the config file, of the registry it
+/// names (each station) and the TLS files it names (readable?), without starting anything.
+ConfigProblems check_config(const std::filesystem::path& path);
 
 }  // namespace wim::collector

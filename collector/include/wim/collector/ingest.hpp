@@ -20,6 +20,7 @@
 // before the commit that holds its records. Observers and the completion run on the pool
 // afterwards, so neither the io threads nor the commit thread wait for them.
 #pragma once
+#include <array>
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <condition_variable>
@@ -86,6 +87,26 @@ struct IngestCounters {
       broken_tar{0}, commit_groups{0};
 };
 
+/// Time from a request's arrival at the ingest to its answer (verify, durable commit), as a
+/// Prometheus histogram. Bounds in seconds: a group commit with a blob sync takes
+/// milliseconds on an SSD, up to seconds on a loaded disk; above 30 s the station's uplink
+/// times out (edge UplinkOptions::op_timeout, 30 s by default), so the last finite bucket is there.
+/// Thread-safe.
+class LatencyHistogram {
+ public:
+  static constexpr std::array<double, 12> kBoundsS{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                   0.25,  0.5,   1,    2.5,   10,   30};
+  void observe_us(std::int64_t us);
+  /// Count of observations <= kBoundsS[i] (cumulative), i < kBoundsS.size().
+  std::uint64_t cumulative(std::size_t i) const;
+  std::uint64_t count() const { return count_.load(); }
+  double sum_s() const { return static_cast<double>(sum_us_.load()) / 1e6; }
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBoundsS.size()> buckets_{};  // not cumulative
+  std::atomic<std::uint64_t> count_{0}, sum_us_{0};
+};
+
 /// The answer to a submitted request: `error` set (InputError: the tar is unreadable,
 /// nothing stored; SystemError: storage failed, nothing acknowledged) or `reply`.
 using IngestDone = std::function<void(std::exception_ptr error, IngestReply&& reply)>;
@@ -116,6 +137,8 @@ class Ingest {
   /// Not thread-safe: add observers before the first request.
   void add_observer(IngestObserver* o) { observers_.push_back(o); }
   const IngestCounters& counters() const { return counters_; }
+  /// submit() to answer, every request (stored, refused or failed).
+  const LatencyHistogram& latency() const { return latency_; }
   const IngestOptions& options() const { return options_; }
 
  private:
@@ -127,12 +150,23 @@ class Ingest {
   void commit_group(std::vector<std::unique_ptr<Job>>& group);
   void finish(Job& job);
 
+  /// Station key rotation: the key announced by an authentic key_change event signs the
+  /// records after `after_seq`.
+  struct KeyChange {
+    std::int64_t after_seq;
+    crypto::VerifyKey key;
+  };
+  /// The station's stored key changes, ascending (read from the store once per station).
+  std::vector<KeyChange> key_changes(const std::string& station);
+  void note_key_change(const std::string& station, std::int64_t seq, crypto::VerifyKey key);
+
   MetadataStore& store_;
   BlobStore& blobs_;
   std::shared_ptr<RegistryHolder> registry_;
   IngestOptions options_;
   std::vector<IngestObserver*> observers_;
   IngestCounters counters_;
+  LatencyHistogram latency_;
 
   std::mutex mutex_;  // everything below
   std::condition_variable work_cv_, commit_cv_;
@@ -141,6 +175,8 @@ class Ingest {
   bool closing_ = false;    // no new requests; the commit thread ends when all is drained
   bool pool_stop_ = false;  // the pool ends once to_finish_ is empty
   std::thread committer_;
+  std::mutex keys_mutex_;  // key_changes_
+  std::map<std::string, std::vector<KeyChange>, std::less<>> key_changes_;
   std::vector<std::thread> pool_;
 };
 

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wim/collector/problems.hpp"
 #include "wim/common/crypto.hpp"
 
 namespace wim::collector {
@@ -39,10 +40,12 @@ struct StationEntry {
 class Registry {
  public:
   /// Parses registry JSON; `what` names the source in errors and `base_dir` resolves
-  /// relative paths. Throws InputError "<what>: stations[3] (G004).tls_cert_sha256: ...".
+  /// relative paths. Every mistake is found (ConfigProblem: "<what>: /stations/3/lanes:
+  /// expected 1..8 lanes"). Without `problems`, throws them all as one InputError; with
+  /// it, adds them there and returns the stations that had none.
   static Registry parse(std::string_view text, std::string_view what,
-                        const std::filesystem::path& base_dir);
-  static Registry load_file(const std::filesystem::path& path);
+                        const std::filesystem::path& base_dir, ConfigProblems* problems = nullptr);
+  static Registry load_file(const std::filesystem::path& path, ConfigProblems* problems = nullptr);
 
   const StationEntry* by_id(std::string_view id) const;
   /// The station whose client certificate has this fingerprint (revoked or not).

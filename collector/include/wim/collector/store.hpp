@@ -120,6 +120,11 @@ class MetadataStore {
   /// forwarder's catch-up reads only these (a watermark), not the whole table.
   virtual std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> overloads_received_since(
       std::int64_t from_unix_us) const = 0;
+  /// (seq, manifest bytes) of the station's stored event records whose manifest text
+  /// holds `"type":"<type>"`, ascending seq: candidates, the caller parses each (the
+  /// ingest reads its key_change events with it).
+  virtual std::vector<std::pair<std::int64_t, std::string>> event_manifests(
+      std::string_view station, std::string_view type) const = 0;
   /// Records of a station with time in [from_us, to_us), ascending seq (for statistics).
   virtual std::vector<StoredRecord> records_between(std::string_view station,
                                                     std::int64_t from_unix_us,

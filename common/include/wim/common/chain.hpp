@@ -30,6 +30,11 @@ class ChainWriter {
   /// then seals. The chain advances only when sealing succeeds.
   packet::Packet append(record::Manifest m, std::map<std::string, std::string> attachments);
 
+  /// Key rotation: appends a key_change event (`event` gives time, clock state and
+  /// software identity; kind, type and detail are set here) signed with the current
+  /// key, announcing `new_key`'s public key; every later record is signed with `new_key`.
+  packet::Packet rotate_key(crypto::SigningKey new_key, record::Manifest event);
+
   std::uint64_t last_seq() const { return last_seq_; }
   const std::string& last_sha256() const { return last_sha256_; }
   const std::string& station_id() const { return station_id_; }
@@ -57,6 +62,15 @@ class KeyRegistry {
   std::map<std::string, crypto::VerifyKey, std::less<>> keys_;
   std::optional<crypto::VerifyKey> default_;
 };
+
+/// Key rotation: a station announces its new signing key in an "key_change" event record
+/// signed with its OLD key; detail "new_key_pem" holds the new SPKI PEM and
+/// "new_key_fingerprint_sha256" its fingerprint. Records after that seq are signed with
+/// the new key. Returns the announced key of such an event (nullopt for any other
+/// record); InputError when it is a key_change event whose key does not parse or does not
+/// match its fingerprint.
+std::optional<crypto::VerifyKey> announced_key(const record::Manifest& m);
+inline constexpr const char* kKeyChangeEvent = "key_change";
 
 enum class Problem {
   malformed,                 ///< unreadable packet or manifest (detail names the field)
@@ -98,10 +112,17 @@ std::vector<Finding> verify_packet(const packet::Packet& p, const KeyRegistry& k
 /// Every packet (verify_packet) plus, over the authentic ones: links, gaps, duplicates,
 /// forks, time order, one station, input order. The set may start at any seq (an export
 /// of a range); `require_from_seq_1` reports a gap before the first seq as well.
+/// `keys` gives the key in force at the first seq; an authentic key_change event hands
+/// over to its announced key for every later seq (the old key's records stay valid,
+/// a record with the new key before the event is a bad_signature).
 struct ChainSummary {
   std::string station_id;
   std::size_t records = 0;  ///< distinct seqs present
   std::uint64_t first_seq = 0, last_seq = 0;
+  /// The key that signs the records after last_seq: the registry's, or the one the last
+  /// authentic key_change event of the set announced.
+  std::optional<crypto::VerifyKey> key_in_force;
+  std::size_t key_changes = 0;  ///< authentic key_change events followed
 };
 std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const KeyRegistry& keys);
 std::vector<Finding> verify_chain(std::vector<packet::Packet> packets, const KeyRegistry& keys,

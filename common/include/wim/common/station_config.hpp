@@ -33,18 +33,29 @@ struct ChannelConfig {
 
 /// Weighing settings ("weighing" object); defaults suit a strip site at 4 kHz.
 struct WeighSettings {
-  double detect_on_kg = 60;          ///< [kg] wheel-load equivalent that starts a pulse
-  double detect_off_kg = 15;         ///< [kg] ... that ends it (hysteresis)
-  double contact_nominal_m = 0.2;    ///< [m] tyre contact length to scale strip thresholds
-  double autozero_tau_s = 0.5;       ///< [s] time constant of baseline tracking between pulses
-  double autozero_holdoff_s = 0.05;  ///< [s] no tracking this long after a pulse
-  double max_pulse_s = 2.0;          ///< [s] longer = channel fault (stuck high)
-  double stuck_s = 0.5;              ///< [s] identical raw samples this long = channel fault
+  double detect_on_kg = 60;        ///< [kg] wheel-load equivalent that starts a pulse
+  double detect_off_kg = 15;       ///< [kg] ... that ends it (hysteresis)
+  double contact_nominal_m = 0.2;  ///< [m] tyre contact length to scale strip thresholds
+  double noise_k_on = 6;         ///< [-] start threshold at least this many noise sigmas (smoothed)
+  double noise_k_off = 3;        ///< [-] end threshold at least this many noise sigmas
+  double noise_block_s = 0.128;  ///< [s] between-pulse block for the noise and zero estimate
+  double smooth_s = 0.001;       ///< [s] moving average the detection runs on
+  double pulse_margin_s = 0.002;  ///< [s] raw samples kept before/after the off crossings
+  double pulse_bridge_s = 0.002;  ///< [s] a dip below off shorter than this does not end a pulse
+  double min_pulse_s = 0.002;     ///< [s] a pulse shorter than this above off is noise
+  double autozero_tau_s = 0.1;    ///< [s] time constant of baseline tracking between pulses
+  double autozero_rate_kg_per_s = 25;  ///< [kg/s] largest tracking rate (wheel-load equivalent)
+  double autozero_range_pct = 4;       ///< [% of saturation_counts] zero further from config: fault
+  double autozero_holdoff_s = 0.05;    ///< [s] no tracking this long after a pulse
+  double max_pulse_s = 2.0;            ///< [s] longer = channel fault (stuck high)
+  double stuck_s = 0.5;                ///< [s] identical raw samples this long = channel fault
   std::int32_t saturation_counts = 32767;  ///< [counts] |raw| at or above = saturated
   double side_match_s = 0.02;              ///< [s] left/right pulses this close belong to one axle
   double vehicle_gap_s = 3.0;              ///< [s] lane quiet this long closes a group of vehicles
   double max_axle_spacing_m = 9.0;         ///< [m] a larger spacing starts a new vehicle
   double certain_axle_spacing_m = 6.5;     ///< [m] longer spacings: separation uncertain (flag)
+  double follower_speed_diff_pct = 3;      ///< [%] axles further apart than certain_axle_spacing_m
+                                           ///< with speeds this much apart (+ accel): two vehicles
   double light_axle_kg =
       1500;                   ///< [kg] a car-like axle; a light pair at a heavy vehicle's end: flag
   double max_segment_s = 60;  ///< [s] bound on buffered traffic per lane (dense flow)

@@ -65,6 +65,9 @@ inline constexpr double kDisagreeConfidence = 0.3;
 /// lane's plate whenever the weighed vehicle's plate itself was unsure). Not lower: on
 /// single-vehicle frames (bench seed 9001, dusk above all) non-plate regions read up to 0.65.
 inline constexpr double kOtherPlateSeen = 0.7;
+/// [-] the OCR cross-check reads the crop again with its borders grown (edge pixels
+/// repeated) by this share of its width on each side, and this share x 2 of its height.
+inline constexpr double kOcrCrossGrow = 0.04;
 
 struct PlateReaderConfig {
   std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
@@ -89,6 +92,9 @@ class PlateReader {
  public:
   /// Throws InputError naming the model file that is missing or unreadable.
   explicit PlateReader(PlateReaderConfig config);
+  /// With the real-text recognizer (ocr_recognizer.hpp) from `ocr_dir` (anpr_ocr.onnx and
+  /// anpr_ocr_keys.txt, the build's edge/anpr_ocr), which read_crop() then reads with.
+  PlateReader(PlateReaderConfig config, const std::string& ocr_dir);
   ~PlateReader();
 
   /// Reads one frame: the surest plate (in `options.roi` when set). When another plate,
@@ -101,11 +107,19 @@ class PlateReader {
   /// Plates read surely by different frames that differ in two or more characters are two
   /// vehicles' (other_plate; a human decides).
   PlateRead read_pass(const std::vector<cv::Mat>& frames, const ReadOptions& options = {}) const;
+  /// Reads an image that is a plate already cut out (the whole image, tight to the plate's
+  /// border, in `layout`): recognition alone, without localisation, for scoring the
+  /// character reader on labelled plate crops. With an OCR (single-row layouts) the
+  /// real-text recognizer reads it, cross-checked by a second reading through borders grown
+  /// by kOcrCrossGrow (a character the two read otherwise, or a different length: 0.3).
+  /// Decided as read() (confidence floor, plate grammar). Throws InputError as read().
+  PlateRead read_crop(const cv::Mat& bgr, hw::PlateColour layout) const;
   /// Applies the review threshold to a read (used by read and read_pass).
   void decide(PlateRead& r, const ReadOptions& options = {}) const;
 
  private:
   struct Model;
+  PlateRead read_crop_ocr(const cv::Mat& bgr, hw::PlateColour layout) const;
   PlateRead read_candidate(const cv::Mat& bgr, const PlateCandidate& c,
                            hw::PlateColour layout) const;
   void cross_check(const cv::Mat& bgr, const PlateCandidate& c, PlateRead& r) const;

@@ -12,16 +12,18 @@ namespace wim::weigh {
 
 /// One wheel crossing one sensor, baseline removed.
 struct Pulse {
-  int channel = 0;             ///< [-] index into StationConfig::channels
-  std::int64_t start_us = 0;   ///< [us] first sample above the off threshold
-  std::int64_t end_us = 0;     ///< [us] last sample above the off threshold
-  double centroid_us = 0;      ///< [us] load-weighted centre time
-  double area_counts_s = 0;    ///< [counts*s] sum of (count - baseline) * dt
-  double peak_counts = 0;      ///< [counts] highest baseline-removed sample
-  double ramp_s = 0;           ///< [s] mean of 10-90 % rise and fall times / 0.8
-  double dt_s = 0;             ///< [s] sample interval
-  bool saturated = false;      ///< a raw sample reached the saturation level
-  std::vector<float> samples;  ///< [counts] baseline-removed samples (plates: plateau mean)
+  int channel = 0;               ///< [-] index into StationConfig::channels
+  std::int64_t start_us = 0;     ///< [us] first sample of the window (a margin before the rise)
+  std::int64_t end_us = 0;       ///< [us] last sample of the window (a margin after the fall)
+  double centroid_us = 0;        ///< [us] load-weighted centre time
+  double area_counts_s = 0;      ///< [counts*s] sum of (count - baseline) * dt
+  double peak_counts = 0;        ///< [counts] highest baseline-removed sample
+  double ramp_s = 0;             ///< [s] mean of 10-90 % rise and fall times / 0.8
+  double dt_s = 0;               ///< [s] sample interval
+  bool saturated = false;        ///< a raw sample reached the saturation level
+  std::size_t lead_samples = 0;  ///< [-] samples before the part above the off level
+  std::size_t core_samples = 0;  ///< [-] samples above the off level (plates: duration)
+  std::vector<float> samples;    ///< [counts] baseline-removed samples (plates: plateau mean)
 };
 
 /// A channel's fault interval (flat/stuck signal, saturation outside a pulse, pulse too long).
