@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
     Monitor monitor(*store, cfg.monitor, cfg.data_dir / "monitor.db");
     ingest.add_observer(&monitor);
     Api api(ingest, *store, monitor, registry);
+    // A case's first deadline: the transport review's working time on the review calendar.
+    cfg.forward.first_deadline = [review = cfg.review](std::int64_t created_us) {
+      return review.calendar.add(created_us, review.transport_working_s);
+    };
     Forwarder forwarder(cfg.data_dir / "cases.db", *store, blobs, cfg.forward);
     if (!cfg.spool_dir.empty())
       forwarder.add_sink(std::make_unique<SpoolSink>(cfg.spool_dir, [&](const std::string& id) {

@@ -164,7 +164,11 @@ function decisionForm(c) {
     try {
       const r = await api('POST', `/api/cases/${c.case_id}/${action}`, { reason: reason.value, ...body });
       show(`${c.case_id}: ${r.case.state}`, true);
-      route();
+      // A case that left this reviewer's hands: back to the queue, the next case on top
+      // (the role may no longer read it: transport after confirm, police after return).
+      const queue = me.role === 'transport_reviewer' ? 'transport' : 'police';
+      if (['confirm', 'reject', 'return', 'close'].includes(action) && location.hash !== `#/queue/${queue}`) location.hash = `#/queue/${queue}`;
+      else route();
     } catch (e) { show(e.message); }
   };
   const buttons = [];
