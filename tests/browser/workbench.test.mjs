@@ -158,7 +158,7 @@ try {
       `${id} ${state}: back in the queue, the case no longer in it`);
   };
 
-  const fine = byPlate['苏A12345'], human = byPlate['苏E7T092'], warn = byPlate['苏B88M21'], other = byPlate['苏D55K10'];
+  const fine = byPlate['青S38938'], human = byPlate['川X2M3B7'], warn = byPlate['新Z57A58'], other = byPlate['渝XF77615'];
 
   // ---- transport reviewer ------------------------------------------------------------------
   await asRole('tr1', async (page) => {
@@ -194,7 +194,7 @@ try {
     await page.waitForSelector('#msg:not([hidden])');
     check(/wrong_state|plate/.test(await page.textContent('#msg')), `confirm without the plate read refused: ${await page.textContent('#msg')}`);
     check((await stateOf(page)) === 'awaiting_transport_review', 'state unchanged after the refusal');
-    await page.fill('#decide input[name=plate]', human.plate);
+    await page.fill('#decide input[name=plate]', human.true_plate);
     const before = await page.textContent('#msg');
     await page.click('#decide button[data-key=p]');
     await page.waitForFunction((b) => document.querySelector('#msg').textContent !== b, before);
@@ -295,7 +295,8 @@ try {
       .map((tr) => [...tr.cells].map((c) => c.textContent)), today);
     // 12 vehicles (4 violations + 8 passes).
     check(city.length === 1 && city[0][2] === '12' && city[0][3] === '4', `today's city line: ${JSON.stringify(city)}`);
-    check(!(await page.content()).includes('苏'), 'no plate anywhere in the operator pages');
+    const html = await page.content();
+    check(cases.every((c) => !html.includes(c.plate) && !html.includes(c.true_plate)), 'no plate anywhere in the operator pages');
     await shot(page, '07-operator-stats');
     const q = await apiAs(page, 'GET', '/api/cases?queue=transport');
     check(q.status === 403, `operator may not read a queue (${q.status})`);

@@ -3,9 +3,9 @@
 // browser test of the workbench (tests/browser/workbench.test.mjs), stamped shortly before
 // NOW so the statistics show today. Writes OUT_DIR/keys/<id>.pub.pem (the registered key)
 // and OUT_DIR/<id>.tar (the chain: a start event, passes within the limit and overload
-// violations with a real plate photo from tests/data/anpr and a raw waveform). Which
-// violation is which (plate, excess, "a human must read the plate") is printed as JSON
-// lines on stdout for the test to look for.
+// violations with a real plate photo from tests/data/anpr (its truth.tsv plate) and a raw
+// waveform). Which violation is which (plate, excess, "a human must read the plate") is printed as
+// JSON lines on stdout for the test to look for.
 #include <boost/json.hpp>
 #include <cmath>
 #include <filesystem>
@@ -65,7 +65,7 @@ std::string waveform(const std::vector<double>& loads_kg, const std::vector<doub
 }
 
 struct Violation {
-  std::string plate, colour, photo;
+  std::string plate, true_plate, colour, photo;  // as the station read it; in the photo
   double confidence;
   bool needs_human;
   std::vector<double> loads_kg;  // 5 axles, limit 43 000 kg
@@ -123,26 +123,30 @@ int main(int argc, char** argv) {
     // below one.
     const std::vector<std::pair<std::string, std::vector<Violation>>> stations{
         {"G001",
-         {{"苏A12345",
+         {{"青S38938",
+           "青S38938",
            "blue",
            "01-blue-clear_day.jpg",
            0.94,
            false,
            {7100, 9900, 9900, 9650, 9650}},
-          {"苏E7T092",
+          {"川X2M3B7",
+           "川X2M387",
            "yellow",
            "02-yellow-clear_day.jpg",
            0.41,
            true,
            {7400, 10800, 10800, 10200, 10200}},
-          {"苏B88M21",
+          {"新Z57A58",
+           "新Z57A58",
            "yellow",
            "10-yellow-glare.jpg",
            0.91,
            false,
            {6900, 9300, 9300, 9150, 9150}}}},
         {"G002",
-         {{"苏D55K10",
+         {{"渝XF77615",
+           "渝XF77615",
            "green",
            "04-green-dusk.jpg",
            0.88,
@@ -176,6 +180,7 @@ int main(int argc, char** argv) {
         std::snprintf(seq, sizeof seq, "%010llu", static_cast<unsigned long long>(w.last_seq()));
         boost::json::object o{{"case_id", id + "-" + seq},
                               {"plate", v.plate},
+                              {"true_plate", v.true_plate},
                               {"needs_human", v.needs_human},
                               {"excess_kg", m.legal->excess_kg}};
         std::cout << boost::json::serialize(o) << "\n";
