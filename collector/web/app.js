@@ -190,6 +190,7 @@ function decisionForm(c) {
   } else if (me.role === 'police_reviewer' && c.state === 'penalty_decided') {
     add('x', 'Close', act('close'));
   } else {
+    reason.remove(); // nothing to give a reason for (read-only role, or not this stage)
     f.append(el('p', { class: 'muted' }, 'No action of yours applies to this case now.'));
   }
   f.shortcuts = buttons;
@@ -213,8 +214,9 @@ async function caseView(view, id) {
         el('p', {}, 'Plate: ', el('strong', { id: 'plate' }, c.plate ?? '—'),
           ` (confidence ${c.plate_confidence ?? '?'}${c.plate_needs_human ? ', a human must read it' : ''}${c.plate_read_by ? `, read by ${c.plate_read_by}` : ''})`),
         el('p', {}, `Station ${c.station_id} lane ${c.lane}, ${c.time_utc}`),
-        el('p', {}, 'State: ', el('strong', { id: 'state' }, c.state), ' — deadline ',
-          el('span', { class: c.overdue ? 'overdue' : '' }, c.stage_deadline_utc || '—')),
+        el('p', {}, 'State: ', el('strong', { id: 'state' }, c.state),
+          ...(['rejected', 'closed'].includes(c.state) ? [] : [' — deadline ',
+            el('span', { id: 'deadline', class: c.overdue ? 'overdue' : '' }, `${c.stage_deadline_utc || '—'}${c.overdue ? ' OVERDUE' : ''}`)])),
         el('p', {}, `Decision: ${dec}`),
         el('h2', {}, 'Verification'), verification(d.verification || {})),
       el('div', {}, el('div', { class: 'card' }, el('h2', {}, 'Axles'), axleTable(d.manifest)), caseForm)),

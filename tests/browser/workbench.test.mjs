@@ -181,6 +181,7 @@ try {
     check(['p', 'c', 'r'].every((k) => keys.includes(k)) && !['f', 'w', 'n', 't', 'x'].some((k) => keys.includes(k)),
       `transport case page: plate/confirm/reject buttons only (${keys})`);
     check((await page.textContent('#view')).includes('a human must read it'), 'case page says a human must read the plate');
+    check((await page.textContent('#deadline')) === rows.find((r) => r.id === human.case_id).deadline, 'case page shows the queue\'s deadline');
     check(await page.$eval('img.photo', (i) => i.complete && i.naturalWidth > 0), 'plate photo shown');
     check(await page.$$eval('#axles tr', (t) => t.length) === 6, 'axle table: 5 axles');
     const inked = await page.$eval('#waveform', (c) => {
@@ -313,7 +314,8 @@ try {
     await page.waitForSelector('#state');
     const actions = await page.$$eval('.card table tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent));
     check(['confirm', 'decide:fine', 'close'].every((a) => actions.includes(a)), `history of the fined case: ${actions}`);
-    check((await buttons(page)).length === 0, 'supervisor: no decision button');
+    check((await buttons(page)).length === 0 && (await page.$('#decide textarea')) === null, 'supervisor: no decision button, no reason field');
+    check((await page.$('#deadline')) === null, 'a closed case shows no deadline');
     await shot(page, '08-supervisor-case-history');
     await page.goto(`${base}/#/queue/transport`);
     await page.waitForSelector('#queue');
