@@ -7,3 +7,5 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+# Argon2id password hashes of the workbench users (Debian libargon2-dev, issue 18).
+pkg_check_modules(LIBARGON2 REQUIRED IMPORTED_TARGET libargon2)

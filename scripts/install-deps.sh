@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev sqlite3
   libmodbus-dev mbpoll
   libarchive-dev
+  libargon2-dev
   libopencv-dev
   catch2
   clang-14 libclang-rt-14-dev
@@ -27,6 +28,9 @@ packages=(
   # the collector .deb (issue 19): lintian checks it (7 MB download, 25 MB installed);
   # mmdebstrap builds the Debian 12 root of scripts/test-collector-deb.sh (2 MB)
   lintian mmdebstrap
+  # the workbench's browser test (issue 18, tests/browser/): Debian's browser, driven by
+  # npm playwright-core (below)
+  chromium
 )
 
 missing=()
@@ -62,4 +66,20 @@ else
   $SUDO tar -xzf "$tmp/$ocr_tgz" -C "$ocr_dir"
   rm -rf "$tmp"
   echo "install-deps: PP-OCRv4 models in $ocr_dir"
+fi
+
+# playwright-core (Apache-2.0; no browser download: it drives /usr/bin/chromium) for the
+# workbench's browser test (tests/browser/workbench.test.mjs looks here). Pinned version.
+pw_dir=/opt/wim-deps/playwright
+pw_version=1.65.2
+if [ "$(node -p "require('$pw_dir/node_modules/playwright-core/package.json').version" 2>/dev/null)" = "$pw_version" ]; then
+  echo "install-deps: playwright-core $pw_version present in $pw_dir"
+elif ! command -v npm >/dev/null; then
+  echo "install-deps: no npm (Node.js), so no playwright-core: the browser test will be skipped"
+else
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO mkdir -p "$pw_dir"
+  $SUDO npm install --silent --no-audit --no-fund --prefix "$pw_dir" "playwright-core@$pw_version"
+  echo "install-deps: playwright-core $pw_version in $pw_dir"
 fi

@@ -36,21 +36,6 @@ bool match_id(const std::string& path, std::string_view prefix, std::string_view
   return id.find('/') == std::string::npos;
 }
 
-/// Value of `key` in "a=1&b=2" ("" when absent).
-std::string query_param(const std::string& query, std::string_view key) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    auto amp = query.find('&', pos);
-    if (amp == std::string::npos) amp = query.size();
-    auto part = query.substr(pos, amp - pos);
-    auto eq = part.find('=');
-    if (eq != std::string::npos && part.compare(0, eq, key) == 0 && eq == key.size())
-      return part.substr(eq + 1);
-    pos = amp + 1;
-  }
-  return "";
-}
-
 Response ok_json(const Request& req, const bj::value& v) {
   return json_response(req, http::status::ok, bj::serialize(v));
 }
@@ -154,6 +139,7 @@ Response Api::operators(const Request& req, const Peer&) {
       auto o = monitor_.station_json(s.id, now);
       o["name"] = s.name;
       o["revoked"] = s.revoked;
+      o["location"] = {{"lat", s.lat_deg}, {"lon", s.lon_deg}};
       out.push_back(std::move(o));
     }
     return ok_json(req, out);
@@ -183,12 +169,11 @@ Response Api::operators(const Request& req, const Peer&) {
   if (path == "/v1/cases") {
     if (!forwarder_)
       return json_error(req, http::status::not_found, "no_forwarding", "forwarding is off");
-    return ok_json(req, forwarder_->cases_json(query_param(query_of(req), "station")));
+    return ok_json(req, forwarder_->cases_json(query_param(req.target(), "station")));
   }
   if (path == "/v1/stats") {
-    const auto q = query_of(req);
-    const auto day = query_param(q, "day");
-    const auto station = query_param(q, "station");
+    const auto day = query_param(req.target(), "day");
+    const auto station = query_param(req.target(), "station");
     std::int64_t start = 0;
     try {
       start = parse_day(day);

@@ -71,6 +71,76 @@ void listen_of(const Fields& top, std::string_view key, std::uint16_t default_po
   f.integer("port", o.port, default_port, 0, 65535);
 }
 
+/// "127.0.0.1:8444" -> address, port.
+void parse_host_port(const std::string& text, ServerOptions& o) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size() ||
+      text.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      text.size() - colon > 6)
+    throw InputError("expected \"address:port\", got \"" + text + "\"");
+  const long port = std::stol(text.substr(colon + 1));
+  if (port > 65535) throw InputError("expected a port in 0..65535, got " + std::to_string(port));
+  o.address = text.substr(0, colon);
+  o.port = static_cast<std::uint16_t>(port);
+}
+
+/// The workbench's fields (docs/workbench-api.md "Configuration"), each problem at its
+/// pointer like the rest of the config.
+void parse_workbench(Fields& top, const std::filesystem::path& base, CollectorConfig& c) {
+  auto& p = top.p;
+  const auto& file = top.file;
+  c.workbench_listen = c.station_listen;
+  c.workbench_listen.body_limit_bytes = 1u << 20;
+  p.check(file, "/workbench_listen", [&] {
+    const auto listen = json::get_string(top.o, "workbench_listen", "field", "");
+    c.workbench = !listen.empty();
+    if (c.workbench) parse_host_port(listen, c.workbench_listen);
+  });
+  // Default: the station listener's TLS files (tls.cert / tls.key).
+  auto path_or = [&](const char* key, std::filesystem::path& out,
+                     const std::filesystem::path& def) {
+    p.check(file, top.at(key), [&] {
+      const auto v = json::get_string(top.o, key, "field", "");
+      out = v.empty() ? def : base / v;
+    });
+  };
+  path_or("workbench_tls_cert", c.workbench_tls_cert, c.tls_cert);
+  path_or("workbench_tls_key", c.workbench_tls_key, c.tls_key);
+  path_or("workbench_web_dir", c.workbench_options.web_dir, WIM_WEB_DIR);
+  auto& w = c.workbench_options;
+  top.integer("session_ttl_s", w.session_ttl_s, 28800, 60, 7 * 86400, "s");
+  top.integer("session_idle_s", w.session_idle_s, 1800, 60, w.session_ttl_s, "s (session_ttl_s)");
+  p.check(file, "/audit_key", [&] {
+    const auto key = json::get_string(top.o, "audit_key", "field", "");
+    c.audit_key_configured = !key.empty();
+    c.audit_key = key.empty() ? c.data_dir / "audit.key.pem" : base / key;
+  });
+  const auto* r = top.object("review", false);
+  if (!r) return;
+  Fields f{*r, "/review", file, p};
+  f.integer("transport_working_h", c.review.transport_working_s, 24, 1, 1000, "h", 3600);
+  f.integer("police_working_h", c.review.police_working_s, 40, 1, 1000, "h", 3600);
+  const auto* cal = f.object("calendar", false);
+  if (!cal) return;
+  // WorkCalendar names a field as "calendar.<key>: <problem>" (or "calendar: ..."):
+  // that becomes the pointer /review/calendar/<key>.
+  try {
+    c.review.calendar = WorkCalendar::from_json(*cal);
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    const auto colon = m.find(": ");
+    const auto head = colon == std::string::npos ? std::string() : m.substr(0, colon);
+    if (head.rfind("calendar", 0) != 0 || head.find(' ') != std::string::npos) {
+      p.add(file, f.at("calendar"), m);
+    } else {
+      std::string ptr = "/review/" + head;
+      for (auto& ch : ptr)
+        if (ch == '.') ch = '/';
+      p.add(file, ptr, m.substr(colon + 2));
+    }
+  }
+}
+
 }  // namespace
 
 CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view what,
@@ -149,6 +219,7 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
         f.path("signing_key", c.backup_signing_key, base, "");
         f.path("verify_key", c.backup_verify_key, base, "");
       }
+      parse_workbench(top, base, c);
     }
   }
   own.throw_if_any();
@@ -205,6 +276,23 @@ ConfigProblems check_config(const std::filesystem::path& path) {
                          ") is not the public key of signing_key " + c.backup_signing_key.string() +
                          " (" + sk->public_key().fingerprint() + ")");
     });
+  // The workbench's own files, where the config names them (the defaults are the above).
+  auto readable = [&](const char* ptr, const std::filesystem::path& f, bool named) {
+    if (!named || f.empty()) return;
+    std::ifstream in(f, std::ios::binary);
+    if (!in) p.add(file, ptr, "cannot read file " + f.string() + " (expected a PEM file)");
+  };
+  readable("/workbench_tls_cert", c.workbench_tls_cert,
+           c.workbench && c.workbench_tls_cert != c.tls_cert);
+  readable("/workbench_tls_key", c.workbench_tls_key,
+           c.workbench && c.workbench_tls_key != c.tls_key);
+  readable("/audit_key", c.audit_key, c.audit_key_configured);
+  std::error_code ec;
+  if (c.workbench &&
+      !std::filesystem::is_regular_file(c.workbench_options.web_dir / "index.html", ec))
+    p.add(file, "/workbench_web_dir",
+          "no index.html in " + c.workbench_options.web_dir.string() +
+              " (expected the workbench's pages, collector/web)");
   Registry::load_file(c.registry, &p);
   return p;
 }

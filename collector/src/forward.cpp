@@ -208,7 +208,9 @@ bool Forwarder::create_case(const StoredRecord& r, const record::Manifest& m, st
     sqlite::Stmt q(*db_,
                    "INSERT OR IGNORE INTO review_queue(case_id, state, stage_deadline_unix_us, "
                    "queued_unix_us) VALUES(?1,'awaiting_transport_review',?2,?3)");
-    q.bind(1, id).bind(2, now_us + options_.stage_deadline_s * 1'000'000).bind(3, now_us).step();
+    const auto deadline = options_.first_deadline ? options_.first_deadline(now_us)
+                                                  : now_us + options_.stage_deadline_s * 1'000'000;
+    q.bind(1, id).bind(2, deadline).bind(3, now_us).step();
   }
   tx.commit();
   if (created)

@@ -166,6 +166,7 @@ class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_fro
   TlsSession(tcp::socket&& s, ssl::context& ctx, std::shared_ptr<Shared> sh)
       : HttpSession(std::move(sh)), stream_(std::move(s), ctx) {
     peer_.remote = remote_of(beast::get_lowest_layer(stream_).socket());
+    if (!sh_->registry) return;  // server certificate only (the workbench): no client cert
     // The registry decides, inside the handshake, which leaf certificates are welcome.
     stream_.set_verify_callback(
         [reg = sh_->registry, remote = peer_.remote](bool preverified, ssl::verify_context& vc) {
@@ -217,6 +218,7 @@ class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_fro
       log::warning("tls", peer_.remote + ": handshake failed: " + ec.message());
       return;
     }
+    if (!sh_->registry) return do_read();  // no client certificate asked
     X509* cert = SSL_get1_peer_certificate(stream_.native_handle());
     if (!cert) return;
     unsigned char* der = nullptr;
@@ -286,7 +288,8 @@ Server::Server(asio::io_context& ioc, ServerOptions options, Handler handler, ss
 Server::Server(asio::io_context& ioc, ServerOptions options, AsyncHandler handler,
                ssl::context* tls, std::shared_ptr<RegistryHolder> registry)
     : counters_(std::make_shared<ServerCounters>()) {
-  if (tls && !registry) throw std::invalid_argument("Server: TLS needs a station registry");
+  if (tls && !registry && (SSL_CTX_get_verify_mode(tls->native_handle()) & SSL_VERIFY_PEER))
+    throw std::invalid_argument("Server: client certificates need a station registry");
   auto sh = std::make_shared<Shared>(
       Shared{std::move(options), std::move(handler), std::move(registry), counters_});
   impl_ = std::make_shared<Impl>(ioc, sh, tls);
@@ -319,22 +322,46 @@ void Server::stop() {
   });
 }
 
-ssl::context make_server_tls(const std::filesystem::path& cert_pem,
-                             const std::filesystem::path& key_pem,
-                             const std::filesystem::path& ca_pem) {
+ssl::context make_browser_tls(const std::filesystem::path& cert_pem,
+                              const std::filesystem::path& key_pem, std::string_view field) {
   ssl::context ctx(ssl::context::tls_server);
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                   ssl::context::single_dh_use);
   beast::error_code ec;
   ctx.use_certificate_chain_file(cert_pem.string(), ec);
-  if (ec) throw InputError("tls.cert " + cert_pem.string() + ": " + ec.message());
+  if (ec) throw InputError(std::string(field) + "cert " + cert_pem.string() + ": " + ec.message());
   ctx.use_private_key_file(key_pem.string(), ssl::context::pem, ec);
-  if (ec) throw InputError("tls.key " + key_pem.string() + ": " + ec.message());
+  if (ec) throw InputError(std::string(field) + "key " + key_pem.string() + ": " + ec.message());
+  ctx.set_verify_mode(ssl::verify_none);
+  return ctx;
+}
+
+ssl::context make_server_tls(const std::filesystem::path& cert_pem,
+                             const std::filesystem::path& key_pem,
+                             const std::filesystem::path& ca_pem) {
+  ssl::context ctx = make_browser_tls(cert_pem, key_pem, "tls.");
+  beast::error_code ec;
   ctx.load_verify_file(ca_pem.string(), ec);
   if (ec) throw InputError("tls.ca " + ca_pem.string() + ": " + ec.message());
   ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   return ctx;
+}
+
+std::string query_param(std::string_view target, std::string_view key) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  const std::string_view query = target.substr(q + 1);
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    auto amp = query.find('&', pos);
+    if (amp == std::string_view::npos) amp = query.size();
+    const auto part = query.substr(pos, amp - pos);
+    const auto eq = part.find('=');
+    if (eq == key.size() && part.substr(0, eq) == key) return std::string(part.substr(eq + 1));
+    pos = amp + 1;
+  }
+  return "";
 }
 
 std::string cert_sha256_hex(const std::string& der) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// wim-collector --config collector.json | export ... | check-config FILE
+// wim-collector --config collector.json | export ... | check-config FILE | add-user ...
 // Serves stations (HTTPS, mutual TLS) and operators (plain HTTP, 127.0.0.1); reloads the
 // station registry on SIGHUP; stops cleanly on SIGINT/SIGTERM.
 #include <boost/asio/signal_set.hpp>
@@ -14,8 +14,11 @@
 #include "cmd_backup.hpp"
 #include "cmd_case_export.hpp"
 #include "cmd_export.hpp"
+#include "cmd_users.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
+#include "wim/collector/users.hpp"
+#include "wim/collector/workbench.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/log.hpp"
 #include "wim/common/time.hpp"
@@ -91,6 +94,7 @@ int run_check_config(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "export") return run_export(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "add-user") return run_add_user(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "check-config")
     return run_check_config(argc - 1, argv + 1);
   if (argc > 1 &&
@@ -110,6 +114,8 @@ int main(int argc, char** argv) {
       std::cout << "usage: wim-collector --config collector.json\n"
                 << "       wim-collector export --config collector.json --station ID --out DIR\n"
                 << "         (a station's stored chain as tars for wim-verify; --help there)\n"
+                << "       wim-collector add-user --config collector.json --user NAME --role ROLE\n"
+                << "         (a workbench user; password on stdin; --help there)\n"
                 << "       wim-collector check-config collector.json\n"
                 << "         (every mistake of the config and its registry; exit 1 when any)\n"
                 << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
@@ -137,6 +143,10 @@ int main(int argc, char** argv) {
     Monitor monitor(*store, cfg.monitor, cfg.data_dir / "monitor.db");
     ingest.add_observer(&monitor);
     Api api(ingest, *store, monitor, registry);
+    // A case's first deadline: the transport review's working time on the review calendar.
+    cfg.forward.first_deadline = [review = cfg.review](std::int64_t created_us) {
+      return review.calendar.add(created_us, review.transport_working_s);
+    };
     Forwarder forwarder(cfg.data_dir / "cases.db", *store, blobs, cfg.forward);
     if (!cfg.spool_dir.empty())
       forwarder.add_sink(std::make_unique<SpoolSink>(cfg.spool_dir, [&](const std::string& id) {
@@ -160,6 +170,30 @@ int main(int argc, char** argv) {
     Server operators(ioc, cfg.operator_listen,
                      [&](const Request& r, const Peer& p) { return api.operators(r, p); });
     api.set_server_counters(&stations.counters());
+
+    // The workbench: review of cases by people, on its own HTTPS port (browsers).
+    Review review(
+        cfg.data_dir / "cases.db", load_or_create_audit_key(cfg), cfg.review,
+        [] { return wim::time::now_unix_us(); },
+        [&](const std::string& id) { return stored_plate(*store, blobs, id); });
+    Users users(cfg.data_dir / "users.db");
+    std::optional<boost::asio::ssl::context> browser_tls;
+    std::unique_ptr<Workbench> workbench;
+    std::unique_ptr<Server> workbench_server;
+    if (cfg.workbench) {
+      browser_tls.emplace(make_browser_tls(cfg.workbench_tls_cert, cfg.workbench_tls_key));
+      workbench = std::make_unique<Workbench>(review, users, api, *store, blobs, registry,
+                                              cfg.workbench_options,
+                                              [] { return wim::time::now_unix_us(); });
+      workbench_server = std::make_unique<Server>(
+          ioc, cfg.workbench_listen,
+          [&](const Request& r, const Peer& p) { return workbench->handle(r, p); }, &*browser_tls);
+      wim::log::notice("collector", "workbench: https://" + cfg.workbench_listen.address + ":" +
+                                        std::to_string(workbench_server->port()) + "/ (" +
+                                        std::to_string(users.count()) + " users" +
+                                        (users.count() ? "" : "; add one: wim-collector add-user") +
+                                        ")");
+    }
     wim::log::notice("collector",
                      "stations: https://" + cfg.station_listen.address + ":" +
                          std::to_string(stations.port()) + " operators: http://" +

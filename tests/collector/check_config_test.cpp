@@ -92,6 +92,31 @@ TEST_CASE("check-config: every mistake of config and registry at once, with file
                                                   reg + " /stations/1/tls_cert_sha256_file",
                                                   reg + " /stations/1/signing_key_file"});
   }
+  SECTION("the workbench's fields (docs/workbench-api.md): each mistake at its pointer") {
+    s.config(R"({"tls":{"cert":"pki/c.pem","key":"pki/k.pem","ca":"pki/ca.pem"},)"
+             R"("workbench_listen":"127.0.0.1:99999","session_ttl_s":10,)"
+             R"("audit_key":"keys/none.pem","workbench_web_dir":"nowhere",)"
+             R"("review":{"transport_working_h":0,"calendar":{"weekdays":[1,9]}}})");
+    const auto p = check_config(cfg);
+    INFO(p.text());
+    CHECK(pointers(p) ==
+          std::vector<std::string>{cfg + " /workbench_listen", cfg + " /session_ttl_s",
+                                   cfg + " /review/transport_working_h",
+                                   cfg + " /review/calendar/weekdays", cfg + " /audit_key",
+                                   cfg + " /workbench_web_dir"});
+    CHECK_THAT(p.text(), Catch::Contains(cfg + ": /workbench_listen: expected a port in 0..65535, "
+                                               "got 99999"));
+    CHECK_THAT(p.text(), Catch::Contains(cfg + ": /review/calendar/weekdays: expected 1 (Monday)"));
+    CHECK_THAT(p.text(),
+               Catch::Contains(cfg + ": /session_ttl_s: expected an integer in 60..604800"));
+    // The same fields right (pages from the source tree, the audit key created at start).
+    s.config(R"({"tls":{"cert":"pki/c.pem","key":"pki/k.pem","ca":"pki/ca.pem"},)"
+             R"("workbench_listen":"127.0.0.1:0","session_ttl_s":3600,"session_idle_s":600,)"
+             R"("review":{"transport_working_h":16,"calendar":{"weekdays":[1,2,3,4,5]}}})");
+    const auto ok = check_config(cfg);
+    INFO(ok.text());
+    CHECK(ok.empty());
+  }
   SECTION("a config that is not JSON: its line and column; nothing else is guessed") {
     s.config("{\"tls\": {\n  \"cert\": }");
     const auto p = check_config(cfg);

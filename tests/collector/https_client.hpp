@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ struct Reply {
   std::string error;  ///< why not
   int status = 0;
   std::string body;
+  std::map<std::string, std::string> headers;  ///< response headers (last of each name)
 };
 
 /// One keep-alive connection to 127.0.0.1:port. Not thread-safe (one per thread).
@@ -45,9 +47,11 @@ class Client {
   explicit Client(std::uint16_t port) : port_(port), ctx_(asio::ssl::context::tls_client) {}
 
   Reply request(bhttp::verb verb, const std::string& target, std::string body = {},
-                const std::string& content_type = "application/json") {
+                const std::string& content_type = "application/json",
+                const std::map<std::string, std::string>& headers = {}) {
     bhttp::request<bhttp::string_body> req{verb, target, 11};
     req.set(bhttp::field::host, "127.0.0.1");
+    for (const auto& [k, v] : headers) req.set(k, v);
     req.keep_alive(true);
     if (verb != bhttp::verb::get) {
       req.set(bhttp::field::content_type, content_type);
@@ -115,6 +119,7 @@ class Client {
       r.ok = true;
       r.status = static_cast<int>(parser.get().result_int());
       r.body = parser.get().body();
+      for (const auto& f : parser.get()) r.headers[std::string(f.name_string())] = f.value();
       if (!parser.get().keep_alive()) close();
     } catch (const std::exception& e) {
       r.error = e.what();

@@ -13,8 +13,10 @@
 #include "wim/collector/monitor.hpp"
 #include "wim/collector/problems.hpp"
 #include "wim/collector/registry.hpp"
+#include "wim/collector/review.hpp"
 #include "wim/collector/server.hpp"
 #include "wim/common/crypto.hpp"
+#include "wim/collector/workbench.hpp"
 
 namespace wim::collector {
 
@@ -41,6 +43,18 @@ struct CollectorConfig {
   /// Its public key (SPKI PEM), which verify-backup and restore check backup.json.sig with;
   /// "" = the signing key's public key. A restore machine needs only this one.
   std::filesystem::path backup_verify_key;
+  /// The workbench (docs/workbench-api.md): HTTPS for browsers, off unless
+  /// "workbench_listen" is set.
+  bool workbench = false;
+  ServerOptions workbench_listen;                               ///< body limit 1 MiB
+  std::filesystem::path workbench_tls_cert, workbench_tls_key;  ///< default: tls.cert/tls.key
+  WorkbenchOptions workbench_options;  ///< web_dir default: the source tree's collector/web
+  ReviewOptions review;                ///< deadlines and calendar ("review" object)
+  /// The collector's own Ed25519 key signing the review audit log. Default
+  /// <data_dir>/audit.key.pem, created (0600) with audit.pub.pem at first start; a
+  /// configured "audit_key" must exist.
+  std::filesystem::path audit_key;
+  bool audit_key_configured = false;
 
   /// Every mistake is found: each "<file>: <JSON pointer>: <what is expected>". Without
   /// `problems`, throws them all as one InputError (a line each); with it, adds them there

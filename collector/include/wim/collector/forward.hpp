@@ -91,6 +91,10 @@ class WebhookSink final : public CaseSink {
 
 struct ForwardOptions {
   std::int64_t stage_deadline_s = 72 * 3600;  ///< [s] review-stage deadline after creation
+  /// The transport review's deadline of a case created at [us] UTC, in [us] UTC: the
+  /// collector sets it to the review's working-time calendar (Review's options), so the
+  /// first stage has the same deadline rule as the later ones. Empty: + stage_deadline_s.
+  std::function<std::int64_t(std::int64_t)> first_deadline;
   /// [s] catch-up re-reads this much before the watermark (requests in flight when the
   /// watermark moved; the collector clock stepping back).
   std::int64_t catch_up_margin_s = 600;

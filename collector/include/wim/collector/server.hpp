@@ -67,13 +67,21 @@ boost::asio::ssl::context make_server_tls(const std::filesystem::path& cert_pem,
                                           const std::filesystem::path& key_pem,
                                           const std::filesystem::path& ca_pem);
 
+/// TLS server context for browsers (the workbench): our certificate and key, TLS 1.2
+/// minimum, no client certificate asked.
+/// `field` prefixes errors naming the file ("workbench_tls_" -> "workbench_tls_cert ...").
+boost::asio::ssl::context make_browser_tls(const std::filesystem::path& cert_pem,
+                                           const std::filesystem::path& key_pem,
+                                           std::string_view field = "workbench_tls_");
+
 /// SHA-256 (hex) of a DER certificate, as make-ca.sh writes it.
 std::string cert_sha256_hex(const std::string& der);
 
 class Server {
  public:
-  /// HTTPS with mutual TLS when `tls` is given, else plain HTTP. Listens at once (throws
-  /// SystemError when the address cannot be bound); serves once the io_context runs.
+  /// HTTPS with mutual TLS when `tls` and `registry` are given, HTTPS with a server
+  /// certificate only when `tls` alone is given (make_browser_tls), else plain HTTP. Listens at
+  /// once (throws SystemError when the address cannot be bound); serves once the io_context runs.
   Server(boost::asio::io_context& ioc, ServerOptions options, Handler handler,
          boost::asio::ssl::context* tls = nullptr,
          std::shared_ptr<RegistryHolder> registry = nullptr);
@@ -91,6 +99,10 @@ class Server {
   std::shared_ptr<Impl> impl_;
   std::shared_ptr<ServerCounters> counters_;
 };
+
+/// Value of `key` in the query of a request target "/p?a=1&b=2" ("" when absent); taken
+/// as it is (no percent-decoding).
+std::string query_param(std::string_view target, std::string_view key);
 
 /// {"error": code, "detail": detail} with the given status.
 Response json_error(const Request& req, http::status status, std::string_view code,
