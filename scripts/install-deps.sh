@@ -83,3 +83,26 @@ else
   $SUDO npm install --silent --no-audit --no-fund --prefix "$pw_dir" "playwright-core@$pw_version"
   echo "install-deps: playwright-core $pw_version in $pw_dir"
 fi
+
+# promtool (Debian's prometheus package, Apache-2.0) for `promtool check metrics` on the
+# collector's /metrics (tests/collector/api_test.cpp looks here). Only the program is
+# unpacked from the package (19 MB download): installing the package would also set up
+# and start a Prometheus server, which the project does not want.
+prom_dir=/opt/wim-deps/prometheus
+if [ -x "$prom_dir/usr/bin/promtool" ]; then
+  echo "install-deps: promtool present in $prom_dir"
+else
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp"  # apt's download sandbox user must write here
+  if ! (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null); then
+    $SUDO apt-get update -qq
+    (cd "$tmp" && apt-get download -qq prometheus)
+  fi
+  $SUDO dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  $SUDO mkdir -p "$prom_dir/usr/bin"
+  $SUDO cp "$tmp/x/usr/bin/promtool" "$prom_dir/usr/bin/promtool"
+  rm -rf "$tmp"
+  echo "install-deps: promtool in $prom_dir"
+fi
