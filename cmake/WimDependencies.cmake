@@ -7,5 +7,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
-# Argon2id password hashes of the workbench users (Debian libargon2-dev, issue 18).
-pkg_check_modules(LIBARGON2 REQUIRED IMPORTED_TARGET libargon2)
+# Argon2id password hashes of the workbench users (Debian libargon2-dev, issue 18): the
+# collector's only; a station build (WIM_EDGE_ONLY, the ARM cross build) does without.
+if(NOT WIM_EDGE_ONLY)
+  pkg_check_modules(LIBARGON2 REQUIRED IMPORTED_TARGET libargon2)
+endif()
