@@ -398,15 +398,19 @@ void ModbusSource::poll_status() {
   }
 }
 
+double ModbusSource::line_slack_samples(double elapsed_samples) const {
+  // How far the line may be off: a block, the reply's round trip + 50 ms, 0.2 % drift.
+  return map_.max_samples +
+         map_.sample_rate_hz * (static_cast<double>(last_rtt_us_) * 1e-6 + 0.05) +
+         0.002 * elapsed_samples;
+}
+
 std::optional<std::uint64_t> ModbusSource::unwrap_jump(std::uint64_t diff, std::size_t n,
                                                        bool drained, std::string& why) const {
   const std::uint64_t mod = map_.counter_modulus();
   const double now_idx = tb_.index_at(last_reply_mono_us_);
-  const double rate = map_.sample_rate_hz;
   const double elapsed = std::max(0.0, now_idx - static_cast<double>(next_index_));
-  // How far the line may be off: a block, the reply's round trip + 50 ms, 0.2 % drift.
-  const double tol =
-      map_.max_samples + rate * (static_cast<double>(last_rtt_us_) * 1e-6 + 0.05) + 0.002 * elapsed;
+  const double tol = line_slack_samples(elapsed);
   std::optional<std::uint64_t> pick;
   for (std::uint64_t k = 0;; ++k) {
     const std::uint64_t jump = diff + k * mod;
@@ -596,12 +600,9 @@ void ModbusSource::resolve_deferred_gap() {
   deferred_gap_.reset();
   // The first sample after the jump, by the line before the outage and by the new anchor
   // (its newest sample at the drained reply). A device that kept sampling puts it at the
-  // same time on both, within the anchor's slack (a block, the round trip + 50 ms, 0.2 %
-  // drift: as unwrap_jump); one that restarted made fewer samples: the new line is later.
-  const double rate = map_.sample_rate_hz;
-  const double tol_samples = map_.max_samples +
-                             rate * (static_cast<double>(last_rtt_us_) * 1e-6 + 0.05) +
-                             0.002 * static_cast<double>(g.jump);
+  // same time on both, within the line's slack; one that restarted made fewer samples:
+  // the new line is later.
+  const double tol_samples = line_slack_samples(static_cast<double>(g.jump));
   const std::int64_t late_us = tb_.mono_at(next_index_) - g.line.mono_at(next_index_);
   if (static_cast<double>(late_us) > tol_samples * period_us_) {
     note_restart("after the link came back the counter was " + std::to_string(g.jump) +

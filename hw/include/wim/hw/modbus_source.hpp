@@ -98,6 +98,8 @@ class ModbusSource final : public SampleSource {
   bool take_pending(SampleBlock& block);
   /// The counter jump `diff` (mod the counter's modulus) of a read with n samples, unwrapped
   /// by the elapsed time: the true jump, or nullopt when no jump fits the time (a restart).
+  /// [samples] how far the device timeline may be off after `elapsed_samples`.
+  double line_slack_samples(double elapsed_samples) const;
   std::optional<std::uint64_t> unwrap_jump(std::uint64_t diff, std::size_t n, bool drained,
                                            std::string& why) const;
   void restart_backlog(std::size_t n);
