@@ -408,7 +408,7 @@ double ModbusSource::line_slack_samples(double elapsed_samples) const {
 std::optional<std::uint64_t> ModbusSource::unwrap_jump(std::uint64_t diff, std::size_t n,
                                                        bool drained, std::string& why) const {
   const std::uint64_t mod = map_.counter_modulus();
-  const double now_idx = tb_.index_at(last_reply_mono_us_);
+  const double now_idx = tb_.index_at(pending_reply_mono_us_);
   const double elapsed = std::max(0.0, now_idx - static_cast<double>(next_index_));
   const double tol = line_slack_samples(elapsed);
   std::optional<std::uint64_t> pick;
@@ -441,9 +441,10 @@ std::optional<std::uint64_t> ModbusSource::unwrap_jump(std::uint64_t diff, std::
 void ModbusSource::restart_backlog(std::size_t n) {
   // Re-anchor as at connect: this read and what follows wait until the FIFO drains.
   if (backlog_.empty()) backlog_drained_ = n < static_cast<std::size_t>(map_.max_samples);
-  backlog_.emplace_front(regs_.begin(), regs_.end());
+  backlog_.push_front({regs_, pending_reply_mono_us_});
   backlog_samples_ = 0;
-  for (const auto& b : backlog_) backlog_samples_ += b[static_cast<std::size_t>(map_.count_offset)];
+  for (const auto& b : backlog_)
+    backlog_samples_ += b.regs[static_cast<std::size_t>(map_.count_offset)];
   anchored_ = false;
   pending_ = false;
   if (backlog_drained_) anchor_backlog(true);
@@ -557,8 +558,8 @@ bool ModbusSource::take_pending(SampleBlock& block) {
 
 void ModbusSource::anchor_backlog(bool drained) {
   const std::uint64_t mod = map_.counter_modulus();
-  const auto& oldest = backlog_.front();
-  const auto& newest = backlog_.back();
+  const auto& oldest = backlog_.front().regs;
+  const auto& newest = backlog_.back().regs;
   std::uint64_t first = map_.decode_counter(oldest.data() + map_.counter_offset);
   // A jump held back after an outage: the indices go on from where they were (unwrapped).
   if (deferred_gap_ && (deferred_gap_->from_index + deferred_gap_->jump) % mod == first)
@@ -616,7 +617,8 @@ void ModbusSource::resolve_deferred_gap() {
 }
 
 void ModbusSource::load_backlog() {
-  std::copy(backlog_.front().begin(), backlog_.front().end(), regs_.begin());
+  std::copy(backlog_.front().regs.begin(), backlog_.front().regs.end(), regs_.begin());
+  pending_reply_mono_us_ = backlog_.front().reply_mono_us;
   backlog_.pop_front();
   pending_ = true;
   pending_counter_ = map_.decode_counter(regs_.data() + map_.counter_offset);
@@ -708,7 +710,7 @@ bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
     if (!anchored_) {
       // Not yet anchored: hold this read back until the FIFO is drained (see the header).
       if (!backlog_.empty()) {
-        const auto& prev = backlog_.back();
+        const auto& prev = backlog_.back().regs;
         const std::uint64_t mod = map_.counter_modulus();
         const std::uint64_t expected = (map_.decode_counter(prev.data() + map_.counter_offset) +
                                         prev[static_cast<std::size_t>(map_.count_offset)]) %
@@ -719,7 +721,7 @@ bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
         if ((counter + mod - expected) % mod >= mod / 2) anchor_backlog(false);
       }
       if (!anchored_) {
-        backlog_.emplace_back(regs_.begin(), regs_.end());
+        backlog_.push_back({regs_, last_reply_mono_us_});
         backlog_samples_ += static_cast<std::size_t>(n);
         backlog_drained_ = drained;
         if (drained || backlog_samples_ >= backlog_cap_samples_) anchor_backlog(drained);
@@ -732,6 +734,7 @@ bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
     pending_counter_ = map_.decode_counter(regs_.data() + map_.counter_offset);
     pending_n_ = n;
     pending_drained_ = drained;
+    pending_reply_mono_us_ = last_reply_mono_us_;
     if (drained && n > 0) {
       // The newest sample of a drained read was taken just before the reply: the line
       // must not stamp it earlier than the request (DeviceTimebase).

@@ -156,14 +156,23 @@ class ModbusSource final : public SampleSource {
   std::int64_t last_reply_mono_us_ = 0, last_reply_unix_us_ = 0, last_rtt_us_ = 0;
   std::vector<std::uint16_t> regs_;
   bool pending_ = false;
+  // When the pending read's reply arrived: "now" for that read's samples. A read held
+  // back in backlog_ is taken after newer ones; the bounds of a counter jump (the FIFO's
+  // capacity, the time passed) hold at its own reply, not at the newest.
+  std::int64_t pending_reply_mono_us_ = 0;
   std::uint32_t pending_counter_ = 0;
   int pending_n_ = 0;
   bool pending_drained_ = false;
   bool anchored_ = false;
   // FIFO reads held back until the FIFO is drained: at connect (or after a device
   // restart) the amplifier may hold seconds of backlog, and only the read that empties
-  // the FIFO tells which sample is "now". Raw FIFO blocks, oldest first.
-  std::deque<std::vector<std::uint16_t>> backlog_;
+  // the FIFO tells which sample is "now". Raw FIFO blocks, oldest first, with the
+  // monotonic time [us] of their reply.
+  struct HeldRead {
+    std::vector<std::uint16_t> regs;
+    std::int64_t reply_mono_us = 0;
+  };
+  std::deque<HeldRead> backlog_;
   std::size_t backlog_samples_ = 0;  // [samples] per channel, in backlog_
   bool backlog_drained_ = false;     // the newest read in backlog_ emptied the FIFO
   std::size_t backlog_cap_samples_;  // [samples] anchor anyway (with a warning) beyond this
