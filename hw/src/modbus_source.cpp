@@ -630,6 +630,7 @@ void ModbusSource::check_freeze(std::size_t n) {
   if (n > 0) {
     if (frozen_) {
       frozen_ = false;
+      unfrozen_after_us_ = last_reply_mono_us_ - last_sample_reply_mono_us_;
       events_.push_back({"device_frozen", "ended", last_sample_reply_unix_us_, last_reply_unix_us_,
                          "answers without new samples"});
       log::info("hw.modbus", ep_.to_string() + ": samples flow again after " +
@@ -745,10 +746,18 @@ bool ModbusSource::read(SampleBlock& block, std::chrono::milliseconds timeout) {
             tb_.observe(next_index_ + static_cast<std::uint64_t>(n) - 1, last_request_mono_us_,
                         last_reply_mono_us_, last_reply_unix_us_);
         // Far early: the device made fewer samples than the time that passed (it
-        // stopped sampling, or restarted with a counter that kept counting).
-        if (early > 50000 + static_cast<std::int64_t>(period_us_ * map_.max_samples))
+        // stopped sampling, or restarted with a counter that kept counting). Right after
+        // a device_frozen that long, it is the freeze's: its event covers the span, the
+        // status registers would have shown a restart.
+        const auto slack_us = 50000 + static_cast<std::int64_t>(period_us_ * map_.max_samples);
+        if (early > slack_us && unfrozen_after_us_ > 0 && early <= unfrozen_after_us_ + slack_us)
+          log::info("hw.modbus", ep_.to_string() + ": the device made " + seconds(early) +
+                                     " fewer samples than the elapsed time, within the " +
+                                     seconds(unfrozen_after_us_) + " it was frozen");
+        else if (early > slack_us)
           note_restart("the device made " + seconds(early) +
                        " fewer samples than the elapsed time (stopped sampling or restarted)");
+        unfrozen_after_us_ = 0;  // the first drained read after a freeze tells
       }
     }
     if (!take_pending(block)) break;

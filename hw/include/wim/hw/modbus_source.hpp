@@ -134,6 +134,8 @@ class ModbusSource final : public SampleSource {
   // Freeze: answers without new samples.
   bool frozen_ = false;
   std::int64_t last_sample_reply_mono_us_ = 0, last_sample_reply_unix_us_ = 0;
+  // [us] how long the last freeze lasted, until the first drained read after it (0: none).
+  std::int64_t unfrozen_after_us_ = 0;
   // Restart signs read with the status registers.
   std::optional<std::uint64_t> boot_counter_, uptime_s_;
   std::int64_t uptime_read_mono_us_ = 0;
