@@ -207,8 +207,7 @@ void run(const Cell& cell, std::size_t per_seed, int seeds, Totals& tot) {
     for (const auto& c : channels) names.push_back(c.name);
     wim::weigh::Pipeline p(cfg, site.sample_rate_hz, names);
     wim::bench::PlainWeigher b(cfg, site.sample_rate_hz);
-    wim::sim::TrafficModel model(traffic, site.lanes, site.span_m(), 2'000'000,
-                                 static_cast<std::uint64_t>(seed));
+    wim::sim::TrafficModel model(traffic, site.lanes, 2'000'000, static_cast<std::uint64_t>(seed));
     std::size_t drawn = 0;
     std::vector<wim::sim::Vehicle> truth;
     wim::sim::SignalSynth synth(
@@ -283,7 +282,7 @@ int main(int argc, char** argv) {
     t.bounce_amp = 0.10, t.hop_amp = 0.05;
     return t;
   };
-  auto gaps = [](wim::sim::TrafficConfig t) {  // 0.4 s after the previous vehicle left
+  auto gaps = [](wim::sim::TrafficConfig t) {  // 0.4 s gaps at row 1 (rear end to front end)
     t.min_headway_s = 0.4, t.flow_veh_per_h = 2400;
     return t;
   };
