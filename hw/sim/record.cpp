@@ -38,9 +38,8 @@ std::unique_ptr<SignalSynth> make_synth(const SimOptions& opt) {
   opt.site.validate();
   opt.traffic.validate();
   const auto channels = opt.site.channels(opt.seed);
-  auto traffic =
-      std::make_shared<TrafficModel>(opt.traffic, opt.site.lanes, opt.site.span_m(),
-                                     static_cast<std::int64_t>(opt.lead_in_s * 1e6), opt.seed);
+  auto traffic = std::make_shared<TrafficModel>(
+      opt.traffic, opt.site.lanes, static_cast<std::int64_t>(opt.lead_in_s * 1e6), opt.seed);
   return std::make_unique<SignalSynth>(
       opt.site, channels, [traffic]() -> std::optional<Vehicle> { return traffic->next(); },
       opt.resolve_faults(channels), opt.seed);
@@ -55,8 +54,8 @@ RecordResult record(const SimOptions& opt, std::size_t vehicles,
   if (ec) throw SystemError("cannot create " + out_dir.string() + ": " + ec.message());
 
   const std::vector<Channel> channels = opt.site.channels(opt.seed);
-  TrafficModel traffic(opt.traffic, opt.site.lanes, opt.site.span_m(),
-                       static_cast<std::int64_t>(opt.lead_in_s * 1e6), opt.seed);
+  TrafficModel traffic(opt.traffic, opt.site.lanes, static_cast<std::int64_t>(opt.lead_in_s * 1e6),
+                       opt.seed);
   std::size_t drawn = 0;
   SignalSynth synth(
       opt.site, channels,

@@ -23,6 +23,28 @@ struct ClassSpec {
   std::vector<double> unladen_share;  // of gross, per axle
 };
 
+/// Overhangs [m] (ISO 612 / DIN 70020: axle centre to the foremost / rearmost point of the
+/// vehicle), per kind of vehicle; sources and why the short ends in docs/simulator.md.
+struct Overhangs {
+  Range front_m, rear_m;
+};
+
+const Overhangs& overhangs(VehicleClass c) {
+  static const Overhangs car{{0.80, 1.00}, {0.70, 1.00}};
+  static const Overhangs rigid{{1.20, 1.50}, {1.00, 2.50}};  // cab over the front axle, body
+  static const Overhangs semi{{1.20, 1.50}, {1.00, 2.00}};   // semi-trailer's or trailer's rear
+  switch (c) {
+    case VehicleClass::car:
+      return car;
+    case VehicleClass::truck_2axle:
+    case VehicleClass::truck_3axle:
+    case VehicleClass::truck_4axle:
+      return rigid;
+    default:
+      return semi;
+  }
+}
+
 const ClassSpec& spec(VehicleClass c) {
   static const Range tandem{1.25, 1.40};
   static const std::array<ClassSpec, kClassCount> table = {{
@@ -56,6 +78,16 @@ const char* const kProvinces[] = {"京", "津", "沪", "渝", "冀", "豫", "云
                                   "吉", "闽", "贵", "粤", "青", "藏", "川", "宁", "琼"};
 constexpr char kLetters[] = "ABCDEFGHJKLMNPQRSTUVWXYZ";  // no I, O on plates
 
+/// [s] time for a point of a vehicle to move d_m (negative: backwards in time) from where it
+/// is at speed v0_mps, at constant acceleration a_mps2 (x = v0 t + a t^2 / 2, as physics.cpp).
+/// A vehicle that would stop first is taken at 3 m/s (the synthesiser's floor).
+double travel_s(double v0_mps, double a_mps2, double d_m) {
+  const double disc = v0_mps * v0_mps + 2 * a_mps2 * d_m;
+  if (std::abs(a_mps2) < 1e-9) return d_m / v0_mps;
+  if (disc <= 0) return d_m / 3.0;
+  return (std::sqrt(disc) - v0_mps) / a_mps2;
+}
+
 }  // namespace
 
 double goods_limit_kg(VehicleClass c) {
@@ -86,6 +118,8 @@ boost::json::object Vehicle::truth_json() const {
       {"axle_loads_kg", std::move(loads)},
       {"axle_spacings_m", std::move(spacings)},
       {"axle_groups", std::move(groups)},
+      {"front_overhang_m", std::round(front_overhang_m * 1000) / 1000},
+      {"rear_overhang_m", std::round(rear_overhang_m * 1000) / 1000},
       {"gross_kg", std::llround(gross_kg())},
       {"limit_kg", std::llround(goods_limit_kg(cls))},
       {"laden", laden},
@@ -120,9 +154,9 @@ void TrafficConfig::validate() const {
   if (min_headway_s < 0 || min_headway_s > 60) bad("min_headway_s: must be in [0, 60] s");
 }
 
-TrafficModel::TrafficModel(const TrafficConfig& cfg, int lanes, double sensor_span_m,
-                           std::int64_t start_us, std::uint64_t seed)
-    : cfg_(cfg), lanes_(lanes), span_m_(sensor_span_m), rng_(seed) {
+TrafficModel::TrafficModel(const TrafficConfig& cfg, int lanes, std::int64_t start_us,
+                           std::uint64_t seed)
+    : cfg_(cfg), lanes_(lanes), rng_(seed), shape_rng_(seed ^ 0x6f7665726861ULL) {
   cfg_.validate();
   lane_free_us_.assign(static_cast<std::size_t>(lanes), start_us);
   for (int l = 1; l <= lanes; ++l) pending_.push_back(make_vehicle(l, start_us));
@@ -140,6 +174,9 @@ Vehicle TrafficModel::make_vehicle(int lane, std::int64_t earliest_us) {
   const double limit_kg = goods_limit_kg(v.cls);  // 0 for cars
   v.axle_groups = s.groups;
   for (const Range& r : s.spacings_m) v.axle_spacings_m.push_back(rng_.uniform(r.lo, r.hi));
+  const Overhangs& oh = overhangs(v.cls);
+  v.front_overhang_m = shape_rng_.uniform(oh.front_m.lo, oh.front_m.hi);
+  v.rear_overhang_m = shape_rng_.uniform(oh.rear_m.lo, oh.rear_m.hi);
 
   double gross = 0;
   const std::vector<double>* shares = &s.laden_share;
@@ -186,34 +223,38 @@ Vehicle TrafficModel::make_vehicle(int lane, std::int64_t earliest_us) {
     v.plate_text += rng_.chance(0.75) ? static_cast<char>('0' + rng_.integer(0, 9))
                                       : kLetters[rng_.integer(0, 23)];
 
-  // Poisson arrivals per lane, never onto sensors still occupied.
+  // Poisson arrivals per lane; next() holds a vehicle back to keep the least gap.
   const double mean_gap_s = 3600.0 * lanes_ / cfg_.flow_veh_per_h;
   v.t_us = earliest_us + static_cast<std::int64_t>(rng_.exponential(mean_gap_s) * 1e6);
   return v;
 }
 
 Vehicle TrafficModel::next() {
-  // Hold every candidate back until its lane(s) are free, then take the earliest, so the
-  // stream stays in time order across lanes.
+  // Hold every candidate back until its front end may pass row 1, then take the earliest,
+  // so the stream stays in time order across lanes.
   for (Vehicle& p : pending_) {
     const auto l = static_cast<std::size_t>(p.lane - 1);
-    p.t_us = std::max(p.t_us, lane_free_us_[l]);
-    if (p.straddling && p.lane < lanes_) p.t_us = std::max(p.t_us, lane_free_us_[l + 1]);
+    // t_us is the first axle at row 1; the front end passes front_overhang_m earlier.
+    const auto front_us = static_cast<std::int64_t>(
+        -travel_s(p.speed_kmh / 3.6, p.accel_mps2, -p.front_overhang_m) * 1e6);
+    std::int64_t free_us = lane_free_us_[l];
+    if (p.straddling && p.lane < lanes_) free_us = std::max(free_us, lane_free_us_[l + 1]);
+    p.t_us = std::max(p.t_us, free_us + front_us);
   }
   auto it = std::min_element(pending_.begin(), pending_.end(),
                              [](const Vehicle& a, const Vehicle& b) { return a.t_us < b.t_us; });
   Vehicle v = *it;
   const auto li = static_cast<std::size_t>(v.lane - 1);
-  const double headway_s = cfg_.dense ? 0.3 : cfg_.min_headway_s;
+  const double gap_s = cfg_.dense ? 0.3 : cfg_.min_headway_s;
   const bool straddles_two = v.straddling && v.lane < lanes_;
   v.id = next_id_++;
-  // Time until the last axle has left the last row, at the lowest speed reached.
-  const double v0 = v.speed_kmh / 3.6;
-  const double dist_m = v.wheelbase_m() + span_m_ + 0.5;
-  const double v_low = std::max(v0 - std::abs(v.accel_mps2) * (dist_m / v0 + 1), 3.0);
-  const auto busy_us = static_cast<std::int64_t>((dist_m / v_low + headway_s) * 1e6);
-  lane_free_us_[li] = v.t_us + busy_us;
-  if (straddles_two) lane_free_us_[li + 1] = std::max(lane_free_us_[li + 1], v.t_us + busy_us);
+  // The gap is measured at a point (row 1), rear end to front end: the next front end may
+  // pass when this rear end (last axle + rear overhang) has passed row 1, plus the gap.
+  const double rear_s =
+      travel_s(v.speed_kmh / 3.6, v.accel_mps2, v.wheelbase_m() + v.rear_overhang_m);
+  const auto free_us = v.t_us + static_cast<std::int64_t>((rear_s + gap_s) * 1e6);
+  lane_free_us_[li] = free_us;
+  if (straddles_two) lane_free_us_[li + 1] = std::max(lane_free_us_[li + 1], free_us);
   *it = make_vehicle(v.lane, v.t_us);
   return v;
 }

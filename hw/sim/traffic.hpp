@@ -32,6 +32,8 @@ struct Vehicle {
   std::vector<double> left_share;       ///< [-] share of each axle's static load on the left wheel
   std::vector<double> axle_spacings_m;  ///< [m] axle i to axle i+1
   std::vector<int> axle_groups;         ///< [-] axles per group, e.g. {1, 2}
+  double front_overhang_m = 0;          ///< [m] first axle to the front end (ISO 612)
+  double rear_overhang_m = 0;           ///< [m] last axle to the rear end (ISO 612)
   bool laden = false;
   bool overloaded = false;  ///< gross above the class's limit
   bool straddling = false;  ///< drives between lanes: see docs/simulator.md
@@ -65,30 +67,33 @@ struct TrafficConfig {
   double speed_max_kmh = 100;
   double accel_max_mps2 = 0.3;  ///< [m/s^2] |accel| drawn uniformly up to this
   double straddle_share = 0.0;  ///< [-] vehicles straddling two lanes
-  double min_headway_s = 1.0;   ///< [s] gap after a vehicle leaves the sensors
-  bool dense = false;           ///< short headways (0.3 s minimum)
+  /// [s] least time gap at row 1 (row_m = 0): the leader's rear end to the follower's front
+  /// end passing that point (the traffic-engineering "gap", rear to front; docs/simulator.md)
+  double min_headway_s = 1.0;
+  bool dense = false;           ///< short gaps (0.3 s minimum)
   double bounce_amp = 0.04;     ///< [-] body bounce amplitude (of static load)
   double hop_amp = 0.02;        ///< [-] wheel hop amplitude
   double imbalance_max = 0.04;  ///< [-] left share drawn in 0.5 ± this
   void validate() const;        ///< throws InputError naming the field
 };
 
-/// Vehicles in order of t_us (across lanes). Lanes get independent Poisson arrivals;
-/// a vehicle never enters the sensor area of its lane before the previous one left it.
+/// Vehicles in order of t_us (across lanes). Lanes get independent Poisson arrivals; a
+/// vehicle's front end never passes row 1 (row_m = 0) less than the least gap after the
+/// previous vehicle's rear end passed it (a gap is measured at a point, not over the array:
+/// on a long array two vehicles can be on the sensors at once, as on a road).
 class TrafficModel {
  public:
-  TrafficModel(const TrafficConfig& cfg, int lanes, double sensor_span_m, std::int64_t start_us,
-               std::uint64_t seed);
+  TrafficModel(const TrafficConfig& cfg, int lanes, std::int64_t start_us, std::uint64_t seed);
   Vehicle next();
 
  private:
   Vehicle make_vehicle(int lane, std::int64_t earliest_us);
   TrafficConfig cfg_;
   int lanes_;
-  double span_m_;
   Rng rng_;
+  Rng shape_rng_;  // overhangs: a stream of their own, so the other draws are unchanged
   std::uint64_t next_id_ = 1;
-  std::vector<std::int64_t> lane_free_us_;  // when each lane's sensors are free again
+  std::vector<std::int64_t> lane_free_us_;  // [us] when the next front end may pass row 1
   std::vector<Vehicle> pending_;            // one drawn vehicle per lane
 };
 

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
 
   // Render one minute of traffic into memory (row-major, as acquisition delivers it).
   const auto rows_per_min = static_cast<std::size_t>(site.sample_rate_hz * 60);
-  wim::sim::TrafficModel model(traffic, 1, site.span_m(), 1'000'000, 7);
+  wim::sim::TrafficModel model(traffic, 1, 1'000'000, 7);
   wim::sim::SignalSynth synth(
       site, channels, [&]() -> std::optional<wim::sim::Vehicle> { return model.next(); }, {}, 7);
   std::size_t vehicles_per_min = 0;

@@ -47,8 +47,8 @@ sim::SimOptions traffic() {
 /// The vehicles the twin will drive over the sensors (the same traffic model and seed as
 /// sim::make_synth), up to `until_s` of device time.
 std::vector<sim::Vehicle> vehicles_until(const sim::SimOptions& o, double until_s) {
-  sim::TrafficModel t(o.traffic, o.site.lanes, o.site.span_m(),
-                      static_cast<std::int64_t>(o.lead_in_s * 1e6), o.seed);
+  sim::TrafficModel t(o.traffic, o.site.lanes, static_cast<std::int64_t>(o.lead_in_s * 1e6),
+                      o.seed);
   std::vector<sim::Vehicle> out;
   for (;;) {
     auto v = t.next();

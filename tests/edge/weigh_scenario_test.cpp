@@ -14,6 +14,7 @@ namespace {
 
 struct Outcome {
   std::size_t truth = 0, out = 0, axles_ok = 0, valid = 0, within5 = 0, false_cases = 0;
+  std::size_t wrong_axles_valid = 0;  ///< output with a wrong axle count yet enforceable
 };
 
 Outcome run(const wim::sim::SiteConfig& site, const wim::sim::TrafficConfig& traffic,
@@ -23,7 +24,7 @@ Outcome run(const wim::sim::SiteConfig& site, const wim::sim::TrafficConfig& tra
   std::vector<std::string> names;
   for (const auto& c : channels) names.push_back(c.name);
   wim::weigh::Pipeline p(cfg, site.sample_rate_hz, names);
-  wim::sim::TrafficModel model(traffic, 1, site.span_m(), 2'000'000, seed);
+  wim::sim::TrafficModel model(traffic, 1, 2'000'000, seed);
   std::size_t drawn = 0;
   std::vector<wim::sim::Vehicle> truth;
   wim::sim::SignalSynth synth(
@@ -56,6 +57,8 @@ Outcome run(const wim::sim::SiteConfig& site, const wim::sim::TrafficConfig& tra
       if (v.axles.size() == t.axle_loads_kg.size()) {
         ++o.axles_ok;
         o.within5 += std::abs(v.gross_kg - t.gross_kg()) <= 0.05 * t.gross_kg();
+      } else {
+        o.wrong_axles_valid += v.valid;
       }
       const double limit = wim::sim::goods_limit_kg(t.cls);
       o.false_cases += v.legal.overloaded && !(limit > 0 && t.gross_kg() > limit);
@@ -92,18 +95,27 @@ TEST_CASE(
     "Hard cell: 15 counts noise, drift, rough road, 0.4 s gaps: every vehicle, no false case") {
   const Outcome o = run(hard_site(15), dense_rough(), 40, 4);
   CHECK(o.truth == 40);
-  CHECK(o.out == 40);       // nothing split or invented
-  CHECK(o.axles_ok == 40);  // nothing merged, every axle found
+  // Gaps are measured at row 1 (rear end to front end, docs/simulator.md): a follower 0.4 s
+  // behind is v x 0.4 s + the overhangs (7-9 m) axle to axle, within the uncertain band
+  // (certain_axle_spacing_m .. max_axle_spacing_m), and at about the leader's speed 3 of
+  // the 40 are merged. Until 2026-12-07 wim-sim added the array's 4.5 m to every gap, and
+  // this case expected 40 of 40.
+  CHECK(o.out >= 37);  // 37 measured; nothing split or invented (out <= truth)
+  CHECK(o.out <= 40);
+  CHECK(o.axles_ok >= 34);
+  CHECK(o.wrong_axles_valid == 0);  // a merge is flagged "separation uncertain", never a case
   CHECK(o.false_cases == 0);
-  CHECK(o.valid >= 36);    // a segment's stray pulse no longer flags its neighbours
-  CHECK(o.within5 >= 36);  // COST 323 A(5) needs ~95 %; dynamics 2.5x cost a few
+  CHECK(o.valid >= 34);    // a segment's stray pulse no longer flags its neighbours
+  CHECK(o.within5 >= 34);  // COST 323 A(5) needs ~95 %; dynamics 2.5x cost a few
 }
 
 TEST_CASE("Hard cell at 40 counts of noise degrades into not enforceable, never a wrong case") {
   const Outcome o = run(hard_site(40), dense_rough(), 40, 5);
   CHECK(o.truth == 40);
-  CHECK(o.out == 40);
-  CHECK(o.axles_ok == 40);
+  CHECK(o.out >= 38);  // 38 measured (2 close followers merged, see the case above)
+  CHECK(o.out <= 40);
+  CHECK(o.axles_ok >= 36);
+  CHECK(o.wrong_axles_valid == 0);
   CHECK(o.false_cases == 0);
 }
 

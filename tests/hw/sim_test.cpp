@@ -208,7 +208,7 @@ TEST_CASE("sim: stuck and dead channels and saturation show in the signal", "[hw
   tc.flow_veh_per_h = 3000;
   tc.class_share = {0, 0, 0, 0, 0, 0, 0, 1, 0};  // heavy 6-axle combinations
   tc.overload_share = 1;
-  TrafficModel traffic(tc, 1, site.span_m(), 100'000, 1);
+  TrafficModel traffic(tc, 1, 100'000, 1);
   SignalSynth synth(
       site, chans, [&]() -> std::optional<Vehicle> { return traffic.next(); },
       {{0, ChannelFaultKind::dead, 0}, {1, ChannelFaultKind::stuck, 500'000}}, 1);
@@ -265,5 +265,60 @@ TEST_CASE("sim: a plate reads the axle load while the wheels are fully on it", "
       CHECK(peak == Approx(max_axle).epsilon(0.002).margin(2));
     }
     fs::remove_all(dir);
+  }
+}
+
+namespace {
+/// [s] when a point of a vehicle d_m ahead of (d_m < 0: behind) its first axle passes row 1,
+/// relative to the first axle's time there: found by bisection on x(t) = v0 t + a t^2 / 2 + d,
+/// independently of the traffic model's closed form.
+double passes_row1_s(const Vehicle& v, double d_m) {
+  const double v0 = v.speed_kmh / 3.6, a = v.accel_mps2;
+  double lo = -10, hi = 10;
+  for (int i = 0; i < 200; ++i) {
+    const double t = (lo + hi) / 2;
+    (v0 * t + 0.5 * a * t * t + d_m < 0 ? lo : hi) = t;
+  }
+  return (lo + hi) / 2;
+}
+}  // namespace
+
+TEST_CASE(
+    "sim: the least time gap is kept at row 1, from the leader's rear end to the "
+    "follower's front end",
+    "[hw][sim]") {
+  TrafficConfig tc;
+  tc.flow_veh_per_h = 6000;  // nearly every vehicle is held back by the gap
+  tc.min_headway_s = 0.4;
+  tc.accel_max_mps2 = 1.0;
+  TrafficModel traffic(tc, 1, 0, 3);
+  std::vector<Vehicle> vs;
+  for (int i = 0; i < 400; ++i) vs.push_back(traffic.next());
+  std::size_t binding = 0;
+  double least = 1e9;
+  for (std::size_t i = 1; i < vs.size(); ++i) {
+    const Vehicle& l = vs[i - 1];
+    const Vehicle& f = vs[i];
+    const double rear_s = static_cast<double>(l.t_us) * 1e-6 +
+                          passes_row1_s(l, -(l.wheelbase_m() + l.rear_overhang_m));
+    const double front_s =
+        static_cast<double>(f.t_us) * 1e-6 + passes_row1_s(f, f.front_overhang_m);
+    const double gap_s = front_s - rear_s;
+    least = std::min(least, gap_s);
+    binding += gap_s < 0.4 + 1e-3;
+  }
+  CHECK(least >= 0.4 - 2e-6);  // t_us is whole microseconds
+  CHECK(least <= 0.4 + 2e-6);
+  CHECK(binding > vs.size() / 2);
+
+  // Overhangs come from their class's range (docs/simulator.md) and are in the truth.
+  for (const Vehicle& v : vs) {
+    const bool car = v.cls == VehicleClass::car;
+    CHECK(v.front_overhang_m >= (car ? 0.8 : 1.2));
+    CHECK(v.front_overhang_m <= (car ? 1.0 : 1.5));
+    CHECK(v.rear_overhang_m >= (car ? 0.7 : 1.0));
+    CHECK(v.rear_overhang_m <= (car ? 1.0 : 2.5));
+    CHECK(v.truth_json().at("rear_overhang_m").as_double() ==
+          Approx(v.rear_overhang_m).margin(5e-4));
   }
 }
