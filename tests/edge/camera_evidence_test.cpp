@@ -5,9 +5,11 @@
 // verifiable packet; pass records carry nothing; a failing camera never stops weighing.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "record.hpp"  // wim_sim
 #include "station_test_util.hpp"
@@ -292,6 +294,16 @@ SCENARIO("a bad camera section is refused with the field named") {
              Catch::Contains("camera.colour: unknown field"));
   CHECK_THAT(err({{"kind", "opencv"}, {"url", "x"}, {"seed", 3}}), Catch::Contains("camera.seed"));
   CHECK(err({{"kind", "sim"}, {"condition", "mixed"}, {"seed", 9}}) == "accepted");
+  CHECK_THAT(err({{"kind", "sim"}, {"ocr_dir", "/nonexistent/ocr"}}),
+             Catch::Contains("station.json: camera.ocr_dir") &&
+                 Catch::Contains("/nonexistent/ocr") && Catch::Contains("anpr_ocr.onnx"));
+  CHECK_THAT(err({{"kind", "sim"}, {"ocr_dir", 3}}), Catch::Contains("camera.ocr_dir"));
+  CHECK_THAT(err({{"kind", "opencv"}, {"url", "x"}, {"ocr_dir", "ocr"}}),
+             Catch::Contains("'/etc/wim/ocr'"));                 // relative: beside station.json
+  CHECK(err({{"kind", "sim"}, {"ocr_dir", ""}}) == "accepted");  // "": no OCR
+  CHECK(edge::parse_camera_config(boost::json::value{{"kind", "sim"}, {"ocr_dir", ""}}, "camera",
+                                  base)
+            .ocr_dir.empty());
   const auto c = edge::parse_camera_config(
       boost::json::value{
           {"kind", "opencv"}, {"url", "frames"}, {"distance_m", 12.5}, {"model_dir", "m"}},
@@ -474,3 +486,101 @@ SCENARIO("a bad lane region in the camera section is refused with the field name
   CHECK(c.lanes.at(2).to_pixels({1920, 1080}) == cv::Rect(960, 540, 960, 540));
   CHECK(c.lanes.at(2).to_pixels({1280, 720}) == cv::Rect(960, 540, 320, 180));  // clipped
 }
+
+#ifdef WIM_ANPR_OCR_DIR
+namespace {
+
+/// A camera that shows the same frames at every violation.
+class FixedFrames final : public edge::FrameProvider {
+ public:
+  explicit FixedFrames(std::vector<hw::Frame> frames) : frames_(std::move(frames)) {}
+  std::vector<hw::Frame> frames_for(const record::Manifest&, std::int64_t, const hw::FrameWindow&,
+                                    std::string&) override {
+    return frames_;
+  }
+  std::string describe() const override { return "fixed frames"; }
+
+ private:
+  std::vector<hw::Frame> frames_;
+};
+
+/// A 1080p frame of plain grey with `plate` pasted at `width_px`, its paint faded towards
+/// grey by `fade` (0: as rendered; real plates lose saturation in the sun, issue 17).
+hw::Frame pasted_frame(const cv::Mat& rendered, int width_px, double fade, std::int64_t utc_us) {
+  cv::Mat plate;
+  cv::resize(rendered, plate, {width_px, width_px * rendered.rows / rendered.cols}, 0, 0,
+             cv::INTER_AREA);
+  cv::addWeighted(plate, 1 - fade, cv::Mat(plate.size(), plate.type(), cv::Scalar(128, 128, 128)),
+                  fade, 0, plate);
+  hw::Frame f;
+  f.image = cv::Mat(1080, 1920, CV_8UC3, cv::Scalar(120, 124, 126));
+  plate.copyTo(f.image(cv::Rect({850, 640}, plate.size())));
+  std::vector<uchar> jpg;
+  cv::imencode(".jpg", f.image, jpg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  f.jpeg.assign(jpg.begin(), jpg.end());
+  f.utc_us = utc_us;
+  f.clock_sync = time::ClockSync::synced;
+  f.seq = 1;
+  return f;
+}
+
+}  // namespace
+
+SCENARIO("with camera.ocr_dir the station reads a faded plate the classifiers alone do not") {
+  // A plate whose paint has faded to 30 % of its colour (fade 0.7): the classifiers' colour
+  // masks find no plate (every violation to a human), the OCR's text candidates do. Fades up
+  // to 0.6 both read (seen: 5 of 5 plates each at 140 and 220 px, 2026-12-07).
+  const hw::PlateRenderer renderer;
+  std::mt19937 rng(1723);
+  for (int width : {140, 220}) {
+    const auto spec = renderer.random_plate(rng, hw::PlateColour::blue);
+    record::Manifest m;
+    m.kind = record::Kind::violation;
+    m.lane = 1;
+    m.time_unix_us = 1'796'000'000'000'000;
+    m.clock_sync = time::ClockSync::synced;
+    const auto frame = pasted_frame(renderer.render_plate(spec, 0.6), width, 0.7, m.time_unix_us);
+    auto read = [&](boost::json::object cam) {
+      cam["kind"] = "sim";
+      cam["model_dir"] = WIM_ANPR_MODEL_DIR;
+      const auto cfg = edge::parse_camera_config(cam, "station.json: camera", "/");
+      edge::CameraEvidence ev(cfg, "G017", std::make_unique<FixedFrames>(std::vector{frame}));
+      auto out = ev.evidence_for(m);
+      REQUIRE(out.plate);
+      CHECK(out.camera_problem.empty());
+      CHECK(out.attachments.count("frame-01.jpg"));
+      return std::pair(ev.reader().has_ocr(), *out.plate);
+    };
+    const auto [ocr_on, with_ocr] = read({{"ocr_dir", WIM_ANPR_OCR_DIR}});
+    const auto [ocr_off, without] = read({{"ocr_dir", ""}});
+    INFO(width << " px " << spec.text << ": with OCR '" << with_ocr.text << "' "
+               << with_ocr.confidence << ", classifiers only '" << without.text << "' "
+               << without.confidence);
+    CHECK(ocr_on);
+    CHECK_FALSE(ocr_off);
+    CHECK_FALSE(with_ocr.needs_human_review);
+    CHECK(with_ocr.text == spec.text);
+    CHECK(with_ocr.colour == "blue");
+    CHECK(without.needs_human_review);
+    CHECK(without.text.empty());
+  }
+}
+
+SCENARIO("camera.ocr_dir: the stations of a process share a reader per OCR folder") {
+  Site site(1);
+  edge::SharedPlateReaders shared;
+  auto load = [&](const char* ocr_dir) {
+    boost::json::value cam = sim_camera();
+    cam.as_object()["ocr_dir"] = ocr_dir;
+    site.write_station(&cam);
+    auto camera = edge::load_camera(site.dir / "station.json", &shared);
+    REQUIRE(camera);
+    return camera->evidence->reader().has_ocr();
+  };
+  CHECK(load(WIM_ANPR_OCR_DIR));
+  CHECK(load(WIM_ANPR_OCR_DIR));
+  CHECK(shared.loaded() == 1);
+  CHECK_FALSE(load(""));
+  CHECK(shared.loaded() == 2);
+}
+#endif

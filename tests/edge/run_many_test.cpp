@@ -235,6 +235,27 @@ SCENARIO("run-many: a bad config in the folder is refused, naming the file and f
       }
     }
   }
+#ifdef WIM_ANPR_MODEL_DIR
+  GIVEN("a station whose camera names an OCR folder that is not there") {
+    City city(2);
+    city.write_configs(1, true);
+    auto cfg = json::load_file(city.config("G002")).as_object();
+    cfg["camera"].as_object()["ocr_dir"] = (city.dir / "no-such-ocr").string();
+    std::ofstream(city.config("G002")) << boost::json::serialize(cfg);
+    WHEN("wim-edge run-many --config-dir is started") {
+      std::string out;
+      const int status =
+          run_edge("run-many --new-chain --config-dir " + (city.dir / "stations").string(), out);
+      THEN("it exits 2 naming G002's file, camera.ocr_dir and the folder") {
+        INFO(out);
+        CHECK(status == 2);
+        CHECK_THAT(out, Catch::Contains(city.config("G002").string() + ": camera.ocr_dir: '" +
+                                        (city.dir / "no-such-ocr").string()));
+        CHECK_THAT(out, Catch::Contains("no station started"));
+      }
+    }
+  }
+#endif
   GIVEN("two configs of the same station id") {
     City city(2);
     city.write_configs(1, false);

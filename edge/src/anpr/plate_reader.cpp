@@ -144,6 +144,10 @@ PlateReader::PlateReader(PlateReaderConfig config, const std::string& ocr_dir)
 
 PlateReader::~PlateReader() = default;
 
+bool PlateReader::has_ocr() const {
+  return model_->ocr != nullptr;
+}
+
 namespace {
 // A candidate's reading before its characters: where it is, its close-up and colour.
 PlateRead located(const cv::Mat& bgr, const PlateCandidate& c, hw::PlateColour layout) {

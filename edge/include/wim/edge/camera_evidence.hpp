@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -42,13 +43,17 @@ inline constexpr std::string_view kPlateReviewAttachment = "plate-review.txt";
 /// station.json's "camera" section. Unknown fields and bad values are InputErrors naming
 /// the field ("station.json: camera.lead_s: ...").
 struct CameraConfig {
-  std::string kind;                     ///< "opencv" | "sim"
-  std::string url;                      ///< opencv: device, stream URL, video file or folder
-  double lead_s = 0.3;                  ///< [s] frames kept before the camera pass time
-  double lag_s = 0.3;                   ///< [s] frames kept after it
-  double distance_m = 0;                ///< [m] camera's view centre downstream (+) of the sensors
-  std::size_t max_frames = 5;           ///< [-] frames read and attached per violation
-  std::string model_dir;                ///< plate reader model; default: default_anpr_model_dir()
+  std::string kind;            ///< "opencv" | "sim"
+  std::string url;             ///< opencv: device, stream URL, video file or folder
+  double lead_s = 0.3;         ///< [s] frames kept before the camera pass time
+  double lag_s = 0.3;          ///< [s] frames kept after it
+  double distance_m = 0;       ///< [m] camera's view centre downstream (+) of the sensors
+  std::size_t max_frames = 5;  ///< [-] frames read and attached per violation
+  std::string model_dir;       ///< plate reader model; default: default_anpr_model_dir()
+  /// The plate reader's real-text recognizer (anpr_ocr.onnx + anpr_ocr_keys.txt, docs/anpr.md),
+  /// which then reads whole frames (PlateReader(config, ocr_dir)); "" = none, the character
+  /// classifiers only. Default: default_anpr_ocr_dir() (the .deb's /usr/share/wim/anpr_ocr).
+  std::string ocr_dir;
   double review_below = 0.80;           ///< [0, 1] plate confidence under which a human reads
   std::string condition = "clear_day";  ///< sim: a hw::Condition name or "mixed"
   std::uint32_t seed = 1;               ///< sim: rendering seed
@@ -69,7 +74,13 @@ struct CameraConfig {
   int view_lanes = 2;  ///< [-] sim: lanes side by side in the frame when no region says where
 };
 
-/// Parses the section; `base_dir` resolves a relative model_dir or url folder.
+/// A plate reader from `config`, with the OCR from `ocr_dir` unless "" (logs which).
+std::shared_ptr<const anpr::PlateReader> make_plate_reader(const anpr::PlateReaderConfig& config,
+                                                           const std::string& ocr_dir);
+
+/// Parses the section; `base_dir` resolves a relative model_dir, ocr_dir or url folder. An
+/// ocr_dir given that lacks anpr_ocr.onnx or anpr_ocr_keys.txt is an InputError naming
+/// camera.ocr_dir.
 CameraConfig parse_camera_config(const boost::json::value& section, const std::string& what,
                                  const std::filesystem::path& base_dir);
 
@@ -138,24 +149,27 @@ class LiveFrames final : public FrameProvider {
 };
 
 /// Plate readers shared by the stations of one process (`wim-edge run-many`): one per
-/// (model_dir, review_below), loaded on first use and immutable afterwards, so 51 stations
+/// (model_dir, review_below, ocr_dir), loaded on first use and immutable afterwards, so 51 stations
 /// hold one model instead of 51 copies. PlateReader::read_pass is const and reentrant (no
 /// state besides the loaded weights), so the stations' weighing threads call it at once.
 /// Thread-safe.
 class SharedPlateReaders {
  public:
-  /// The reader for `config`; InputError naming the missing or unreadable model file.
-  std::shared_ptr<const anpr::PlateReader> get(const anpr::PlateReaderConfig& config);
+  /// The reader for `config` (with the OCR from `ocr_dir` unless ""); InputError naming the
+  /// missing or unreadable model file.
+  std::shared_ptr<const anpr::PlateReader> get(const anpr::PlateReaderConfig& config,
+                                               const std::string& ocr_dir = {});
   std::size_t loaded() const;  ///< [-] models loaded so far
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, double>, std::shared_ptr<const anpr::PlateReader>> readers_;
+  std::map<std::tuple<std::string, double, std::string>, std::shared_ptr<const anpr::PlateReader>>
+      readers_;
 };
 
 class CameraEvidence final : public PassEvidenceSource {
  public:
-  /// Loads its own plate reader from config.model_dir.
+  /// Loads its own plate reader from config.model_dir (and config.ocr_dir unless "").
   CameraEvidence(CameraConfig config, std::string station_id,
                  std::unique_ptr<FrameProvider> frames);
   /// Reads plates with `reader` (shared with other stations; must not be null).
@@ -164,6 +178,7 @@ class CameraEvidence final : public PassEvidenceSource {
   VehicleEvidence evidence_for(const record::Manifest& violation) override;
   std::vector<record::Manifest> take_events() override;
   FrameProvider& frames() { return *frames_; }
+  const anpr::PlateReader& reader() const { return *reader_; }
 
  private:
   CameraConfig config_;

@@ -124,6 +124,7 @@ class PlateReader {
   /// apart from it, also reads surely and differently, the read needs a human and
   /// `other_plate` names it. Throws InputError for an empty or non-8-bit image.
   PlateRead read(const cv::Mat& bgr, const ReadOptions& options = {}) const;
+  bool has_ocr() const;  ///< built with the real-text recognizer (ocr_dir)
   /// Reads every frame and votes per character among the reads of the winning layout (only
   /// the frames sure on their own, >= review_below, when there are any); a character's
   /// confidence is its summed votes over the number of voters, so disagreement lowers it.
