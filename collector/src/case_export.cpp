@@ -31,16 +31,21 @@ std::int64_t packet_seq(const std::string& case_id) {
 std::string review_json(const ReviewCase& c, const std::vector<AuditEntry>& entries,
                         std::int64_t now_unix_us) {
   bj::array history;
-  for (const auto& e : entries)
-    history.push_back(bj::object{{"seq", e.seq},
-                                 {"time_utc", time::format_utc_us(e.time_unix_us)},
-                                 {"user", e.user},
-                                 {"role", e.role},
-                                 {"action", e.action},
-                                 {"from", e.from_state},
-                                 {"to", e.to_state},
-                                 {"reason", e.reason},
-                                 {"entry_sha256", e.entry_sha256}});
+  for (const auto& e : entries) {
+    bj::object h{{"seq", e.seq},
+                 {"time_utc", time::format_utc_us(e.time_unix_us)},
+                 {"user", e.user},
+                 {"role", e.role},
+                 {"action", e.action},
+                 {"from", e.from_state},
+                 {"to", e.to_state},
+                 {"reason", e.reason},
+                 {"entry_sha256", e.entry_sha256}};
+    // The stage deadline that applied and whether it was met (entries since 2026-12-07).
+    if (const auto j = e.to_json(); !e.deadline.empty())
+      for (const char* k : {"stage_deadline_utc", "deadline", "next_deadline_utc"}) h[k] = j.at(k);
+    history.push_back(std::move(h));
+  }
   bj::object o{{"format", "wim-case-review 1"},
                {"exported_utc", time::format_utc_us(now_unix_us)},
                {"case", c.to_json(true)},

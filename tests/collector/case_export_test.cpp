@@ -551,3 +551,66 @@ TEST_CASE("export: hostile plate, reason and reviewer name are text in the close
       CHECK_FALSE(csv::formula_like(cell));
     }
 }
+
+TEST_CASE(
+    "export: the stage deadline of each transition, met or overdue, in export-audit and "
+    "export-case") {
+  Collector c;
+  // Case 5 waits for the police; its deadline passes, then it is decided and closed.
+  const auto police = c.review->get(c.case5).stage_deadline_unix_us;
+  REQUIRE(police > c.now);
+  c.now = police + 60'000'000;
+  const Actor paul{"paul", Role::police_reviewer};
+  c.review->decide(paul, c.case5, "fine", "");  // seq 5
+  c.review->close(paul, c.case5, "");           // seq 6
+  const auto police_utc = time::format_utc_us(police);
+
+  const auto log = c.dir / "a" / "audit.jsonl";
+  auto r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --case " +
+                                  c.case5 + " --out " + log.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto lines = lines_of(read_file(log));
+  REQUIRE(lines.size() == 3);  // confirm (seq 2), decide, close
+  const auto entry = [&](std::size_t i) { return boost::json::parse(lines[i]).as_object(); };
+  CHECK(entry(0).at("deadline").as_string() == "met");
+  CHECK(entry(0).at("next_deadline_utc").as_string() == police_utc);
+  for (std::size_t i : {1u, 2u}) {
+    CHECK(entry(i).at("stage_deadline_utc").as_string() == police_utc);
+    CHECK(entry(i).at("deadline").as_string() == "overdue");
+  }
+  CHECK(entry(2).at("next_deadline_utc").is_null());  // closed: no stage after it
+  const auto verify = [&](const std::string& text) {
+    write_file(c.dir / "a" / "x.jsonl", text);
+    return wim::test::run_command(kVerify + " --audit " + (c.dir / "a" / "x.jsonl").string() +
+                                  " --key " + (c.dir / "a" / "collector.pub.pem").string() +
+                                  " --excerpt");
+  };
+  CHECK(verify(joined(lines)).status == 0);
+  auto v = lines;
+  const auto at = v[1].find("\"deadline\":\"overdue\"");
+  REQUIRE(at != std::string::npos);
+  v[1].replace(at, 20, "\"deadline\":\"met\"");
+  r = verify(joined(v));
+  CHECK(r.status == 1);
+  CHECK(r.out.find("seq 5): entry_sha256 does not match") != std::string::npos);
+
+  // The case archive's review.json shows the same, and wim-verify --case checks it.
+  const auto tar = c.dir / "case5.tar";
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case5 + " --out " + tar.string());
+  REQUIRE(r.status == 0);
+  r = wim::test::run_command(kVerify + " --case " + tar.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  std::string review_text;
+  for (const auto& [name, bytes] : packet::files_from_tar(read_file(tar)))
+    if (name == c.case5 + "/review.json") review_text = bytes;
+  REQUIRE_FALSE(review_text.empty());
+  const auto review = boost::json::parse(review_text).as_object();
+  const auto& history = review.at("history").as_array();
+  REQUIRE(history.size() == 3);
+  CHECK(history[1].at("stage_deadline_utc").as_string() == police_utc);
+  CHECK(history[1].at("deadline").as_string() == "overdue");
+  CHECK(history[0].at("deadline").as_string() == "met");
+}
