@@ -614,3 +614,27 @@ TEST_CASE(
   CHECK(history[1].at("deadline").as_string() == "overdue");
   CHECK(history[0].at("deadline").as_string() == "met");
 }
+
+TEST_CASE("export: the audit key is the config's \"audit_key\", as the collector reads it") {
+  Collector c;
+  // The key moved out of data/ and named in the config, relative to the config's folder.
+  std::filesystem::create_directories(c.dir / "keys");
+  std::filesystem::rename(c.data / "audit.key.pem", c.dir / "keys" / "audit.pem");
+  write_file(c.dir / "collector.json",
+             R"({"registry":"registry.json","data_dir":"data","audit_key":"keys/audit.pem",)"
+             R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"}})");
+  const auto log = c.dir / "k" / "audit.jsonl";
+  auto r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --out " +
+                                  log.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK(read_file(c.dir / "k" / "collector.pub.pem") == c.audit_key.public_key().to_pem());
+  // A named key that is not there is named, nothing is written.
+  std::filesystem::remove(c.dir / "keys" / "audit.pem");
+  std::filesystem::remove_all(c.dir / "k");
+  r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --out " +
+                             log.string());
+  CHECK(r.status == 2);
+  CHECK(r.out.find((c.dir / "keys" / "audit.pem").string()) != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(log));
+}
