@@ -521,14 +521,14 @@ void Review::record_system(const std::string& case_id, const std::string& action
   tx.commit();
 }
 
-std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t limit) {
-  std::lock_guard lock(mutex_);
-  sqlite::Stmt st(*db_,
-                  "SELECT seq, time_unix_us, user, role, case_id, action, from_state, to_state, "
-                  "reason, manifest_sha256, prev_sha256, entry_sha256, signature_hex, "
-                  "stage_deadline_unix_us, deadline, next_deadline_unix_us FROM audit_log WHERE "
-                  "(?='' OR case_id=?) ORDER BY seq LIMIT ?");
-  st.bind(1, case_id).bind(2, case_id).bind(3, static_cast<std::int64_t>(limit));
+namespace {
+
+constexpr const char* kAuditSelect =
+    "SELECT seq, time_unix_us, user, role, case_id, action, from_state, to_state, reason, "
+    "manifest_sha256, prev_sha256, entry_sha256, signature_hex, stage_deadline_unix_us, "
+    "deadline, next_deadline_unix_us FROM audit_log ";
+
+std::vector<AuditEntry> read_entries(sqlite::Stmt& st) {
   std::vector<AuditEntry> out;
   while (st.step()) {
     AuditEntry e;
@@ -553,6 +553,23 @@ std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t li
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt st(*db_,
+                  std::string(kAuditSelect) + "WHERE (?='' OR case_id=?) ORDER BY seq LIMIT ?");
+  st.bind(1, case_id).bind(2, case_id).bind(3, static_cast<std::int64_t>(limit));
+  return read_entries(st);
+}
+
+std::vector<AuditEntry> Review::audit_after(std::int64_t after_seq, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt st(*db_, std::string(kAuditSelect) + "WHERE seq > ? ORDER BY seq LIMIT ?");
+  st.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+  return read_entries(st);
 }
 
 }  // namespace wim::collector

@@ -133,6 +133,8 @@ class Review {
 
   /// Audit entries in order (case_id "" = all).
   std::vector<AuditEntry> audit(const std::string& case_id = "", std::size_t limit = 100000);
+  /// The entries with seq > `after_seq`, in order, at most `limit`.
+  std::vector<AuditEntry> audit_after(std::int64_t after_seq, std::size_t limit);
   crypto::VerifyKey public_key() const { return key_.public_key(); }
 
  private:
