@@ -11,7 +11,7 @@
 #  2. provisions out/demo/: a demo CA, a TLS client certificate and an Ed25519 signing
 #     key per station (collector/demo/provision.sh), the 51-point registry;
 #  3. per station: a simulated traffic recording with overloaded lorries (wim-sim record,
-#     its own seed) and a station.json (contract-2 channels from the simulator + keys,
+#     its own seed, starting today at the demo's start) and a station.json (contract-2 channels from the simulator + keys,
 #     uplink, outbox, acquisition = paced replay of that recording (its vehicles spread
 #     over the run), the sim plate camera);
 #  4. starts wim-collector; stations G001..G050 in ONE process (`wim-edge run-many`: one
@@ -20,9 +20,16 @@
 #     plates of violations, seals a signed record per vehicle and uploads over mutual TLS;
 #  5. half-way, kill -9's G051 (as if its power failed) and waits for its "silent" alert;
 #  6. prints the summary: stations reporting, records and cases stored, G051's alert, one
-#     case's plate, and checks one spool tar with tar + openssl alone; then where to look.
+#     case's plate, and checks one spool tar with tar + openssl alone; then where to look;
+#  7. the review workbench (issue 18): HTTPS on DEMO_WORKBENCH_PORT (default 18444), with
+#     four logins made on the first run (`wim-collector add-user`, random passwords kept in
+#     out/demo/workbench-logins.txt, mode 600): transport, police, supervisor, operator.
+#     The address and the logins are printed at the start and at the end. When the demo
+#     runs in a terminal, the stations stop at the end but the collector keeps serving the
+#     workbench until Ctrl-C (DEMO_KEEP_COLLECTOR=0 stops it too; =1 keeps it without one).
 # Safe to run again: keys, certificates, recordings and outboxes are kept; chains continue.
-# Ports: DEMO_STATION_PORT (mTLS, default 18443) and DEMO_API_PORT (operators, 18080);
+# Ports: DEMO_STATION_PORT (mTLS, default 18443), DEMO_API_PORT (operators, 18080) and
+# DEMO_WORKBENCH_PORT (the workbench, HTTPS, 18444);
 # the tests use ports the OS picks, so they do not clash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +40,10 @@ vehicles="${DEMO_VEHICLES:-12}"
 seconds="${DEMO_SECONDS:-180}"
 station_port="${DEMO_STATION_PORT:-18443}"
 api_port="${DEMO_API_PORT:-18080}"
+workbench_port="${DEMO_WORKBENCH_PORT:-18444}"
+workbench="https://127.0.0.1:$workbench_port/"
+keep="${DEMO_KEEP_COLLECTOR:-auto}"
+if [ "$keep" = auto ]; then if [ -t 0 ]; then keep=1; else keep=0; fi; fi
 api="http://127.0.0.1:$api_port"
 if ! [[ "$stations" =~ ^[0-9]+$ ]] || [ "$stations" -lt 2 ] || [ "$stations" -gt 51 ]; then
   echo "DEMO_STATIONS=$stations: must be 2..51 (the registry holds G001..G051)" >&2
@@ -40,10 +51,10 @@ if ! [[ "$stations" =~ ^[0-9]+$ ]] || [ "$stations" -lt 2 ] || [ "$stations" -gt
 fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$station_port" "$api_port"; do
+for p in "$station_port" "$api_port" "$workbench_port"; do
   if port_busy "$p"; then
     echo "port $p on 127.0.0.1 is in use (another demo still running?); stop it or set" \
-      "DEMO_STATION_PORT / DEMO_API_PORT" >&2
+      "DEMO_STATION_PORT / DEMO_API_PORT / DEMO_WORKBENCH_PORT" >&2
     exit 1
   fi
 done
@@ -56,29 +67,70 @@ echo "=== provision $run"
 mkdir -p "$run"
 collector/demo/provision.sh "$run" >/dev/null
 # The demo notices a silent station after 30 s rather than the production default.
-python3 - "$run/collector.json" "$station_port" "$api_port" <<'PY'
+# The workbench on its own HTTPS port, with the demo CA's server certificate.
+python3 - "$run/collector.json" "$station_port" "$api_port" "$workbench_port" <<'PY'
 import json, sys
-path, sp, ap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, sp, ap, wp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 c = json.load(open(path))
 c["listen"]["port"] = sp
 c["operator_listen"]["port"] = ap
 c["monitor"]["silent_after_s"] = 30
+c["workbench_listen"] = "127.0.0.1:%d" % wp
 json.dump(c, open(path, "w"), indent=1)
 PY
 
+# Workbench logins, one per role a person needs to work a case. The collector has no
+# default password: the demo makes random ones on its first run and keeps them (mode 600)
+# so a second run prints the same logins. If the logins file is gone, the demo's users.db
+# is made again (it holds only these demo users).
+logins="$run/workbench-logins.txt"
+demo_users="transport:transport_reviewer police:police_reviewer supervisor:supervisor operator:operator"
+if [ ! -s "$logins" ]; then
+  rm -f "$run/data/users.db"
+  (umask 077
+   for ur in $demo_users; do
+     echo "${ur%%:*} ${ur#*:} $(openssl rand -hex 8)"
+   done >"$logins.new")
+  mv "$logins.new" "$logins"
+fi
+while read -r user role password; do
+  if ! msg=$(printf '%s\n' "$password" | build/collector/wim-collector add-user \
+    --config "$run/collector.json" --user "$user" --role "$role" 2>&1); then
+    case "$msg" in
+      *"exists already"*) ;;  # made by an earlier run, with this password
+      *) echo "add-user $user: $msg" >&2; exit 1 ;;
+    esac
+  fi
+done <"$logins"
+print_workbench() {
+  echo "The review workbench: $workbench  (certificate from the demo CA $run/pki/ca.cert.pem:"
+  echo "  import it, or accept the browser's warning). Logins (user / password, role):"
+  while read -r user role password; do
+    printf '    %-11s %s   %s\n' "$user" "$password" "$role"
+  done <"$logins"
+  echo "  Work a case: log in as transport, open a case, read the plate if asked, Confirm (c);"
+  echo "  log in as police, decide (f fine / w warning), Close (x); supervisor: Statistics."
+}
+
 ids=$(seq -f 'G%03g' 1 "$stations")
+today=$(date -u +%Y-%m-%d)
+started_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 lone=$(printf 'G%03d' "$stations")  # runs alone, is cut off half-way
 n=0
 for id in $ids; do
   n=$((n + 1))
   dir="$run/stations/$id"
   mkdir -p "$dir"
-  if [ ! -s "$dir/sim/rec.csv" ]; then
+  # The recording starts when the demo does, so its records (stamped with the recording's
+  # time when replayed) carry today's date and the workbench's statistics show today; it is
+  # made again on a later day, kept on the same day.
+  if [ ! -s "$dir/sim/rec.csv" ] || [ "$(cat "$dir/sim/demo-day" 2>/dev/null)" != "$today" ]; then
     # Every 3rd station is a busy two-lane road seen by one camera (dense traffic).
     lanes_args=()
     if [ $((n % 3)) -eq 0 ]; then lanes_args=(--lanes 2 --flow 2400); fi
     build/hw/wim-sim record --seed "$n" --vehicles "$vehicles" --station "$id" \
-      --overload-share 0.3 "${lanes_args[@]}" --out "$dir/sim" >/dev/null
+      --overload-share 0.3 "${lanes_args[@]}" --start-utc "$started_utc" --out "$dir/sim" >/dev/null
+    echo "$today" >"$dir/sim/demo-day"
   fi
   python3 - "$dir" "$run" "$id" "$station_port" "$seconds" <<'PY'
 import json, sys, os
@@ -177,6 +229,7 @@ The demo is running. Look at:
   logs                         $run/logs/
 Station $lone is cut off half-way; its "silent" alert appears 30-40 s later.
 TXT
+print_workbench
 
 summary() {
   curl -fs "$api/v1/stations" | python3 -c '
@@ -321,3 +374,11 @@ cat <<TXT
   collector: $run/data (meta.db, blobs/, cases.db)   spool: $run/spool/   logs: $run/logs/
   check a chain without our collector: build/common/wim-verify --help
 TXT
+echo "=== the workbench"
+print_workbench
+if [ "$keep" = 1 ]; then
+  # The stations stop (each seals its station_stop record); the collector goes on serving.
+  for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done
+  echo "The stations have stopped; the collector keeps serving the workbench. Ctrl-C ends it."
+  wait "${pids[0]}" 2>/dev/null || true
+fi

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "wim/collector/csv.hpp"
 #include "wim/common/audit.hpp"
 #include "wim/common/case_archive.hpp"
 #include "wim/common/error.hpp"
@@ -30,16 +31,21 @@ std::int64_t packet_seq(const std::string& case_id) {
 std::string review_json(const ReviewCase& c, const std::vector<AuditEntry>& entries,
                         std::int64_t now_unix_us) {
   bj::array history;
-  for (const auto& e : entries)
-    history.push_back(bj::object{{"seq", e.seq},
-                                 {"time_utc", time::format_utc_us(e.time_unix_us)},
-                                 {"user", e.user},
-                                 {"role", e.role},
-                                 {"action", e.action},
-                                 {"from", e.from_state},
-                                 {"to", e.to_state},
-                                 {"reason", e.reason},
-                                 {"entry_sha256", e.entry_sha256}});
+  for (const auto& e : entries) {
+    bj::object h{{"seq", e.seq},
+                 {"time_utc", time::format_utc_us(e.time_unix_us)},
+                 {"user", e.user},
+                 {"role", e.role},
+                 {"action", e.action},
+                 {"from", e.from_state},
+                 {"to", e.to_state},
+                 {"reason", e.reason},
+                 {"entry_sha256", e.entry_sha256}};
+    // The stage deadline that applied and whether it was met (entries since 2026-12-07).
+    if (const auto j = e.to_json(); !e.deadline.empty())
+      for (const char* k : {"stage_deadline_utc", "deadline", "next_deadline_utc"}) h[k] = j.at(k);
+    history.push_back(std::move(h));
+  }
   bj::object o{{"format", "wim-case-review 1"},
                {"exported_utc", time::format_utc_us(now_unix_us)},
                {"case", c.to_json(true)},
@@ -218,27 +224,6 @@ std::vector<AuditEntry> audit_range(Review& review, std::int64_t from_unix_us,
           all.begin() + static_cast<std::ptrdiff_t>(last) + 1};
 }
 
-namespace {
-
-/// RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled.
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char ch : v) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
-}
-
-std::string number(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-}  // namespace
-
 std::string closed_csv(Review& review, const MetadataStore& store, std::int64_t from_unix_us,
                        std::int64_t to_unix_us, std::size_t* rows) {
   // The latest time of each action per case (a case returned to transport is confirmed
@@ -273,30 +258,33 @@ std::string closed_csv(Review& review, const MetadataStore& store, std::int64_t 
       }
       if (m.legal) ratio = m.legal->overload_ratio;
     }
-    const std::vector<std::string> f{c.case_id,
-                                     c.station_id,
-                                     std::to_string(c.lane),
-                                     time::format_utc_ms(c.time_unix_us),
-                                     c.plate,
-                                     colour,
-                                     vclass,
-                                     axles,
-                                     std::to_string(axle_count),
+    // Text cells are guarded against formula injection; number cells are ours (csv.hpp).
+    using csv::number;
+    using csv::text;
+    const std::vector<std::string> f{text(c.case_id),
+                                     text(c.station_id),
+                                     number(std::int64_t{c.lane}),
+                                     text(time::format_utc_ms(c.time_unix_us)),
+                                     text(c.plate),
+                                     text(colour),
+                                     text(vclass),
+                                     text(axles),
+                                     number(static_cast<std::int64_t>(axle_count)),
                                      number(c.gross_kg, 1),
                                      number(c.limit_kg, 1),
                                      number(c.excess_kg, 1),
                                      number(ratio, 4),
-                                     c.rule,
-                                     c.decision.kind,
-                                     std::to_string(c.decision.amount_yuan),
-                                     c.decision.reason,
-                                     at("confirm"),
-                                     at("decide"),
-                                     time::format_utc_ms(t),
-                                     closed->second->user,
-                                     c.manifest_sha256};
+                                     text(c.rule),
+                                     text(c.decision.kind),
+                                     number(std::int64_t{c.decision.amount_yuan}),
+                                     text(c.decision.reason),
+                                     text(at("confirm")),
+                                     text(at("decide")),
+                                     text(time::format_utc_ms(t)),
+                                     text(closed->second->user),
+                                     text(c.manifest_sha256)};
     std::string line;
-    for (const auto& v : f) line += (line.empty() ? "" : ",") + csv_field(v);
+    for (const auto& v : f) line += (line.empty() ? "" : ",") + v;
     lines.emplace_back(t, line + "\r\n");
   }
   std::stable_sort(lines.begin(), lines.end(),

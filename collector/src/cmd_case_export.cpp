@@ -5,10 +5,8 @@
 // Read-only on cases.db and the stores (safe while the collector runs: SQLite WAL).
 // The collector's audit key is the config's "audit_key" (default <data_dir>/audit.key.pem).
 #include <boost/program_options.hpp>
-#include <fstream>
 #include <iostream>
 #include <limits>
-#include <sstream>
 
 #include "cmd_case_export.hpp"
 #include "wim/collector/case_export.hpp"
@@ -16,7 +14,6 @@
 #include "wim/collector/config.hpp"
 #include "wim/collector/registry.hpp"
 #include "wim/common/error.hpp"
-#include "wim/common/json.hpp"
 #include "wim/common/time.hpp"
 
 namespace po = boost::program_options;
@@ -27,27 +24,9 @@ namespace {
 
 constexpr int kOk = 0, kUsage = 2;
 
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw InputError(p.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void write_out(const std::filesystem::path& p, const std::string& bytes) {
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   write_file_atomic(std::filesystem::absolute(p), bytes);
-}
-
-/// The config's "audit_key" (relative to the config's folder), default
-/// <data_dir>/audit.key.pem; `override_path` wins when given.
-std::filesystem::path audit_key_path(const std::filesystem::path& config,
-                                     const CollectorConfig& cfg, const std::string& override_path) {
-  if (!override_path.empty()) return override_path;
-  const auto v = json::parse(read_text(config), config.string());
-  const auto key = json::get_string(json::as_object(v, ""), "audit_key", "", "");
-  return key.empty() ? cfg.data_dir / "audit.key.pem" : config.parent_path() / key;
 }
 
 struct Opened {
@@ -60,12 +39,13 @@ Opened open_review(const std::filesystem::path& config, const std::string& key_o
   Opened o{CollectorConfig::load_file(config), {}, nullptr};
   const auto cases = o.cfg.data_dir / "cases.db";
   if (!std::filesystem::exists(cases)) throw InputError("no cases at " + cases.string());
-  o.key_file = audit_key_path(config, o.cfg, key_override);
+  // The config's "audit_key" as the collector itself reads it; --audit-key wins.
+  o.key_file = key_override.empty() ? o.cfg.audit_key : std::filesystem::path(key_override);
   if (!std::filesystem::exists(o.key_file))
     throw InputError("audit key " + o.key_file.string() +
                      " does not exist (config \"audit_key\" or --audit-key)");
   o.review = std::make_unique<Review>(
-      cases, crypto::SigningKey::load_pem_file(o.key_file), ReviewOptions{},
+      cases, crypto::SigningKey::load_pem_file(o.key_file), o.cfg.review,
       [] { return time::now_unix_us(); }, nullptr);
   return o;
 }

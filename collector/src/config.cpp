@@ -213,6 +213,11 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
           if (!c.webhook_url.empty() && c.webhook_url.rfind("http://", 0) != 0)
             throw InputError("expected http://host:port/path, got \"" + c.webhook_url + "\"");
         });
+        p.check(file, f.at("transition_webhook_url"), [&] {
+          c.transition_webhook_url = json::get_string(*fw, "transition_webhook_url", "field", "");
+          if (!c.transition_webhook_url.empty())
+            HttpPoster(c.transition_webhook_url, std::chrono::milliseconds(1));  // the form
+        });
       }
       if (const auto* b = top.object("backup", false)) {
         Fields f{*b, "/backup", file, p};

@@ -116,7 +116,7 @@ void SpoolSink::deliver(const Case& c, const packet::Packet& p) {
 
 // -------------------------------------------------------------------------- WebhookSink
 
-WebhookSink::WebhookSink(const std::string& url, std::chrono::milliseconds timeout)
+HttpPoster::HttpPoster(const std::string& url, std::chrono::milliseconds timeout)
     : timeout_(timeout) {
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0)
@@ -132,20 +132,18 @@ WebhookSink::WebhookSink(const std::string& url, std::chrono::milliseconds timeo
     throw InputError("webhook url " + url + ": expected http://host:port/path");
 }
 
-void WebhookSink::deliver(const Case& c, const packet::Packet& p) {
+void HttpPoster::post(const std::string& body,
+                      const std::vector<std::pair<std::string, std::string>>& headers) const {
   asio::io_context ioc;
   asio::ip::tcp::resolver resolver(ioc);
   beast::tcp_stream stream(ioc);
   stream.expires_after(timeout_);
   stream.connect(resolver.resolve(host_, port_));
-  auto body = c.to_json();
-  body["manifest"] = p.manifest_json;
-  body["signature_hex"] = crypto::to_hex(p.signature);
   http::request<http::string_body> req{http::verb::post, target_, 11};
   req.set(http::field::host, host_);
   req.set(http::field::content_type, "application/json");
-  req.set("Idempotency-Key", c.case_id);
-  req.body() = bj::serialize(body);
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
   req.prepare_payload();
   stream.expires_after(timeout_);
   http::write(stream, req);
@@ -160,6 +158,16 @@ void WebhookSink::deliver(const Case& c, const packet::Packet& p) {
   if (status < 200 || status > 299)
     throw std::runtime_error("HTTP " + std::to_string(status) + " from " + host_ + ":" + port_ +
                              target_);
+}
+
+WebhookSink::WebhookSink(const std::string& url, std::chrono::milliseconds timeout)
+    : http_(url, timeout) {}
+
+void WebhookSink::deliver(const Case& c, const packet::Packet& p) {
+  auto body = c.to_json();
+  body["manifest"] = p.manifest_json;
+  body["signature_hex"] = crypto::to_hex(p.signature);
+  http_.post(bj::serialize(body), {{"Idempotency-Key", c.case_id}});
 }
 
 // ---------------------------------------------------------------------------- Forwarder

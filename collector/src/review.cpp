@@ -196,20 +196,31 @@ bj::object ReviewCase::to_json(bool with_plate) const {
 }
 
 bj::object AuditEntry::to_json() const {
-  return {{"seq", seq},
-          {"time_unix_us", time_unix_us},
-          {"time_utc", time::format_utc_us(time_unix_us)},
-          {"user", user},
-          {"role", role},
-          {"case_id", case_id},
-          {"action", action},
-          {"from", from_state},
-          {"to", to_state},
-          {"reason", reason},
-          {"manifest_sha256", manifest_sha256},
-          {"prev_sha256", prev_sha256},
-          {"entry_sha256", entry_sha256},
-          {"signature_hex", signature_hex}};
+  bj::object o{{"seq", seq},
+               {"time_unix_us", time_unix_us},
+               {"time_utc", time::format_utc_us(time_unix_us)},
+               {"user", user},
+               {"role", role},
+               {"case_id", case_id},
+               {"action", action},
+               {"from", from_state},
+               {"to", to_state},
+               {"reason", reason},
+               {"manifest_sha256", manifest_sha256},
+               {"prev_sha256", prev_sha256},
+               {"entry_sha256", entry_sha256},
+               {"signature_hex", signature_hex}};
+  if (!deadline.empty()) {  // hashed (audit::canonical); the _utc fields are for reading
+    const auto utc = [](std::int64_t us) {
+      return us ? bj::value(time::format_utc_us(us)) : bj::value(nullptr);
+    };
+    o["stage_deadline_unix_us"] = stage_deadline_unix_us;
+    o["stage_deadline_utc"] = utc(stage_deadline_unix_us);
+    o["deadline"] = deadline;
+    o["next_deadline_unix_us"] = next_deadline_unix_us;
+    o["next_deadline_utc"] = utc(next_deadline_unix_us);
+  }
+  return o;
 }
 
 Review::Review(const std::filesystem::path& cases_db, crypto::SigningKey key, ReviewOptions options,
@@ -227,6 +238,15 @@ Review::Review(const std::filesystem::path& cases_db, crypto::SigningKey key, Re
   created_unix_us INTEGER NOT NULL, gross_kg REAL NOT NULL, limit_kg REAL NOT NULL,
   excess_kg REAL NOT NULL, rule TEXT NOT NULL) WITHOUT ROWID;)sql");
   db_->exec(kSchema);
+  // The stage deadline of each entry (since 2026-12-07); NULL in older entries.
+  bool has_deadline = false;
+  for (sqlite::Stmt cols(*db_, "PRAGMA table_info(audit_log)"); cols.step();)
+    has_deadline = has_deadline || cols.col_text(1) == "deadline";
+  if (!has_deadline)
+    db_->exec(
+        "ALTER TABLE audit_log ADD COLUMN stage_deadline_unix_us INTEGER;"
+        "ALTER TABLE audit_log ADD COLUMN deadline TEXT;"
+        "ALTER TABLE audit_log ADD COLUMN next_deadline_unix_us INTEGER;");
 }
 
 Review::~Review() = default;
@@ -343,7 +363,8 @@ std::vector<std::pair<std::string, ReviewCase>> Review::overdue() {
 
 void Review::append_audit(const std::string& user, const std::string& role, const ReviewCase& c,
                           const std::string& action, const std::string& from, const std::string& to,
-                          const std::string& reason) {
+                          const std::string& reason, std::int64_t applied_deadline_unix_us,
+                          std::int64_t next_deadline_unix_us) {
   std::int64_t seq = db_->query_int("SELECT COALESCE(MAX(seq),0) FROM audit_log") + 1;
   std::string prev = seq == 1 ? audit::kGenesis
                               : db_->query_text("SELECT entry_sha256 FROM audit_log WHERE seq=" +
@@ -360,16 +381,23 @@ void Review::append_audit(const std::string& user, const std::string& role, cons
   e.reason = reason;
   e.manifest_sha256 = c.manifest_sha256;
   e.prev_sha256 = prev;
+  e.stage_deadline_unix_us = applied_deadline_unix_us;
+  e.next_deadline_unix_us = next_deadline_unix_us;
+  e.deadline = applied_deadline_unix_us == 0                ? "none"
+               : e.time_unix_us <= applied_deadline_unix_us ? "met"
+                                                            : "overdue";
   e.entry_sha256 = crypto::sha256_hex(audit::canonical(e.to_json()));
   e.signature_hex = crypto::to_hex(key_.sign(e.entry_sha256));
   sqlite::Stmt st(*db_,
                   "INSERT INTO audit_log(seq, time_unix_us, user, role, case_id, action, "
                   "from_state, to_state, reason, manifest_sha256, prev_sha256, entry_sha256, "
-                  "signature_hex) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                  "signature_hex, stage_deadline_unix_us, deadline, next_deadline_unix_us) "
+                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, e.seq).bind(2, e.time_unix_us).bind(3, e.user).bind(4, e.role).bind(5, e.case_id);
   st.bind(6, e.action).bind(7, e.from_state).bind(8, e.to_state).bind(9, e.reason);
   st.bind(10, e.manifest_sha256).bind(11, e.prev_sha256).bind(12, e.entry_sha256);
-  st.bind(13, e.signature_hex);
+  st.bind(13, e.signature_hex).bind(14, e.stage_deadline_unix_us).bind(15, e.deadline);
+  st.bind(16, e.next_deadline_unix_us);
   st.step();
 }
 
@@ -409,7 +437,9 @@ ReviewCase Review::transition(const Actor& a, const std::string& case_id, Role n
   r.bind(1, c.plate).bind(2, c.plate_read_by).bind(3, c.decision.kind);
   r.bind(4, c.decision.amount_yuan).bind(5, c.decision.reason).bind(6, case_id);
   r.step();
-  append_audit(a.user, std::string(to_string(a.role)), c, action, old, next, reason);
+  const bool ended = next == "rejected" || next == "closed";
+  append_audit(a.user, std::string(to_string(a.role)), c, action, old, next, reason,
+               c.stage_deadline_unix_us, ended ? 0 : deadline);
   tx.commit();
   return select("WHERE c.case_id=?", case_id, 1).front();
 }
@@ -485,17 +515,20 @@ void Review::record_system(const std::string& case_id, const std::string& action
   std::lock_guard lock(mutex_);
   sqlite::Transaction tx(*db_);
   auto c = load(case_id);
-  append_audit("system", "system", c, action, c.state, c.state, reason);
+  const bool open = c.state != "rejected" && c.state != "closed";
+  append_audit("system", "system", c, action, c.state, c.state, reason,
+               open ? c.stage_deadline_unix_us : 0, open ? c.stage_deadline_unix_us : 0);
   tx.commit();
 }
 
-std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t limit) {
-  std::lock_guard lock(mutex_);
-  sqlite::Stmt st(*db_,
-                  "SELECT seq, time_unix_us, user, role, case_id, action, from_state, to_state, "
-                  "reason, manifest_sha256, prev_sha256, entry_sha256, signature_hex FROM "
-                  "audit_log WHERE (?='' OR case_id=?) ORDER BY seq LIMIT ?");
-  st.bind(1, case_id).bind(2, case_id).bind(3, static_cast<std::int64_t>(limit));
+namespace {
+
+constexpr const char* kAuditSelect =
+    "SELECT seq, time_unix_us, user, role, case_id, action, from_state, to_state, reason, "
+    "manifest_sha256, prev_sha256, entry_sha256, signature_hex, stage_deadline_unix_us, "
+    "deadline, next_deadline_unix_us FROM audit_log ";
+
+std::vector<AuditEntry> read_entries(sqlite::Stmt& st) {
   std::vector<AuditEntry> out;
   while (st.step()) {
     AuditEntry e;
@@ -512,9 +545,31 @@ std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t li
     e.prev_sha256 = st.col_text(10);
     e.entry_sha256 = st.col_text(11);
     e.signature_hex = st.col_text(12);
+    if (!st.col_null(14)) {
+      e.stage_deadline_unix_us = st.col_int(13);
+      e.deadline = st.col_text(14);
+      e.next_deadline_unix_us = st.col_int(15);
+    }
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt st(*db_,
+                  std::string(kAuditSelect) + "WHERE (?='' OR case_id=?) ORDER BY seq LIMIT ?");
+  st.bind(1, case_id).bind(2, case_id).bind(3, static_cast<std::int64_t>(limit));
+  return read_entries(st);
+}
+
+std::vector<AuditEntry> Review::audit_after(std::int64_t after_seq, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt st(*db_, std::string(kAuditSelect) + "WHERE seq > ? ORDER BY seq LIMIT ?");
+  st.bind(1, after_seq).bind(2, static_cast<std::int64_t>(limit));
+  return read_entries(st);
 }
 
 }  // namespace wim::collector

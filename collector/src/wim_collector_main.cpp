@@ -17,6 +17,7 @@
 #include "cmd_users.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
+#include "wim/collector/transition_webhook.hpp"
 #include "wim/collector/users.hpp"
 #include "wim/collector/workbench.hpp"
 #include "wim/common/error.hpp"
@@ -172,10 +173,17 @@ int main(int argc, char** argv) {
     api.set_server_counters(&stations.counters());
 
     // The workbench: review of cases by people, on its own HTTPS port (browsers).
+    const auto audit_key = load_or_create_audit_key(cfg);
     Review review(
-        cfg.data_dir / "cases.db", load_or_create_audit_key(cfg), cfg.review,
-        [] { return wim::time::now_unix_us(); },
+        cfg.data_dir / "cases.db", wim::crypto::SigningKey::from_pem(audit_key.to_pem()),
+        cfg.review, [] { return wim::time::now_unix_us(); },
         [&](const std::string& id) { return stored_plate(*store, blobs, id); });
+    std::unique_ptr<TransitionWebhook> transitions;
+    if (!cfg.transition_webhook_url.empty())
+      transitions = std::make_unique<TransitionWebhook>(
+          cfg.data_dir / "cases.db", review, wim::crypto::SigningKey::from_pem(audit_key.to_pem()),
+          cfg.transition_webhook_url, std::chrono::milliseconds(cfg.webhook_timeout_ms),
+          cfg.forward.retry_initial_ms, cfg.forward.retry_max_ms);
     Users users(cfg.data_dir / "users.db");
     std::optional<boost::asio::ssl::context> browser_tls;
     std::unique_ptr<Workbench> workbench;
@@ -228,6 +236,7 @@ int main(int argc, char** argv) {
         lock.unlock();
         try {
           forwarder.pump(wim::time::now_unix_us());
+          if (transitions) transitions->pump(wim::time::now_unix_us());
         } catch (const std::exception& e) {
           wim::log::error("forward", e.what());
         }

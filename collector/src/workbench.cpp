@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "wim/collector/chain_export.hpp"
+#include "wim/collector/csv.hpp"
 #include "wim/collector/forward.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/error.hpp"
@@ -98,13 +99,6 @@ http::status status_of(const std::string& code) {
   if (code == "wrong_state") return http::status::conflict;
   if (code == "not_found") return http::status::not_found;
   return http::status::bad_request;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string content_type_of(const std::string& path) {
@@ -574,13 +568,13 @@ Response Workbench::stats(const Request& req, bool csv) {
                      {"vehicles", v},
                      {"overloads", n},
                      {"overload_rate", rate}});
-      text += day + "," + csv_field(st.id) + "," + std::to_string(v) + "," + std::to_string(n) +
-              "," + std::to_string(rate) + "\n";
+      text += csv::text(day) + "," + csv::text(st.id) + "," + csv::number(v) + "," +
+              csv::number(n) + "," + csv::number(rate, 6) + "\n";
     }
     const double rate =
         vehicles ? static_cast<double>(overloads) / static_cast<double>(vehicles) : 0.0;
-    text += day + ",city," + std::to_string(vehicles) + "," + std::to_string(overloads) + "," +
-            std::to_string(rate) + "\n";
+    text += csv::text(day) + ",city," + csv::number(vehicles) + "," + csv::number(overloads) + "," +
+            csv::number(rate, 6) + "\n";
     days.push_back(
         {{"day", day},
          {"stations", std::move(per)},

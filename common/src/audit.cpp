@@ -4,25 +4,41 @@
 #include <boost/json.hpp>
 #include <sstream>
 
+#include "wim/common/time.hpp"
+
 namespace wim::audit {
 
 namespace bj = boost::json;
 
 namespace {
+
 constexpr const char* kFields[] = {"seq",     "time_unix_us",    "user",       "role",
                                    "case_id", "action",          "from",       "to",
                                    "reason",  "manifest_sha256", "prev_sha256"};
+/// The stage deadline of an entry (recorded since 2026-12-07): hashed after the fields
+/// above when the entry has "deadline", so older entries keep their text and hash.
+constexpr const char* kDeadlineFields[] = {"stage_deadline_unix_us", "deadline",
+                                           "next_deadline_unix_us"};
+/// Fields for people, derived from a hashed one: each must equal format_utc_us of it.
+constexpr std::pair<const char*, const char*> kDerivedUtc[] = {
+    {"time_utc", "time_unix_us"},
+    {"stage_deadline_utc", "stage_deadline_unix_us"},
+    {"next_deadline_utc", "next_deadline_unix_us"}};
+
+void add_line(std::string& out, const bj::object& entry, const char* f) {
+  const auto* v = entry.if_contains(f);
+  out += f;
+  out += '=';
+  out += v ? bj::serialize(*v) : "null";
+  out += '\n';
 }
+}  // namespace
 
 std::string canonical(const bj::object& entry) {
   std::string out;
-  for (const char* f : kFields) {
-    const auto* v = entry.if_contains(f);
-    out += f;
-    out += '=';
-    out += v ? bj::serialize(*v) : "null";
-    out += '\n';
-  }
+  for (const char* f : kFields) add_line(out, entry, f);
+  if (entry.contains("deadline"))
+    for (const char* f : kDeadlineFields) add_line(out, entry, f);
   return out;
 }
 
@@ -64,6 +80,19 @@ Result verify(const bj::array& entries, const crypto::VerifyKey& key, Span span)
       return fail("prev_sha256 does not match the previous entry (chain broken)");
     const auto hash = crypto::sha256_hex(canonical(*o));
     if (hash != text("entry_sha256")) return fail("entry_sha256 does not match its fields");
+    for (const auto& [utc, us] : kDerivedUtc) {
+      const auto* shown = o->if_contains(utc);
+      if (!shown) continue;
+      const auto* at = o->if_contains(us);
+      const bool none = !at || (at->is_int64() && at->as_int64() == 0);
+      const std::string want = none             ? ""
+                               : at->is_int64() ? time::format_utc_us(at->as_int64())
+                                                : "?";
+      const std::string got = shown->is_string() ? std::string(shown->as_string()) : "?";
+      if (got != want && !(none && shown->is_null()))
+        return fail(std::string(utc) + " \"" + got + "\" is not " + us + " (" +
+                    (want.empty() ? "none" : want) + ")");
+    }
     std::string sig;
     try {
       sig = crypto::from_hex(text("signature_hex"));

@@ -312,8 +312,8 @@ class Checker {
     for (std::size_t i = 0; i < h->size(); ++i) {
       const auto* item = (*h)[i].if_object();
       const auto& e = entries_[i];
-      for (const char* k :
-           {"time_utc", "user", "role", "action", "from", "to", "reason", "entry_sha256"})
+      for (const char* k : {"time_utc", "user", "role", "action", "from", "to", "reason",
+                            "entry_sha256", "stage_deadline_utc", "deadline", "next_deadline_utc"})
         if (!item || str(*item, k) != str(e, k) || int_of(*item, "seq") != int_of(e, "seq"))
           return bad(m, "history[" + std::to_string(i) + "]." + k +
                             " differs from audit entry seq " + std::to_string(int_of(e, "seq")));

@@ -4,6 +4,7 @@
 // commands its own README.txt gives (openssl, sha256sum), on the real programs.
 #include "wim/collector/case_export.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "../common/record_samples.hpp"
 #include "../run_command.hpp"
 #include "test_util.hpp"
+#include "wim/collector/csv.hpp"
 #include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/registry.hpp"
@@ -89,6 +91,12 @@ struct Collector {
   }
   ~Collector() { std::filesystem::remove_all(dir); }
   std::string config() const { return (dir / "collector.json").string(); }
+  /// wim-collector export-closed of 2026-12-07 (UTC) into `out`.
+  wim::test::CommandResult export_closed_day(const std::filesystem::path& out) const {
+    return wim::test::run_command(kCollector + " export-closed --config " + config() +
+                                  " --from 2026-12-07T00:00:00Z --to 2026-12-08T00:00:00Z" +
+                                  " --out " + out.string());
+  }
 };
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -388,9 +396,7 @@ TEST_CASE("export: closed cases as CSV, and the audit log for a time range") {
   Collector c;
   GIVEN("case 3 closed at 03:00Z, case 5 still awaiting police review") {
     const auto csv = c.dir / "closed.csv";
-    auto r = wim::test::run_command(kCollector + " export-closed --config " + c.config() +
-                                    " --from 2026-12-07T00:00:00Z --to 2026-12-08T00:00:00Z" +
-                                    " --out " + csv.string());
+    auto r = c.export_closed_day(csv);
     INFO(r.out);
     REQUIRE(r.status == 0);
     CHECK(r.out.find("1 closed cases") != std::string::npos);
@@ -438,4 +444,197 @@ TEST_CASE("export: closed cases as CSV, and the audit log for a time range") {
       CHECK(r.out.find("the log starts at seq 3") != std::string::npos);
     }
   }
+}
+
+namespace {
+
+/// RFC 4180 rows of `text` (quoted cells, doubled quotes, CRLF), as a spreadsheet splits them.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1);
+  std::string cell;
+  bool quoted = false, was_quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        cell += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        cell += ch;
+      }
+    } else if (ch == '"' && cell.empty() && !was_quoted) {
+      quoted = was_quoted = true;
+    } else if (ch == ',') {
+      rows.back().push_back(cell);
+      cell.clear();
+      was_quoted = false;
+    } else if (ch == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      rows.back().push_back(cell);
+      cell.clear();
+      was_quoted = false;
+      rows.emplace_back();
+      ++i;
+    } else {
+      cell += ch;
+    }
+  }
+  if (!rows.back().empty() || !cell.empty()) rows.back().push_back(cell);
+  if (rows.back().empty()) rows.pop_back();
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "csv: text a spreadsheet would run as a formula is written as text, numbers stay numbers") {
+  using csv::text;
+  for (const std::string hostile : {"=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "  =1"}) {
+    INFO(hostile);
+    CHECK(csv::formula_like(hostile));
+    const auto cell = parse_csv(text(hostile) + "\r\n");
+    REQUIRE(cell.size() == 1);
+    REQUIRE(cell[0].size() == 1);
+    CHECK(cell[0][0] == "'" + hostile);
+  }
+  CHECK(text("=HYPERLINK(\"//e/x\",\"y\")") == "\"'=HYPERLINK(\"\"//e/x\"\",\"\"y\"\")\"");
+  CHECK(text("a,b") == "\"a,b\"");
+  CHECK(text("x\r\ny") == "\"x\r\ny\"");
+  CHECK(text("沪A12345") == "沪A12345");
+  CHECK(text("2026-12-07T03:00:00.000Z") == "2026-12-07T03:00:00.000Z");
+  CHECK(text("") == "");
+  CHECK(text("   ") == "   ");
+  // A negative number is a number cell, never prefixed; as text it would be.
+  CHECK(csv::number(-12.5, 1) == "-12.5");
+  CHECK(csv::number(std::int64_t{-3}) == "-3");
+  CHECK(text("-12.5") == "\"'-12.5\"");
+}
+
+TEST_CASE("export: hostile plate, reason and reviewer name are text in the closed-cases CSV") {
+  Collector c;
+  // Case 5 (awaiting police review) is returned, its plate read as a formula, confirmed,
+  // fined and closed by a reviewer whose name is a formula too.
+  const Actor tina{"tina", Role::transport_reviewer}, evil{"-2+3", Role::police_reviewer};
+  const std::string plate = "=HYPERLINK(\"//e/x\",\"y\")";
+  c.review->return_to_transport(evil, c.case5, "=1+1 wrong plate");
+  c.review->read_plate(tina, c.case5, plate);
+  c.review->confirm(tina, c.case5, "+SUM(A1:A9)");
+  c.review->decide(evil, c.case5, "fine", "@SUM(1,2)");
+  c.review->close(evil, c.case5, "-paid");
+  const auto out = c.dir / "closed.csv";
+  const auto r = c.export_closed_day(out);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto rows = parse_csv(read_file(out));
+  REQUIRE(rows.size() == 3);  // header, case 3, case 5
+  const auto& head = rows[0];
+  REQUIRE(head.size() == 22);
+  const auto col = [&](const std::string& name) {
+    const auto it = std::find(head.begin(), head.end(), name);
+    REQUIRE(it != head.end());
+    return static_cast<std::size_t>(it - head.begin());
+  };
+  const auto& row = rows[2];
+  REQUIRE(row.size() == 22);
+  CHECK(row[col("case_id")] == c.case5);
+  CHECK(row[col("plate")] == "'" + plate);
+  CHECK(row[col("decision_reason")] == "'@SUM(1,2)");
+  CHECK(row[col("closed_by")] == "'-2+3");
+  // Numbers are left as numbers.
+  CHECK(row[col("gross_kg")] == "46230.5");
+  CHECK(row[col("fine_yuan")] == "1500");
+  // No cell of any row starts the way a formula does.
+  for (const auto& rr : rows)
+    for (const auto& cell : rr) {
+      INFO(cell);
+      CHECK_FALSE(csv::formula_like(cell));
+    }
+}
+
+TEST_CASE(
+    "export: the stage deadline of each transition, met or overdue, in export-audit and "
+    "export-case") {
+  Collector c;
+  // Case 5 waits for the police; its deadline passes, then it is decided and closed.
+  const auto police = c.review->get(c.case5).stage_deadline_unix_us;
+  REQUIRE(police > c.now);
+  c.now = police + 60'000'000;
+  const Actor paul{"paul", Role::police_reviewer};
+  c.review->decide(paul, c.case5, "fine", "");  // seq 5
+  c.review->close(paul, c.case5, "");           // seq 6
+  const auto police_utc = time::format_utc_us(police);
+
+  const auto log = c.dir / "a" / "audit.jsonl";
+  auto r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --case " +
+                                  c.case5 + " --out " + log.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto lines = lines_of(read_file(log));
+  REQUIRE(lines.size() == 3);  // confirm (seq 2), decide, close
+  const auto entry = [&](std::size_t i) { return boost::json::parse(lines[i]).as_object(); };
+  CHECK(entry(0).at("deadline").as_string() == "met");
+  CHECK(entry(0).at("next_deadline_utc").as_string() == police_utc);
+  for (std::size_t i : {1u, 2u}) {
+    CHECK(entry(i).at("stage_deadline_utc").as_string() == police_utc);
+    CHECK(entry(i).at("deadline").as_string() == "overdue");
+  }
+  CHECK(entry(2).at("next_deadline_utc").is_null());  // closed: no stage after it
+  const auto verify = [&](const std::string& text) {
+    write_file(c.dir / "a" / "x.jsonl", text);
+    return wim::test::run_command(kVerify + " --audit " + (c.dir / "a" / "x.jsonl").string() +
+                                  " --key " + (c.dir / "a" / "collector.pub.pem").string() +
+                                  " --excerpt");
+  };
+  CHECK(verify(joined(lines)).status == 0);
+  auto v = lines;
+  const auto at = v[1].find("\"deadline\":\"overdue\"");
+  REQUIRE(at != std::string::npos);
+  v[1].replace(at, 20, "\"deadline\":\"met\"");
+  r = verify(joined(v));
+  CHECK(r.status == 1);
+  CHECK(r.out.find("seq 5): entry_sha256 does not match") != std::string::npos);
+
+  // The case archive's review.json shows the same, and wim-verify --case checks it.
+  const auto tar = c.dir / "case5.tar";
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case5 + " --out " + tar.string());
+  REQUIRE(r.status == 0);
+  r = wim::test::run_command(kVerify + " --case " + tar.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  std::string review_text;
+  for (const auto& [name, bytes] : packet::files_from_tar(read_file(tar)))
+    if (name == c.case5 + "/review.json") review_text = bytes;
+  REQUIRE_FALSE(review_text.empty());
+  const auto review = boost::json::parse(review_text).as_object();
+  const auto& history = review.at("history").as_array();
+  REQUIRE(history.size() == 3);
+  CHECK(history[1].at("stage_deadline_utc").as_string() == police_utc);
+  CHECK(history[1].at("deadline").as_string() == "overdue");
+  CHECK(history[0].at("deadline").as_string() == "met");
+}
+
+TEST_CASE("export: the audit key is the config's \"audit_key\", as the collector reads it") {
+  Collector c;
+  // The key moved out of data/ and named in the config, relative to the config's folder.
+  std::filesystem::create_directories(c.dir / "keys");
+  std::filesystem::rename(c.data / "audit.key.pem", c.dir / "keys" / "audit.pem");
+  write_file(c.dir / "collector.json",
+             R"({"registry":"registry.json","data_dir":"data","audit_key":"keys/audit.pem",)"
+             R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"}})");
+  const auto log = c.dir / "k" / "audit.jsonl";
+  auto r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --out " +
+                                  log.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK(read_file(c.dir / "k" / "collector.pub.pem") == c.audit_key.public_key().to_pem());
+  // A named key that is not there is named, nothing is written.
+  std::filesystem::remove(c.dir / "keys" / "audit.pem");
+  std::filesystem::remove_all(c.dir / "k");
+  r = wim::test::run_command(kCollector + " export-audit --config " + c.config() + " --out " +
+                             log.string());
+  CHECK(r.status == 2);
+  CHECK(r.out.find((c.dir / "keys" / "audit.pem").string()) != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(log));
 }

@@ -160,3 +160,17 @@ TEST_CASE("check-config: the program's output and exit codes, and the daemon ref
   CHECK(wim::test::run_command(kCollector + " check-config").status == 2);
   CHECK(wim::test::run_command(kCollector + " check-config a.json b.json").status == 2);
 }
+
+TEST_CASE("check-config: a transition webhook url is checked like the case webhook's") {
+  Site s;
+  const auto cfg = (s.dir / "collector.json").string();
+  s.config(R"({"tls":{"cert":"pki/c.pem","key":"pki/k.pem","ca":"pki/ca.pem"},)"
+           R"("forward":{"transition_webhook_url":"https://platform/x"}})");
+  auto p = check_config(cfg);
+  INFO(p.text());
+  CHECK(pointers(p) == std::vector<std::string>{cfg + " /forward/transition_webhook_url"});
+  CHECK_THAT(p.text(), Catch::Contains("expected http://host:port/path"));
+  s.config(R"({"tls":{"cert":"pki/c.pem","key":"pki/k.pem","ca":"pki/ca.pem"},)"
+           R"("forward":{"transition_webhook_url":"http://127.0.0.1:9000/transitions"}})");
+  CHECK(check_config(cfg).empty());
+}

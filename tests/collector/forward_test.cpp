@@ -14,8 +14,11 @@
 #include "../common/record_samples.hpp"
 #include "test_util.hpp"
 #include "wim/collector/api.hpp"
+#include "wim/collector/transition_webhook.hpp"
+#include "wim/common/audit.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/crypto.hpp"
+#include "wim/common/error.hpp"
 #include "wim/common/time.hpp"
 
 using namespace wim;
@@ -89,7 +92,7 @@ struct Receiver {
   boost::asio::ip::tcp::acceptor acceptor{ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
   int fail_first;
   std::mutex m;
-  std::vector<std::string> bodies, keys;
+  std::vector<std::string> bodies, keys, signatures;
   std::vector<unsigned> statuses;
   std::thread thread;
   explicit Receiver(int fail) : fail_first(fail) {
@@ -109,6 +112,7 @@ struct Receiver {
           std::lock_guard lock(m);
           bodies.push_back(req.body());
           keys.push_back(std::string(req["Idempotency-Key"]));
+          signatures.push_back(std::string(req["X-Wim-Signature"]));
           status = static_cast<int>(bodies.size()) <= fail_first ? 503 : 200;
           statuses.push_back(status);
         }
@@ -391,5 +395,86 @@ TEST_CASE("forward: catch-up at start reads only records received since the wate
       CHECK(fw->catch_up(time::now_unix_us()) == 3);
       CHECK(fw->catch_up_rows_read() == 3);
     }
+  }
+}
+
+TEST_CASE("forward: every review transition goes to the transition webhook, signed, in order") {
+  Fixture f;
+  Receiver rx(1);  // the first POST is refused (503)
+  auto fw = f.forwarder();
+  f.ingest->add_observer(fw.get());
+  f.send(5);  // cases at seq 3 and 5
+  const auto c3 = packet::dir_name("G001", 3), c5 = packet::dir_name("G001", 5);
+  const auto audit_key = crypto::SigningKey::generate();
+  std::int64_t now = time::now_unix_us();
+  Review review(
+      f.dir / "cases.db", crypto::SigningKey::from_pem(audit_key.to_pem()), ReviewOptions{},
+      [&] { return now; },
+      [](const std::string&) {
+        return record::Plate{"沪A12345", "blue", 0.95, false};
+      });
+  const Actor tina{"tina", Role::transport_reviewer}, paul{"paul", Role::police_reviewer};
+  review.confirm(tina, c3, "");
+  review.reject(tina, c5, "wrong lane");
+  review.decide(paul, c3, "fine", "");
+  const auto url = "http://127.0.0.1:" + std::to_string(rx.port()) + "/transitions";
+  auto hook = std::make_unique<TransitionWebhook>(f.dir / "cases.db", review,
+                                                  crypto::SigningKey::from_pem(audit_key.to_pem()),
+                                                  url, std::chrono::milliseconds(2000), 1000, 4000);
+
+  CHECK(hook->pump(now) == 0);  // 503: seq 1 not delivered, the rest held back
+  auto st = hook->status();
+  CHECK(st.delivered_seq == 0);
+  CHECK(st.attempts == 1);
+  CHECK(st.next_attempt_unix_us == now + 1'000'000);
+  CHECK(st.last_error.find("audit seq 1: HTTP 503") != std::string::npos);
+  CHECK(hook->pump(now + 500'000) == 0);  // before the backoff ends: nothing sent
+  CHECK(hook->pump(now + 1'000'000) == 3);
+  CHECK(hook->status().delivered_seq == 3);
+  CHECK(hook->status().last_error.empty());
+
+  // A restart keeps the cursor: only the new transition is sent.
+  hook = std::make_unique<TransitionWebhook>(f.dir / "cases.db", review,
+                                             crypto::SigningKey::from_pem(audit_key.to_pem()), url,
+                                             std::chrono::milliseconds(2000), 1000, 4000);
+  CHECK(hook->pump(now + 2'000'000) == 0);
+  review.close(paul, c3, "paid");
+  CHECK(hook->pump(now + 2'000'000) == 1);
+  CHECK(hook->pump(now + 3'000'000) == 0);
+
+  std::lock_guard lock(rx.m);
+  REQUIRE(rx.bodies.size() == 5);  // seq 1 twice (503, then 200), 2, 3, 4
+  CHECK(rx.statuses == std::vector<unsigned>{503, 200, 200, 200, 200});
+  CHECK(rx.keys == std::vector<std::string>{"audit-1", "audit-1", "audit-2", "audit-3", "audit-4"});
+  boost::json::array entries;
+  for (std::size_t i = 1; i < rx.bodies.size(); ++i) {
+    INFO("request " << i);
+    // The body bytes are signed by the collector's audit key.
+    CHECK(audit_key.public_key().verify(rx.bodies[i], crypto::from_hex(rx.signatures[i])));
+    CHECK_FALSE(
+        audit_key.public_key().verify(rx.bodies[i] + " ", crypto::from_hex(rx.signatures[i])));
+    entries.push_back(boost::json::parse(rx.bodies[i]));
+  }
+  // The bodies are the audit log itself: a complete, verifiable chain from seq 1.
+  const auto r = audit::verify(entries, audit_key.public_key(), audit::Span::from_one);
+  INFO(r.problem);
+  CHECK(r.ok);
+  CHECK(r.entries == 4);
+  CHECK(entries[1].at("action").as_string() == "reject");
+  CHECK(entries[1].at("case_id").as_string() == c5);
+  CHECK(entries[3].at("action").as_string() == "close");
+  CHECK(entries[3].at("to").as_string() == "closed");
+}
+
+TEST_CASE("forward: a transition webhook url that is not http://host:port/path is refused") {
+  Fixture f;
+  Review review(
+      f.dir / "cases.db", crypto::SigningKey::generate(), ReviewOptions{},
+      [] { return time::now_unix_us(); }, nullptr);
+  for (const std::string bad : {"https://x/y", "ftp://h/", "http://:80/x", "http:///x"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(TransitionWebhook(f.dir / "cases.db", review, crypto::SigningKey::generate(),
+                                      bad, std::chrono::milliseconds(100), 1000, 2000),
+                    InputError);
   }
 }

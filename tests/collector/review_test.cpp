@@ -3,6 +3,7 @@
 // rules of Art. 43, working-time deadlines on a controlled clock, the audit chain.
 #include "wim/collector/review.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <map>
@@ -280,4 +281,145 @@ TEST_CASE("review: the audit chain verifies and a tampered entry is found") {
   sqlite::Db db(f.dir / "cases.db");
   CHECK_THROWS_AS(db.exec("UPDATE audit_log SET reason='x' WHERE seq=1"), SystemError);
   CHECK_THROWS_AS(db.exec("DELETE FROM audit_log"), SystemError);
+}
+
+TEST_CASE("review: every transition records the stage deadline that applied and if it was met") {
+  Fixture f;
+  const auto utc = [](std::int64_t us) { return time::format_utc_us(us); };
+  f.add_case("E1", 3000);  // transport deadline: created + 72 h (as the Forwarder set it)
+  f.add_case("E2", 3000);
+  const auto transport1 = f.review->get("E1").stage_deadline_unix_us;
+  f.review->confirm(kTransport, "E1", "");  // Mon 10:00 local: met
+  const auto police1 = f.review->get("E1").stage_deadline_unix_us;
+  CHECK(utc(police1) == "2026-12-14T02:00:00.000000Z");
+  f.now += 73ll * 3600 * 1'000'000;  // E2's 72 h transport deadline has passed
+  f.review->reject(kTransport, "E2", "wrong lane");
+  f.now = time::parse_utc("2026-12-14T02:00:01Z");  // 1 s after E1's police deadline
+  f.review->return_to_transport(kPolice, "E1", "plate unreadable");
+  const auto transport2 = f.review->get("E1").stage_deadline_unix_us;
+  CHECK(transport2 == WorkCalendar{}.add(f.now, ReviewOptions{}.transport_working_s));
+  f.review->confirm(kTransport, "E1", "");
+  const auto police2 = f.review->get("E1").stage_deadline_unix_us;
+  f.review->decide(kPolice, "E1", "fine", "");
+  f.review->close(kPolice, "E1", "");
+  f.review->record_system("E1", "retention", "images removed");
+
+  const auto entries = f.review->audit();
+  REQUIRE(entries.size() == 7);
+  struct Want {
+    std::string action;
+    std::int64_t applied;
+    std::string deadline;
+    std::int64_t next;
+  };
+  const std::vector<Want> want = {{"confirm", transport1, "met", police1},
+                                  {"reject", transport1, "overdue", 0},
+                                  {"return", police1, "overdue", transport2},
+                                  {"confirm", transport2, "met", police2},
+                                  {"decide:fine", police2, "met", police2},
+                                  {"close", police2, "met", 0},
+                                  {"retention", 0, "none", 0}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO("entry " << i + 1 << " " << want[i].action);
+    CHECK(entries[i].action == want[i].action);
+    CHECK(entries[i].stage_deadline_unix_us == want[i].applied);
+    CHECK(entries[i].deadline == want[i].deadline);
+    CHECK(entries[i].next_deadline_unix_us == want[i].next);
+  }
+  const auto j = entries[2].to_json();
+  CHECK(j.at("stage_deadline_utc").as_string() == utc(police1));
+  CHECK(j.at("deadline").as_string() == "overdue");
+  CHECK(j.at("next_deadline_utc").as_string() == utc(transport2));
+  CHECK(entries[1].to_json().at("next_deadline_utc").is_null());
+
+  // The deadline fields are hashed and signed: an edited one is found.
+  boost::json::array arr;
+  for (const auto& e : entries) arr.push_back(e.to_json());
+  const auto key = f.review->public_key();
+  REQUIRE(audit::verify(arr, key, audit::Span::from_one).ok);
+  auto edited = arr;
+  edited[2].as_object()["deadline"] = "met";
+  auto r = audit::verify(edited, key);
+  CHECK(r.bad_seq == 3);
+  CHECK(r.problem.find("entry_sha256") != std::string::npos);
+  edited = arr;
+  edited[2].as_object()["stage_deadline_unix_us"] = police1 + 3600'000'000;
+  CHECK(audit::verify(edited, key).bad_seq == 3);
+  edited = arr;
+  edited[2].as_object().erase("deadline");  // made to look like an entry of before
+  CHECK(audit::verify(edited, key).bad_seq == 3);
+  // The readable times must say what the hashed ones say.
+  edited = arr;
+  edited[2].as_object()["stage_deadline_utc"] = utc(police1 + 3600'000'000);
+  r = audit::verify(edited, key);
+  CHECK(r.bad_seq == 3);
+  CHECK(r.problem.find("stage_deadline_utc") != std::string::npos);
+  edited = arr;
+  edited[0].as_object()["time_utc"] = "2026-12-01T00:00:00.000000Z";
+  r = audit::verify(edited, key);
+  CHECK(r.bad_seq == 1);
+  CHECK(r.problem.find("time_utc") != std::string::npos);
+}
+
+TEST_CASE(
+    "review: an audit log from before deadlines were recorded is migrated and still verifies") {
+  const auto dir = wim::collector::test::temp_dir("review-old");
+  const auto key = crypto::SigningKey::generate();
+  const auto t0 = kMonday10;
+  {
+    // The table as it was before 2026-12-07, with one signed entry of then.
+    sqlite::Db db(dir / "cases.db");
+    db.exec(
+        "CREATE TABLE audit_log(seq INTEGER PRIMARY KEY, time_unix_us INTEGER NOT NULL, "
+        "user TEXT NOT NULL, role TEXT NOT NULL, case_id TEXT NOT NULL, action TEXT NOT NULL, "
+        "from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL, "
+        "manifest_sha256 TEXT NOT NULL, prev_sha256 TEXT NOT NULL, entry_sha256 TEXT NOT NULL, "
+        "signature_hex TEXT NOT NULL)");
+    AuditEntry old;
+    old.seq = 1;
+    old.time_unix_us = t0;
+    old.user = "tina";
+    old.role = "transport_reviewer";
+    old.case_id = "O1";
+    old.action = "confirm";
+    old.from_state = "awaiting_transport_review";
+    old.to_state = "awaiting_police_review";
+    old.manifest_sha256 = std::string(64, 'a');
+    old.prev_sha256 = audit::kGenesis;
+    const auto text = audit::canonical(old.to_json());
+    CHECK(std::count(text.begin(), text.end(), '\n') == 11);  // the fields of then only
+    old.entry_sha256 = crypto::sha256_hex(text);
+    old.signature_hex = crypto::to_hex(key.sign(old.entry_sha256));
+    sqlite::Stmt st(db, "INSERT INTO audit_log VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    st.bind(1, old.seq).bind(2, old.time_unix_us).bind(3, old.user).bind(4, old.role);
+    st.bind(5, old.case_id).bind(6, old.action).bind(7, old.from_state).bind(8, old.to_state);
+    st.bind(9, old.reason).bind(10, old.manifest_sha256).bind(11, old.prev_sha256);
+    st.bind(12, old.entry_sha256).bind(13, old.signature_hex);
+    st.step();
+  }
+  std::int64_t now = t0 + 1'000'000;
+  Review review(
+      dir / "cases.db", crypto::SigningKey::from_pem(key.to_pem()), ReviewOptions{},
+      [&] { return now; }, nullptr);
+  {
+    sqlite::Db db(dir / "cases.db");
+    db.exec("INSERT INTO cases VALUES('O1','G001',5,'" + std::string(64, 'a') + "',1," +
+            std::to_string(t0) + "," + std::to_string(t0) + ",52000,49000,3000,'gross')");
+    db.exec("INSERT INTO review_queue VALUES('O1','awaiting_police_review'," +
+            std::to_string(t0 + 3600'000'000) + "," + std::to_string(t0) + ")");
+  }
+  review.return_to_transport(kPolice, "O1", "plate unreadable");
+  const auto entries = review.audit();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].deadline.empty());  // not recorded then
+  CHECK_FALSE(entries[0].to_json().contains("deadline"));
+  CHECK(entries[1].deadline == "met");
+  CHECK(entries[1].stage_deadline_unix_us == t0 + 3600'000'000);
+  boost::json::array arr;
+  for (const auto& e : entries) arr.push_back(e.to_json());
+  const auto r = audit::verify(arr, review.public_key(), audit::Span::from_one);
+  INFO(r.problem);
+  CHECK(r.ok);
+  CHECK(r.entries == 2);
+  std::filesystem::remove_all(dir);
 }

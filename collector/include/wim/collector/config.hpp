@@ -15,8 +15,8 @@
 #include "wim/collector/registry.hpp"
 #include "wim/collector/review.hpp"
 #include "wim/collector/server.hpp"
-#include "wim/common/crypto.hpp"
 #include "wim/collector/workbench.hpp"
+#include "wim/common/crypto.hpp"
 
 namespace wim::collector {
 
@@ -34,6 +34,9 @@ struct CollectorConfig {
   ForwardOptions forward;
   std::filesystem::path spool_dir;  ///< "" = no spool sink
   std::string webhook_url;          ///< "" = no webhook sink
+  /// Every review transition (audit entry) POSTed here, signed ("" = none;
+  /// transition_webhook.hpp); forward.transition_webhook_url.
+  std::string transition_webhook_url;
   std::int64_t webhook_timeout_ms = 5000;
   std::int64_t forward_tick_ms = 1000;  ///< [ms] how often due deliveries are attempted
   /// "backup": {"signing_key", "verify_key"} (docs/backup-restore.md). The collector's own

@@ -74,6 +74,19 @@ class SpoolSink final : public CaseSink {
   KeyLookup keys_;
 };
 
+/// POSTs JSON to one http://host:port/path URL (InputError for another form). post()
+/// throws (std::exception) unless the answer is 2xx within `timeout` per step.
+class HttpPoster {
+ public:
+  HttpPoster(const std::string& url, std::chrono::milliseconds timeout);
+  void post(const std::string& body,
+            const std::vector<std::pair<std::string, std::string>>& headers) const;
+
+ private:
+  std::string host_, port_, target_;
+  std::chrono::milliseconds timeout_;
+};
+
 /// POSTs the case as JSON to an http:// URL (an external enforcement platform): the case
 /// fields plus "manifest" (the signed JSON text) and "signature_hex". Header
 /// Idempotency-Key: <case_id>. Any 2xx status is success; anything else (or a timeout,
@@ -85,8 +98,7 @@ class WebhookSink final : public CaseSink {
   void deliver(const Case& c, const packet::Packet& p) override;
 
  private:
-  std::string host_, port_, target_;
-  std::chrono::milliseconds timeout_;
+  HttpPoster http_;
 };
 
 struct ForwardOptions {

@@ -81,6 +81,12 @@ struct AuditEntry {
   std::int64_t time_unix_us = 0;
   std::string user, role, case_id, action, from_state, to_state, reason, manifest_sha256;
   std::string prev_sha256, entry_sha256, signature_hex;
+  /// The deadline of the stage the action was taken in (what applied) [us UTC, 0 = none],
+  /// whether it was "met" (time <= deadline) or "overdue", "none" without one; "" in
+  /// entries written before deadlines were recorded. next_deadline: the stage the case
+  /// is in after the action (0 when it ends in rejected or closed).
+  std::int64_t stage_deadline_unix_us = 0, next_deadline_unix_us = 0;
+  std::string deadline;
   boost::json::object to_json() const;
 };
 
@@ -127,6 +133,8 @@ class Review {
 
   /// Audit entries in order (case_id "" = all).
   std::vector<AuditEntry> audit(const std::string& case_id = "", std::size_t limit = 100000);
+  /// The entries with seq > `after_seq`, in order, at most `limit`.
+  std::vector<AuditEntry> audit_after(std::int64_t after_seq, std::size_t limit);
   crypto::VerifyKey public_key() const { return key_.public_key(); }
 
  private:
@@ -138,7 +146,8 @@ class Review {
                         const std::function<void(ReviewCase&)>& change);
   void append_audit(const std::string& user, const std::string& role, const ReviewCase& c,
                     const std::string& action, const std::string& from, const std::string& to,
-                    const std::string& reason);
+                    const std::string& reason, std::int64_t applied_deadline_unix_us,
+                    std::int64_t next_deadline_unix_us);
   std::vector<ReviewCase> select(const std::string& where, const std::string& arg,
                                  std::size_t limit);
 

@@ -18,6 +18,9 @@ inline const std::string kGenesis(64, '0');
 
 /// The exact text hashed for an entry: its fields (all but entry_sha256 and signature_hex)
 /// one per line as key=value, in a fixed order; values are JSON-escaped strings/numbers.
+/// An entry with "deadline" (the stage deadline that applied: "met" | "overdue" | "none")
+/// also has stage_deadline_unix_us, deadline, next_deadline_unix_us hashed after them;
+/// entries written before deadlines were recorded have none of the three.
 std::string canonical(const boost::json::object& entry);
 
 struct Result {
@@ -36,7 +39,9 @@ enum class Span {
   excerpt,   ///< some entries (e.g. one case's trail): seq increasing, links not checked
 };
 
-/// Checks every entry in order: entry_sha256 = sha256(canonical), signature valid; for
+/// Checks every entry in order: entry_sha256 = sha256(canonical), signature valid, the
+/// readable time_utc / stage_deadline_utc / next_deadline_utc equal to their hashed
+/// *_unix_us (null or absent when that is 0); for
 /// tail/from_one also seq consecutive from the first and prev_sha256 = the previous
 /// entry_sha256 (kGenesis for seq 1). `bad_seq` and `problem` name the first entry wrong;
 /// `entries` is how many were good before it (so it is entry number entries + 1).
