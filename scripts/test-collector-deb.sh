@@ -6,7 +6,7 @@
 # add/retire/list, upgrade (operator's config kept), remove (data
 # and config kept), purge (config gone, data, keys and user kept); then lintian.
 #   scripts/test-collector-deb.sh [build-dir]        (root; WIM_DEB_ROOT_CACHE=tarball)
-# Not in scripts/test.sh: the first run builds the root with mmdebstrap from the
+# Run by scripts/test.sh (exit 75: could not run, no package sources). The first run builds the root with mmdebstrap from the
 # machine's Debian package sources (network) and apt installs the package's dependencies
 # into it; measured figures in docs/notes/issue-19.md. The root is cached as a tarball
 # (default /var/tmp/wim-bookworm-root.tar) and unpacked afresh for every run.
@@ -16,7 +16,7 @@ build="${1:-build}"
 cache="${WIM_DEB_ROOT_CACHE:-/var/tmp/wim-bookworm-root.tar}"
 fail() { echo "test-collector-deb: FAIL: $*" >&2; exit 1; }
 step() { echo "=== $*"; }
-[ "$(id -u)" -eq 0 ] || fail "needs root (chroot, dpkg in the root)"
+[ "$(id -u)" -eq 0 ] || { echo "test-collector-deb: NOT RUN: needs root (chroot, dpkg in the root)" >&2; exit 75; }
 command -v mmdebstrap >/dev/null || fail "mmdebstrap missing (scripts/install-deps.sh)"
 
 step "package"
@@ -34,7 +34,12 @@ fi
 
 if [ ! -f "$cache" ]; then
   step "Debian 12 root (mmdebstrap, once: $cache)"
-  mmdebstrap --variant=minbase --include=adduser,ca-certificates bookworm "$cache"
+  mmdebstrap --variant=minbase --include=adduser,ca-certificates bookworm "$cache" || {
+    rm -f "$cache"
+    echo "test-collector-deb: NOT RUN: mmdebstrap could not build the Debian 12 root" \
+      "(package sources unreachable?)" >&2
+    exit 75
+  }
 fi
 root=$(mktemp -d /var/tmp/wim-deb-root.XXXXXX)
 cleanup() {
@@ -52,7 +57,8 @@ in_root() {
 
 step "install"
 cp "$deb" "$root/tmp/wim-collector.deb"
-in_root apt-get -qq update
+in_root apt-get -qq update ||
+  { echo "test-collector-deb: NOT RUN: apt-get update failed in the root" >&2; exit 75; }
 in_root apt-get install -y -qq /tmp/wim-collector.deb >/dev/null
 in_root getent passwd wim-collector >/dev/null || fail "no user wim-collector"
 [ "$(in_root stat -c '%U:%G %a' /var/lib/wim-collector)" = "wim-collector:wim-collector 750" ] ||
