@@ -81,20 +81,40 @@ bool parse_entry(const bj::value& v, const std::string& ptr, const std::string& 
     e.lanes = static_cast<int>(lanes);
   });
   if (o.contains("tls_cert_sha256")) {
-    p.check(file, at("tls_cert_sha256"), [&] {
-      e.tls_cert_sha256 = lower(json::get_string(o, "tls_cert_sha256", ctx));
-      if (!is_hex64(e.tls_cert_sha256))
-        throw InputError("expected 64 hex digits (SHA-256 of the DER cert)");
-    });
+    // One fingerprint, or several during a certificate rotation's overlap (the old and the
+    // new certificate are both accepted until the old one is retired: wim-collector
+    // station-cert).
+    const auto& v = o.at("tls_cert_sha256");
+    const auto one = [&](const bj::value& x, const std::string& where) {
+      p.check(file, where, [&] {
+        if (!x.is_string()) throw InputError("expected 64 hex digits (SHA-256 of the DER cert)");
+        auto fp = lower(std::string(x.get_string()));
+        if (!is_hex64(fp)) throw InputError("expected 64 hex digits (SHA-256 of the DER cert)");
+        for (const auto& have : e.tls_certs_sha256)
+          if (have == fp) throw InputError("listed twice (expected each certificate once)");
+        e.tls_certs_sha256.push_back(std::move(fp));
+      });
+    };
+    if (v.is_array()) {
+      const auto& a = v.get_array();
+      if (a.empty() || a.size() > kMaxStationCerts)
+        p.add(file, at("tls_cert_sha256"),
+              "expected 1.." + std::to_string(kMaxStationCerts) + " fingerprints");
+      for (std::size_t i = 0; i < a.size() && i < kMaxStationCerts; ++i)
+        one(a[i], at("tls_cert_sha256") + "/" + std::to_string(i));
+    } else {
+      one(v, at("tls_cert_sha256"));
+    }
   } else if (o.contains("tls_cert_sha256_file")) {
     p.check(file, at("tls_cert_sha256_file"), [&] {
       auto path = base / json::get_string(o, "tls_cert_sha256_file", ctx);
       auto text = read_text(path);
       // make-ca.sh writes "<hex>\n"; sha256sum writes "<hex>  <name>"
-      e.tls_cert_sha256 = lower(text.substr(0, text.find_first_of(" \t\r\n")));
-      if (!is_hex64(e.tls_cert_sha256))
+      auto fp = lower(text.substr(0, text.find_first_of(" \t\r\n")));
+      if (!is_hex64(fp))
         throw InputError("expected " + path.string() +
                          " to start with 64 hex digits (SHA-256 of the DER cert)");
+      e.tls_certs_sha256.push_back(std::move(fp));
     });
   } else {
     p.add(file, at("tls_cert_sha256"),
@@ -149,16 +169,20 @@ Registry Registry::parse(std::string_view text, std::string_view what,
       p.add(file, ptr + "/id", "duplicate station id " + e.id + " (expected each id once)");
       continue;
     }
-    if (!e.tls_cert_sha256.empty() && r.by_cert_.count(e.tls_cert_sha256)) {
-      p.add(file, ptr + "/tls_cert_sha256",
-            "same certificate as station " +
-                r.stations_[r.by_cert_.find(e.tls_cert_sha256)->second].id +
-                " (expected one certificate per station)");
-      continue;
-    }
+    bool shared = false;
+    for (std::size_t k = 0; k < e.tls_certs_sha256.size() && !shared; ++k)
+      if (const auto it = r.by_cert_.find(e.tls_certs_sha256[k]); it != r.by_cert_.end()) {
+        p.add(file,
+              ptr + "/tls_cert_sha256" +
+                  (e.tls_certs_sha256.size() > 1 ? "/" + std::to_string(k) : ""),
+              "same certificate as station " + r.stations_[it->second].id +
+                  " (expected one certificate per station)");
+        shared = true;
+      }
+    if (shared) continue;
     if (!ok) continue;
     r.by_id_.emplace(e.id, r.stations_.size());
-    r.by_cert_.emplace(e.tls_cert_sha256, r.stations_.size());
+    for (const auto& fp : e.tls_certs_sha256) r.by_cert_.emplace(fp, r.stations_.size());
     r.stations_.push_back(std::move(e));
   }
   return finish(r, own, p);

@@ -14,6 +14,7 @@
 #include "cmd_backup.hpp"
 #include "cmd_case_export.hpp"
 #include "cmd_export.hpp"
+#include "cmd_station_cert.hpp"
 #include "cmd_users.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
@@ -96,6 +97,8 @@ int run_check_config(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "export") return run_export(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "add-user") return run_add_user(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "station-cert")
+    return run_station_cert(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "check-config")
     return run_check_config(argc - 1, argv + 1);
   if (argc > 1 &&
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
                 << "         (online backup with a signed manifest, verified restore;\n"
                 << "         docs/backup-restore.md)\n"
                 << "       wim-collector backup-keygen --config collector.json\n"
+                << "       wim-collector station-cert add|retire|list STATION ...\n"
                 << "         (once: the key pair that signs backups, at the config's /backup)\n"
                 << "       wim-collector export-case|export-audit|export-closed ... (--help; "
                    "docs/case-export.md)\n"

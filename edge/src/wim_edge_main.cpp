@@ -8,6 +8,8 @@ int cmd_weigh(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
 int cmd_keygen(int argc, char** argv);
 int cmd_rotate_key(int argc, char** argv);
+int cmd_renew_cert(int argc, char** argv);
+int cmd_install_cert(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_run_many(int argc, char** argv);
 int cmd_status(int argc, char** argv);
@@ -38,6 +40,8 @@ constexpr Command kCommands[] = {
     {"record", cmd_record, "record the acquisition source for calibration (--duration S)"},
     {"keygen", cmd_keygen, "create the station's signing key and TLS certificate request"},
     {"rotate-key", cmd_rotate_key, "a new signing key, announced in the chain (daemon stopped)"},
+    {"renew-cert", cmd_renew_cert, "a new TLS key + request; the certificate in force stays"},
+    {"install-cert", cmd_install_cert, "install the CA's certificate for renew-cert's request"},
     {"read-plate", cmd_read_plate, "read plates on saved frames (JSON lines; --truth scores)"},
 };
 

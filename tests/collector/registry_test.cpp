@@ -155,3 +155,25 @@ TEST_CASE("registry: files relative to the registry, reload keeps the old one on
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("registry: a station may list several certificates (a rotation's overlap)") {
+  auto pem = wim::crypto::SigningKey::generate().public_key().to_pem();
+  const std::string two = R"(["AA)" + std::string(62, 'a') + R"(",")" + kFp2 + R"("])";
+  const auto with = [&](const std::string& fps, const std::string& id = "G001") {
+    auto s = entry(id, "x", pem);
+    const auto at = s.find(R"("x")");
+    return s.replace(at, 3, fps);
+  };
+  const auto r = Registry::parse(registry(with(two)), "reg.json", ".");
+  CHECK(r.by_id("G001")->tls_certs_sha256 == std::vector<std::string>{kFp1, kFp2});
+  CHECK(r.by_cert_sha256(kFp1)->id == "G001");
+  CHECK(r.by_cert_sha256(kFp2)->id == "G001");
+  CHECK_THAT(error_of(registry(with("[]"))),
+             Catch::Contains("/stations/0/tls_cert_sha256: expected 1..4 fingerprints"));
+  CHECK_THAT(error_of(registry(with(R"([")" + kFp1 + R"(","abc"])"))),
+             Catch::Contains("/stations/0/tls_cert_sha256/1: expected 64 hex"));
+  CHECK_THAT(error_of(registry(with(R"([")" + kFp1 + R"(",")" + kFp1 + R"("])"))),
+             Catch::Contains("/stations/0/tls_cert_sha256/1: listed twice"));
+  CHECK_THAT(error_of(registry(entry("G002", kFp2, pem) + "," + with(two))),
+             Catch::Contains("/stations/1/tls_cert_sha256/1: same certificate as station G002"));
+}

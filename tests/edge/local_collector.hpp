@@ -75,7 +75,9 @@ class LocalCollector {
   LocalCollector(const std::filesystem::path& pki, const std::filesystem::path& data_dir,
                  const std::vector<std::pair<std::string, crypto::VerifyKey>>& stations,
                  std::uint16_t port = 0)
-      : store_(collector::open_sqlite_store(data_dir / "meta.db")), blobs_(data_dir / "blobs") {
+      : data_dir_(data_dir),
+        store_(collector::open_sqlite_store(data_dir / "meta.db")),
+        blobs_(data_dir / "blobs") {
     boost::json::array entries;
     for (const auto& [station_id, signing_key] : stations)
       entries.push_back(boost::json::object{
@@ -85,10 +87,11 @@ class LocalCollector {
           {"tls_cert_sha256", slurp(pki / "stations" / (station_id + ".sha256"))},
           {"signing_key_pem", signing_key.to_pem()},
           {"revoked", false}});
-    auto reg = collector::Registry::parse(
-        boost::json::serialize(boost::json::object{{"stations", std::move(entries)}}),
-        "e2e registry", data_dir);
-    registry_ = std::make_shared<collector::RegistryHolder>(std::move(reg), data_dir / "unused");
+    {  // a registry file, as the daemon has: reload_registry() reads it again (SIGHUP's)
+      std::ofstream out(registry_file());
+      out << boost::json::serialize(boost::json::object{{"stations", std::move(entries)}});
+    }
+    registry_ = std::make_shared<collector::RegistryHolder>(registry_file());
     ingest_ = std::make_unique<collector::Ingest>(*store_, blobs_, registry_);
     monitor_ = std::make_unique<collector::Monitor>(*store_, collector::MonitorOptions{});
     ingest_->add_observer(monitor_.get());
@@ -117,6 +120,10 @@ class LocalCollector {
     thread_.join();
   }
   std::uint16_t port() const { return server_->port(); }
+  /// <data_dir>/registry.json, the registry this collector serves.
+  std::filesystem::path registry_file() const { return data_dir_ / "registry.json"; }
+  /// What the daemon does on SIGHUP; false (and the old registry kept) on a bad file.
+  bool reload_registry() { return registry_->reload(); }
   const collector::MetadataStore& store() const { return *store_; }
   const collector::IngestCounters& counters() const { return ingest_->counters(); }
 
@@ -132,6 +139,7 @@ class LocalCollector {
   }
 
  private:
+  std::filesystem::path data_dir_;
   std::unique_ptr<collector::MetadataStore> store_;
   collector::FileBlobStore blobs_;
   std::shared_ptr<collector::RegistryHolder> registry_;

@@ -6,11 +6,14 @@
 //
 // File format (docs/collector.md):
 //   {"stations":[{"id":"G001","name":"...","location":{"lat":31.2,"lon":121.4},"lanes":2,
-//                 "tls_cert_sha256":"<64 hex>" | "tls_cert_sha256_file":"pki/G001.sha256",
+//                 "tls_cert_sha256":"<64 hex>" | ["<64 hex>", ...] |
+//                 "tls_cert_sha256_file":"pki/G001.sha256",
 //                 "signing_key_pem":"-----BEGIN PUBLIC KEY-----..." |
 //                 "signing_key_file":"keys/G001.pub.pem",
 //                 "revoked":false}]}
-// Relative file paths are relative to the registry file's folder.
+// A list of fingerprints is a certificate rotation's overlap: each is accepted (wim-collector
+// station-cert add / retire edit it). Relative file paths are relative to the registry file's
+// folder.
 #pragma once
 #include <filesystem>
 #include <map>
@@ -25,13 +28,18 @@
 
 namespace wim::collector {
 
+/// At most this many certificates are accepted for one station at a time.
+inline constexpr std::size_t kMaxStationCerts = 4;
+
 struct StationEntry {
   std::string id;
   std::string name;
   double lat_deg = 0;  ///< [deg] WGS84 latitude
   double lon_deg = 0;  ///< [deg] WGS84 longitude
   int lanes = 1;
-  std::string tls_cert_sha256;  ///< lower-case hex SHA-256 of the DER client certificate
+  /// Lower-case hex SHA-256 of each DER client certificate accepted for the station (one;
+  /// two during a certificate rotation's overlap).
+  std::vector<std::string> tls_certs_sha256;
   std::shared_ptr<const crypto::VerifyKey> signing_key;
   bool revoked = false;
 };
