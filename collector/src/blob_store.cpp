@@ -12,6 +12,7 @@
 #include "wim/collector/store.hpp"
 #include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/fs_sync.hpp"
 
 namespace wim::collector {
 namespace {
@@ -25,16 +26,6 @@ bool valid_sha(std::string_view s) {
 
 [[noreturn]] void sys_fail(const std::string& what, const std::filesystem::path& p) {
   throw SystemError(what + " " + p.string() + ": " + std::strerror(errno));
-}
-
-void fsync_dir(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) sys_fail("open dir", dir);
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    sys_fail("fsync dir", dir);
-  }
-  ::close(fd);
 }
 
 }  // namespace

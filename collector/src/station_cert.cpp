@@ -20,6 +20,7 @@
 #include "wim/collector/registry.hpp"
 #include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/fs_sync.hpp"
 #include "wim/common/json.hpp"
 #include "wim/common/time.hpp"
 
@@ -50,12 +51,6 @@ void write_all(int fd, std::string_view data, const fs::path& p) {
     }
     done += static_cast<std::size_t>(n);
   }
-}
-
-void fsync_dir(const fs::path& dir) {
-  Fd f{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (f.fd < 0) sys_fail(dir.string() + ": open for fsync");
-  if (::fsync(f.fd) != 0) sys_fail(dir.string() + ": fsync");
 }
 
 /// Replaces `p` by `text` atomically (temp file beside it, same mode and owner, fsync,

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "wim/common/error.hpp"
+#include "wim/common/fs_sync.hpp"
 
 namespace wim::packet {
 namespace fs = std::filesystem;
@@ -32,12 +33,6 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
-
-void fsync_path(const fs::path& p) {
-  Fd f{::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (f.fd < 0) sys_fail(p.string() + ": open for fsync");
-  if (::fsync(f.fd) != 0) sys_fail(p.string() + ": fsync");
-}
 
 void write_file_synced(const fs::path& p, std::string_view data) {
   Fd f{::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
@@ -213,10 +208,10 @@ void write_dir(const Packet& p, const fs::path& parent) {
         throw InputError("attachment \"" + aname + "\": not a safe file name");
       write_file_synced(tmp / aname, bytes);
     }
-    fsync_path(tmp);
+    fsync_dir(tmp);
     if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
       sys_fail("rename " + tmp.string() + " -> " + final_dir.string());
-    fsync_path(parent);
+    fsync_dir(parent);
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "wim/common/error.hpp"
+#include "wim/common/fs_sync.hpp"
 #include "wim/common/log.hpp"
 #include "wim/edge/outbox.hpp"
 
@@ -20,14 +21,6 @@ namespace {
 
 std::string errno_text() {
   return std::strerror(errno);
-}
-
-void fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw SystemError(dir.string() + ": cannot open directory: " + errno_text());
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw SystemError(dir.string() + ": fsync failed: " + errno_text());
 }
 
 /// Writes `data` to `path` through `<path>.tmp` + rename (atomic), fsync'd.

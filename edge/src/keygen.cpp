@@ -19,6 +19,7 @@
 
 #include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/fs_sync.hpp"
 
 namespace wim::edge {
 namespace {
@@ -165,14 +166,6 @@ bool matches(X509* c, EVP_PKEY* k) {
   const bool ok = X509_check_private_key(c, k) == 1;
   ERR_clear_error();
   return ok;
-}
-
-void fsync_dir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw SystemError(dir.string() + ": open for fsync");
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw SystemError(dir.string() + ": fsync");
 }
 
 void rename_synced(const fs::path& from, const fs::path& to) {
