@@ -231,10 +231,16 @@ SCENARIO("A device outage during a pass: signed events, the status names it, the
           "the pass in the outage is not fit for enforcement and names the outage; "
           "the passes outside it are weighed as without the fault") {
         // The FIFO kept every sample: the same vehicles, in the same order.
+        INFO("without the fault, status at the end:\n" << base.status_after);
         REQUIRE(vs.size() == bv.size());
         std::size_t marked = 0, violations = 0;
         for (std::size_t i = 0; i < vs.size(); ++i) {
           INFO("vehicle " << i);
+          std::string why_base, why_fault;
+          for (const auto& w : bv[i].measurement->invalid_reasons) why_base += w + "; ";
+          for (const auto& w : vs[i].measurement->invalid_reasons) why_fault += w + "; ";
+          INFO("not fit without the fault: " << why_base);
+          INFO("not fit with the fault: " << why_fault);
           if (mentions(vs[i], "device_outage")) {
             ++marked;
             CHECK(vs[i].kind == record::Kind::pass);
