@@ -105,6 +105,7 @@ double AmplifierServer::device_s() const {
 }
 
 void AmplifierServer::produce() {
+  if (sampling_stopped_.load()) return;
   const double now_s = device_s();
   const auto& f = opt_.faults;
   // A freeze that stops the ADC, or a stalled ADC under a live Modbus task: the sample
@@ -267,6 +268,9 @@ bool AmplifierServer::handle(modbus_t* ctx, const std::uint8_t* q, int len) {
       } else {
         if (!opt_.ack_fifo) stats_.samples_delivered += n;
         if (late) ++stats_.late;
+        stats_.samples_lost_before_last_reply = stats_.samples_overflowed + stats_.samples_dropped;
+        if (stats_.fifo_replies_sent++ == 0)
+          stats_.samples_lost_before_first_reply = stats_.samples_lost_before_last_reply;
       }
     }
     if (drop) return true;

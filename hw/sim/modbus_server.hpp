@@ -89,11 +89,17 @@ struct ServerOptions {
 /// What the server did (for tests to compare with the driver's counters).
 struct ServerStats {
   std::uint64_t requests = 0, fifo_reads = 0, dropped = 0, late = 0, disconnects = 0;
+  std::uint64_t fifo_replies_sent = 0;     ///< FIFO reads answered (not dropped or corrupted)
   std::uint64_t dropped_with_samples = 0;  ///< dropped FIFO reads that held samples
   std::uint64_t samples_produced = 0;      ///< [samples] per channel
   std::uint64_t samples_delivered = 0;     ///< in FIFO replies actually sent
   std::uint64_t samples_dropped = 0;       ///< popped for a reply that was never sent
   std::uint64_t samples_overflowed = 0;    ///< overwritten in a full FIFO
+  /// overflowed + dropped when the last FIFO reply was sent: the losses a master can have
+  /// seen (what is overwritten after its last read it never learns of)
+  std::uint64_t samples_lost_before_last_reply = 0;
+  /// ... when the first FIFO reply was sent: lost before any master was there to see it
+  std::uint64_t samples_lost_before_first_reply = 0;
   std::uint64_t connections = 0;
   std::uint64_t exceptions = 0;  ///< exception replies sent
   std::uint64_t swallowed = 0;   ///< requests never answered (freeze, power loss)
@@ -119,6 +125,9 @@ class AmplifierServer {
   ServerStats stats() const;
   /// Switches the configured Modbus faults on or off (thread-safe; on at start).
   void set_faults_enabled(bool on) { faults_on_ = on; }
+  /// The ADC stops for good; the FIFO keeps what it holds and Modbus answers on (thread-safe;
+  /// tests end a run with it so that the master can drain what was made).
+  void stop_sampling() { sampling_stopped_ = true; }
   int channels() const { return channels_; }
   int fifo_max_samples() const { return max_samples_; }
 
@@ -154,6 +163,7 @@ class AmplifierServer {
   std::vector<std::int32_t> row_;
   hw::Clock& clock_;
   std::atomic<bool> faults_on_{true};
+  std::atomic<bool> sampling_stopped_{false};
   mutable std::mutex stats_mu_;
   ServerStats stats_;
 };
