@@ -5,6 +5,7 @@
 // frames of a pass. A read that is not sure is marked for a human: never guessed.
 #pragma once
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,6 +126,8 @@ class PlateReader {
   /// `other_plate` names it. Throws InputError for an empty or non-8-bit image.
   PlateRead read(const cv::Mat& bgr, const ReadOptions& options = {}) const;
   bool has_ocr() const;  ///< built with the real-text recognizer (ocr_dir)
+  /// [-] OCR network runs so far (0 without the OCR): each costs ~40-50 ms of CPU.
+  std::uint64_t ocr_runs() const;
   /// Reads every frame and votes per character among the reads of the winning layout (only
   /// the frames sure on their own, >= review_below, when there are any); a character's
   /// confidence is its summed votes over the number of voters, so disagreement lowers it.
