@@ -349,19 +349,37 @@ PlateRead PlateReader::ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c
   r.confidence = o.confidence;
   if (hw::split_utf8(o.text).size() != hw::plate_layout(layout).chars.size())
     r.confidence = std::min(r.confidence, kDisagreeConfidence);  // not this layout's length
+  // The localiser's infrared test is the whole frame's: a grey day scene (road, sky) with a
+  // small plate in it passes it. A close-up that has colour of its own is then read as in a
+  // colour frame, its paint naming the colour (lyl8213 train crop 冀RUC392, a pale blue plate
+  // pasted in a grey frame, was read "yellow" at 0.99 by the infrared rule "dark characters
+  // in the blue layout": its bold white characters outweigh the plate's blue).
+  bool mono = c.mono;
+  hw::PlateColour colour = layout;
+  if (mono && !r.char_confidence.empty()) {
+    if (const auto paint = plate_paint(r.close_up)) {
+      mono = false;
+      r.colour_from_pixels = true;
+      // the grey frame's layouts are blue and green; yellow paint in the 7-character one
+      colour =
+          layout == hw::PlateColour::blue && *paint == hw::PlateColour::yellow ? *paint : layout;
+      r.colour = colour;
+      if (*paint != colour) r.confidence = std::min(r.confidence, kDisagreeConfidence);
+    }
+  }
   // The colour must agree with the characters' polarity (GA 36-2018: white characters on
   // blue, black on yellow and green). A yellowish or brown body around a blue plate made a
   // text region "yellow" (CCPD photo, read 皖AWT614 yellow at 0.998): light characters in a
   // yellow layout are a blue plate's when the close-up holds blue paint, else not sure.
-  if (!c.mono && !r.char_confidence.empty()) {
+  if (!mono && !r.char_confidence.empty()) {
     const bool light = light_text(r.close_up);
-    if (layout == hw::PlateColour::blue && !light) {
+    if (colour == hw::PlateColour::blue && !light) {
       r.confidence = std::min(r.confidence, kDisagreeConfidence);
-    } else if (layout != hw::PlateColour::blue && light) {
+    } else if (colour != hw::PlateColour::blue && light) {
       cv::Mat hsv, blue;
       cv::cvtColor(r.close_up, hsv, cv::COLOR_BGR2HSV);
       cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
-      if (layout == hw::PlateColour::yellow &&
+      if (colour == hw::PlateColour::yellow &&
           cv::countNonZero(blue) >= kOcrBluePaintShare * static_cast<double>(blue.total()))
         r.colour = hw::PlateColour::blue;  // the same 7-character layout
       else

@@ -106,6 +106,11 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
 /// surround is mostly one plate colour (relaxed saturation: faded, grey-balanced plates that
 /// the colour masks of find_plate_candidates miss). Used with the OCR only.
 std::vector<PlateCandidate> find_text_candidates(const cv::Mat& bgr, int max_candidates);
+/// No colour: the channels differ by sensor noise only (an infrared frame or close-up).
+bool is_grey(const cv::Mat& bgr);
+/// The plate colour whose paint covers most of a close-up (at least a quarter of it, relaxed
+/// saturation as find_text_candidates), or none: grey (is_grey) or no plate paint.
+std::optional<hw::PlateColour> plate_paint(const cv::Mat& close_up);
 
 /// Thread-safe after construction (const reads only).
 class PlateReader {
