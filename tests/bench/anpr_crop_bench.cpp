@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "wim/edge/anpr/plate_reader.hpp"
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
                  "[px_per_mm=0.5]\n");
     return 2;
   }
+  // one core, as anpr_bench and anpr_frame_bench: the figures are this thread's CPU time, and
+  // OpenCV's DNN would otherwise run the network on a pool of threads not counted in it
+  cv::setNumThreads(1);
   const int per = argc > 3 ? std::atoi(argv[3]) : 30;
   const unsigned seed = argc > 4 ? static_cast<unsigned>(std::atoll(argv[4])) : 424242u;
   const double px_per_mm = argc > 5 ? std::atof(argv[5]) : 0.5;

@@ -40,11 +40,13 @@ double cpu_ms() {  // [ms] CPU time of this thread: the machine is shared
 struct Tally {
   int frames = 0, exact = 0, chars = 0, chars_right = 0, review = 0, review_right = 0, wrong = 0,
       not_found = 0;
-  double ms = 0;  // [ms] thread CPU
+  double ms = 0;           // [ms] thread CPU
+  std::uint64_t runs = 0;  // [-] OCR network runs
   void add(const edge::anpr::PlateRead& r, const std::string& truth, hw::PlateColour colour,
-           double read_ms) {
+           double read_ms, std::uint64_t ocr_runs) {
     ++frames;
     ms += read_ms;
+    runs += ocr_runs;
     const auto t = hw::split_utf8(truth), c = hw::split_utf8(r.candidate);
     chars += static_cast<int>(t.size());
     for (std::size_t i = 0; i < t.size() && i < c.size(); ++i) chars_right += t[i] == c[i];
@@ -62,10 +64,10 @@ struct Tally {
   void print(const char* reader, const std::string& name) const {
     std::printf(
         "%-11s %-16s %4d  exact %6.2f %%  chars %6.2f %%  to-human %4d (right %3d)  "
-        "accepted-wrong %2d  not-found %4d  %6.1f ms/frame cpu\n",
+        "accepted-wrong %2d  not-found %4d  %6.1f ms/frame cpu  %4.2f OCR runs/frame\n",
         reader, name.c_str(), frames, 100.0 * exact / std::max(1, frames),
         100.0 * chars_right / std::max(1, chars), review, review_right, wrong, not_found,
-        ms / std::max(1, frames));
+        ms / std::max(1, frames), static_cast<double>(runs) / std::max(1, frames));
   }
 };
 
@@ -85,18 +87,29 @@ void score(const char* set, const std::vector<Frame>& frames, const Readers& rd,
   std::map<std::string, Tally> base, ocr;
   const char* dump = std::getenv("ANPR_BENCH_DUMP");
   int n = 0;
+  double locate_ms = 0;  // [ms] thread CPU of the OCR reader's localisation alone
   for (const auto& f : frames) {
     ++n;
+    {
+      const double t0 = cpu_ms();
+      const auto by_colour = edge::anpr::find_plate_candidates(f.image, 6);
+      const auto by_text = edge::anpr::find_text_candidates(f.image, 6);
+      locate_ms += cpu_ms() - t0;
+      (void)by_colour;
+      (void)by_text;
+    }
     for (int k = 0; k < 2; ++k) {
       const auto& reader = k == 0 ? rd.baseline : rd.ocr;
+      const std::uint64_t runs0 = reader.ocr_runs();
       const double t0 = cpu_ms();
       const auto r = reader.read(f.image);
       const double ms = cpu_ms() - t0;
+      const std::uint64_t runs = reader.ocr_runs() - runs0;
       auto& tallies = k == 0 ? base : ocr;
-      tallies[set].add(r, f.text, f.colour, ms);
+      tallies[set].add(r, f.text, f.colour, ms, runs);
       if (groups) {
-        tallies[f.condition].add(r, f.text, f.colour, ms);
-        tallies[std::string(hw::to_string(f.colour))].add(r, f.text, f.colour, ms);
+        tallies[f.condition].add(r, f.text, f.colour, ms, runs);
+        tallies[std::string(hw::to_string(f.colour))].add(r, f.text, f.colour, ms, runs);
       }
       const bool right = !r.needs_review && r.text == f.text && r.colour == f.colour;
       // ANPR_BENCH_DUMP=dir: the OCR reader's failures (the frame, the quad read in red), to study
@@ -119,6 +132,8 @@ void score(const char* set, const std::vector<Frame>& frames, const Readers& rd,
                     std::string(hw::to_string(r.colour)).c_str(), r.confidence);
     }
   }
+  std::printf("%-11s %-16s localisation alone (colour + text candidates) %6.1f ms/frame cpu\n", "",
+              set, locate_ms / std::max<std::size_t>(1, frames.size()));
   for (const auto& [name, t] : base) {
     t.print("classifiers", name);
     ocr[name].print("ocr", name);

@@ -16,6 +16,8 @@ constexpr double kScale = 0.5;  // localise on half resolution: 4× fewer pixels
 constexpr double kTextEdgeFloor = 60;
 // [-] share of a text region's box in one plate colour for it to be a plate's
 constexpr double kTextPlateShare = 0.25;
+// [0, 255] mean |B - G| + |G - R| (5x5 blur) under which an image has no colour (infrared)
+constexpr double kGreyChroma = 4.0;
 
 // Green plates fade to pale green at the top, which glare or the colour mask can lose: the
 // mask then holds only the lower part. Raise the top edge along the bottom edge's normal to
@@ -121,6 +123,16 @@ cv::Mat chroma_mask(const cv::Mat& hue, const cv::Mat& chroma, int h_lo, int h_h
   return mask;
 }
 
+// Plate paint of each colour, at a relaxed saturation floor: real plates are often faded or
+// white-balanced towards grey.
+void paint_masks(const cv::Mat& bgr, cv::Mat& blue, cv::Mat& yellow, cv::Mat& green) {
+  cv::Mat hsv;
+  cv::cvtColor(bgr, hsv, cv::COLOR_BGR2HSV);
+  cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
+  cv::inRange(hsv, cv::Scalar(10, 40, 40), cv::Scalar(35, 255, 255), yellow);
+  cv::inRange(hsv, cv::Scalar(36, 30, 40), cv::Scalar(90, 255, 255), green);
+}
+
 // Two candidates with (nearly) the same quad and layouts: reading both is wasted time.
 bool same_quad(const PlateCandidate& a, const PlateCandidate& b) {
   if (a.layouts != b.layouts) return false;
@@ -132,18 +144,35 @@ bool same_quad(const PlateCandidate& a, const PlateCandidate& b) {
 
 }  // namespace
 
+bool is_grey(const cv::Mat& bgr) {
+  // channels differ by sensor noise only, which a blur removes
+  cv::Mat blurred, ch[3], d1, d2;
+  cv::blur(bgr, blurred, {5, 5});
+  cv::split(blurred, ch);
+  cv::absdiff(ch[0], ch[1], d1);
+  cv::absdiff(ch[1], ch[2], d2);
+  return cv::mean(d1)[0] + cv::mean(d2)[0] < kGreyChroma;
+}
+
+std::optional<hw::PlateColour> plate_paint(const cv::Mat& close_up) {
+  if (is_grey(close_up)) return std::nullopt;
+  cv::Mat blue, yellow, green;
+  paint_masks(close_up, blue, yellow, green);
+  const std::array<std::pair<hw::PlateColour, int>, 3> share = {
+      {{hw::PlateColour::blue, cv::countNonZero(blue)},
+       {hw::PlateColour::yellow, cv::countNonZero(yellow)},
+       {hw::PlateColour::green, cv::countNonZero(green)}}};
+  const auto& [colour, most] = *std::max_element(
+      share.begin(), share.end(), [](auto& a, auto& b) { return a.second < b.second; });
+  if (most < kTextPlateShare * static_cast<double>(close_up.total())) return std::nullopt;
+  return colour;
+}
+
 std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_candidates) {
   cv::Mat small, hsv;
   cv::resize(bgr, small, {}, kScale, kScale, cv::INTER_AREA);
   std::vector<PlateCandidate> out;
-  // Infrared frames are grey: channels differ by sensor noise only, which a blur removes.
-  cv::Mat blurred, ch[3], d1, d2;
-  cv::blur(small, blurred, {5, 5});
-  cv::split(blurred, ch);
-  cv::absdiff(ch[0], ch[1], d1);
-  cv::absdiff(ch[1], ch[2], d2);
-  if (cv::mean(d1)[0] + cv::mean(d2)[0] <
-      4.0) {  // infrared night frame: no colour, the plate is the bright rectangle
+  if (is_grey(small)) {  // infrared night frame: no colour, the plate is the bright rectangle
     // Both cuts: Otsu's (splits plate from road), and half-way to white (Otsu split elsewhere,
     // e.g. headlights or a bright body merged with the plate). Keeping both finds more plates;
     // the reader then takes the surest reading, and the cross-check guards against wrong cuts.
@@ -201,7 +230,7 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
 }
 
 std::vector<PlateCandidate> find_text_candidates(const cv::Mat& bgr, int max_candidates) {
-  cv::Mat small, gray, gx, edges, hsv;
+  cv::Mat small, gray, gx, edges;
   cv::resize(bgr, small, {}, kScale, kScale, cv::INTER_AREA);
   cv::cvtColor(small, gray, cv::COLOR_BGR2GRAY);
   // Characters are dense vertical strokes: |d/dx| over a floor, closed along the row into
@@ -212,13 +241,9 @@ std::vector<PlateCandidate> find_text_candidates(const cv::Mat& bgr, int max_can
   cv::morphologyEx(edges, edges, cv::MORPH_CLOSE,
                    cv::getStructuringElement(cv::MORPH_RECT, {17, 3}));
   cv::morphologyEx(edges, edges, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {5, 5}));
-  // The plate's own paint around the characters names its colour (a relaxed saturation floor:
-  // real plates are often faded or white-balanced towards grey).
-  cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
+  // The plate's own paint around the characters names its colour.
   cv::Mat blue, yellow, green;
-  cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
-  cv::inRange(hsv, cv::Scalar(10, 40, 40), cv::Scalar(35, 255, 255), yellow);
-  cv::inRange(hsv, cv::Scalar(36, 30, 40), cv::Scalar(90, 255, 255), green);
+  paint_masks(small, blue, yellow, green);
   std::vector<std::vector<cv::Point>> contours;
   cv::findContours(edges, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
   std::vector<PlateCandidate> out;

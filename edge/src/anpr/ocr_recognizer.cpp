@@ -21,7 +21,8 @@ constexpr int kWidth = 320;  // [px] the fixed input width (anpr_ocr_rewrite.py)
 struct OcrRecognizer::Impl {
   mutable std::mutex mu;
   mutable cv::dnn::Net net;
-  std::vector<std::string> keys;  // class i + 1
+  std::vector<std::string> keys;   // class i + 1
+  mutable std::uint64_t runs = 0;  // guarded by mu
 };
 
 OcrRecognizer::OcrRecognizer(const std::string& model, const std::string& keys)
@@ -42,6 +43,7 @@ OcrRecognizer::OcrRecognizer(const std::string& model, const std::string& keys)
   // one dry run: the class count must be the alphabet + blank
   const OcrReading probe = read(cv::Mat(kHeight, kWidth, CV_8UC3, cv::Scalar::all(255)));
   (void)probe;
+  impl_->runs = 0;
 }
 
 OcrRecognizer::~OcrRecognizer() = default;
@@ -64,6 +66,7 @@ OcrReading OcrRecognizer::read(const cv::Mat& line) const {
     std::lock_guard lock(impl_->mu);
     impl_->net.setInput(blob);
     out = impl_->net.forward().clone();
+    ++impl_->runs;
   }
   // out: 1 x T x classes, softmax probabilities
   if (out.dims != 3 || out.size[2] != static_cast<int>(impl_->keys.size()) + 1)
@@ -91,6 +94,11 @@ OcrReading OcrRecognizer::read(const cv::Mat& line) const {
                      ? 0
                      : *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
   return r;
+}
+
+std::uint64_t OcrRecognizer::runs() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->runs;
 }
 
 }  // namespace wim::edge::anpr

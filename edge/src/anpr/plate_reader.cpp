@@ -148,6 +148,10 @@ bool PlateReader::has_ocr() const {
   return model_->ocr != nullptr;
 }
 
+std::uint64_t PlateReader::ocr_runs() const {
+  return model_->ocr ? model_->ocr->runs() : 0;
+}
+
 namespace {
 // A candidate's reading before its characters: where it is, its close-up and colour.
 PlateRead located(const cv::Mat& bgr, const PlateCandidate& c, hw::PlateColour layout) {
@@ -345,19 +349,37 @@ PlateRead PlateReader::ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c
   r.confidence = o.confidence;
   if (hw::split_utf8(o.text).size() != hw::plate_layout(layout).chars.size())
     r.confidence = std::min(r.confidence, kDisagreeConfidence);  // not this layout's length
+  // The localiser's infrared test is the whole frame's: a grey day scene (road, sky) with a
+  // small plate in it passes it. A close-up that has colour of its own is then read as in a
+  // colour frame, its paint naming the colour (lyl8213 train crop 冀RUC392, a pale blue plate
+  // pasted in a grey frame, was read "yellow" at 0.99 by the infrared rule "dark characters
+  // in the blue layout": its bold white characters outweigh the plate's blue).
+  bool mono = c.mono;
+  hw::PlateColour colour = layout;
+  if (mono && !r.char_confidence.empty()) {
+    if (const auto paint = plate_paint(r.close_up)) {
+      mono = false;
+      r.colour_from_pixels = true;
+      // the grey frame's layouts are blue and green; yellow paint in the 7-character one
+      colour =
+          layout == hw::PlateColour::blue && *paint == hw::PlateColour::yellow ? *paint : layout;
+      r.colour = colour;
+      if (*paint != colour) r.confidence = std::min(r.confidence, kDisagreeConfidence);
+    }
+  }
   // The colour must agree with the characters' polarity (GA 36-2018: white characters on
   // blue, black on yellow and green). A yellowish or brown body around a blue plate made a
   // text region "yellow" (CCPD photo, read 皖AWT614 yellow at 0.998): light characters in a
   // yellow layout are a blue plate's when the close-up holds blue paint, else not sure.
-  if (!c.mono && !r.char_confidence.empty()) {
+  if (!mono && !r.char_confidence.empty()) {
     const bool light = light_text(r.close_up);
-    if (layout == hw::PlateColour::blue && !light) {
+    if (colour == hw::PlateColour::blue && !light) {
       r.confidence = std::min(r.confidence, kDisagreeConfidence);
-    } else if (layout != hw::PlateColour::blue && light) {
+    } else if (colour != hw::PlateColour::blue && light) {
       cv::Mat hsv, blue;
       cv::cvtColor(r.close_up, hsv, cv::COLOR_BGR2HSV);
       cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
-      if (layout == hw::PlateColour::yellow &&
+      if (colour == hw::PlateColour::yellow &&
           cv::countNonZero(blue) >= kOcrBluePaintShare * static_cast<double>(blue.total()))
         r.colour = hw::PlateColour::blue;  // the same 7-character layout
       else
@@ -437,17 +459,28 @@ PlateRead PlateReader::read_frame_ocr(const cv::Mat& bgr,
   std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
     return std::min(a.transitions, 24) > std::min(b.transitions, 24);
   });
-  int ocr_reads = 0;
-  for (std::size_t i = 0; i < ranked.size() && ocr_reads < kOcrCandidates; ++i) {
+  int slots = 0;  // candidates read, or passed over as a place already read surely
+  std::vector<std::size_t> sure_at;  // ranked entries whose reading is sure and grammatical
+  for (std::size_t i = 0; i < ranked.size() && slots < kOcrCandidates; ++i) {
     const auto& k = ranked[i];
     const cv::Point2f at = centre_of(k.c->corners);
     bool seen = false;
     for (std::size_t j = 0; j < i && !seen; ++j)
       seen = ranked[j].layout == k.layout && ranked[j].box.contains(at);
     if (seen) continue;
+    ++slots;
+    // The same place in another layout or cut, where a reading is already sure and allowed by
+    // GA 36: it could only compete on confidence, and the winner gets its second opinion
+    // anyway. Not read (one network run saved; whole-frame bench: most frames' second
+    // candidate is the plate just read, in the green layout).
+    if (std::any_of(sure_at.begin(), sure_at.end(), [&](std::size_t j) {
+          return ranked[j].box.contains(at) || k.box.contains(centre_of(ranked[j].c->corners));
+        }))
+      continue;
     PlateRead r = ocr_candidate(bgr, *k.c, k.layout);
-    ++ocr_reads;
     if (r.char_confidence.empty()) continue;  // nothing read: not a plate
+    if (r.confidence >= config_.review_below && grammar_violation(r.candidate, r.colour).empty())
+      sure_at.push_back(i);
     reads.push_back(std::move(r));
     of.push_back(k.c);
   }

@@ -5,6 +5,7 @@
 // (input fixed to 1x3x48x320, LayerNorm affine folded, last layer cut to the plate
 // alphabet). Reads a plate that is already cut out; CTC greedy decoding.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ class OcrRecognizer {
   ~OcrRecognizer();
   /// Reads a single-row text line (BGR or grey, 8-bit). Throws InputError on an empty image.
   OcrReading read(const cv::Mat& line) const;
+  /// [-] network runs so far (read() calls after the constructor's dry run): for benchmarks.
+  std::uint64_t runs() const;
 
  private:
   struct Impl;

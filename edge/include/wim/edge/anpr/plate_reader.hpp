@@ -5,6 +5,7 @@
 // frames of a pass. A read that is not sure is marked for a human: never guessed.
 #pragma once
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,11 @@ std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_ca
 /// surround is mostly one plate colour (relaxed saturation: faded, grey-balanced plates that
 /// the colour masks of find_plate_candidates miss). Used with the OCR only.
 std::vector<PlateCandidate> find_text_candidates(const cv::Mat& bgr, int max_candidates);
+/// No colour: the channels differ by sensor noise only (an infrared frame or close-up).
+bool is_grey(const cv::Mat& bgr);
+/// The plate colour whose paint covers most of a close-up (at least a quarter of it, relaxed
+/// saturation as find_text_candidates), or none: grey (is_grey) or no plate paint.
+std::optional<hw::PlateColour> plate_paint(const cv::Mat& close_up);
 
 /// Thread-safe after construction (const reads only).
 class PlateReader {
@@ -125,6 +131,8 @@ class PlateReader {
   /// `other_plate` names it. Throws InputError for an empty or non-8-bit image.
   PlateRead read(const cv::Mat& bgr, const ReadOptions& options = {}) const;
   bool has_ocr() const;  ///< built with the real-text recognizer (ocr_dir)
+  /// [-] OCR network runs so far (0 without the OCR): each costs ~40-50 ms of CPU.
+  std::uint64_t ocr_runs() const;
   /// Reads every frame and votes per character among the reads of the winning layout (only
   /// the frames sure on their own, >= review_below, when there are any); a character's
   /// confidence is its summed votes over the number of voters, so disagreement lowers it.
