@@ -200,8 +200,8 @@ void diagnose(const char* cell, int seed, const std::vector<wim::sim::Vehicle>& 
       if (vehs.empty() || vehs.back() != ta->veh) vehs.push_back(ta->veh);
     }
     for (std::size_t k : vehs) ++seen[k];
-    const bool one = vehs.size() == 1 && invented == 0 &&
-                     o.axles.size() == truth[vehs[0]].axle_loads_kg.size();
+    const bool one =
+        vehs.size() == 1 && invented == 0 && o.axles.size() == truth[vehs[0]].axle_loads_kg.size();
     if (one) {
       // Speed noise between two axles of one vehicle: measured speed difference minus the
       // true one (the acceleration), in % of the speed; one line per adjacent axle pair.
@@ -227,12 +227,13 @@ void diagnose(const char* cell, int seed, const std::vector<wim::sim::Vehicle>& 
       const double dt_s = (o.axles[i + 1].t_us - o.axles[i].t_us) * 1e-6;
       const double allowed =
           (w.max_accel_mps2 * dt_s + w.follower_speed_diff_pct / 100 * v1) / v1 * 100;
-      std::printf(" | boundary %zu-%zu: spacing %.2f m (true %.2f), dv true %+.2f %% meas %+.2f "
-                  "%% allowed %.2f %%, speed err %+.2f %+.2f %%",
-                  i, i + 1, o.axle_spacings_m[i],
-                  (m[i + 1]->t_us - m[i]->t_us) * 1e-6 * (m[i]->v_mps + m[i + 1]->v_mps) / 2,
-                  dv_true, (v2 - v1) / v1 * 100, allowed, (v1 - m[i]->v_mps) / m[i]->v_mps * 100,
-                  (v2 - m[i + 1]->v_mps) / m[i + 1]->v_mps * 100);
+      std::printf(
+          " | boundary %zu-%zu: spacing %.2f m (true %.2f), dv true %+.2f %% meas %+.2f "
+          "%% allowed %.2f %%, speed err %+.2f %+.2f %%",
+          i, i + 1, o.axle_spacings_m[i],
+          (m[i + 1]->t_us - m[i]->t_us) * 1e-6 * (m[i]->v_mps + m[i + 1]->v_mps) / 2, dv_true,
+          (v2 - v1) / v1 * 100, allowed, (v1 - m[i]->v_mps) / m[i]->v_mps * 100,
+          (v2 - m[i + 1]->v_mps) / m[i + 1]->v_mps * 100);
     }
     std::printf("\n");
   }
@@ -328,7 +329,8 @@ void run(const Cell& cell, std::size_t per_seed, int seeds, Totals& tot) {
     }
     p.finish();
     std::vector<WeighedVehicle> out = p.take();
-    if (std::getenv("WEIGH_BENCH_DIAG")) diagnose(cell.label.c_str(), seed, truth, out, cfg.weighing);
+    if (std::getenv("WEIGH_BENCH_DIAG"))
+      diagnose(cell.label.c_str(), seed, truth, out, cfg.weighing);
     score(pipe, truth, out);
     std::vector<WeighedVehicle> bout = b.take(true);
     score(plain, truth, bout);
