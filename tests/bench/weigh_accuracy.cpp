@@ -148,6 +148,103 @@ void score(Stats& s, const std::vector<wim::sim::Vehicle>& truth,
   out.clear();
 }
 
+/// [s] time for a point moving at v0_mps with constant a_mps2 to cover d_m (the motion of
+/// hw/sim's synthesiser: x = v0 t + a t^2 / 2).
+double travel_s(double v0_mps, double a_mps2, double d_m) {
+  if (std::abs(a_mps2) < 1e-9) return d_m / v0_mps;
+  const double disc = v0_mps * v0_mps + 2 * a_mps2 * d_m;
+  return disc <= 0 ? d_m / 3.0 : (std::sqrt(disc) - v0_mps) / a_mps2;
+}
+
+/// env WEIGH_BENCH_DIAG=1: one line per output that is not exactly one true vehicle. Every
+/// output axle is matched to the nearest true axle at row 1 (within 40 ms); the line says
+/// which true vehicles (class, axles) the output holds and, at each boundary between two
+/// of them, the true axle distance, the true and measured speeds of the two axles and the
+/// follower rule's allowance.
+void diagnose(const char* cell, int seed, const std::vector<wim::sim::Vehicle>& truth,
+              const std::vector<WeighedVehicle>& out, const wim::config::WeighSettings& w) {
+  struct TrueAxle {
+    std::size_t veh;
+    std::size_t idx;
+    double t_us, v_mps, x_m;  // x: distance from the vehicle's first axle
+  };
+  std::vector<TrueAxle> axles;
+  for (std::size_t k = 0; k < truth.size(); ++k) {
+    const wim::sim::Vehicle& t = truth[k];
+    const double v0 = t.speed_kmh / 3.6;
+    double x = 0;
+    for (std::size_t i = 0; i < t.axle_loads_kg.size(); ++i) {
+      if (i > 0) x += t.axle_spacings_m[i - 1];
+      const double dt = travel_s(v0, t.accel_mps2, x);
+      axles.push_back({k, i, static_cast<double>(t.t_us) + dt * 1e6, v0 + t.accel_mps2 * dt, x});
+    }
+  }
+  std::vector<int> seen(truth.size());
+  for (const WeighedVehicle& o : out) {
+    std::vector<const TrueAxle*> m;
+    for (const auto& a : o.axles) {
+      const TrueAxle* best = nullptr;
+      for (const TrueAxle& ta : axles)
+        if (std::abs(ta.t_us - a.t_us) < 40e3 &&
+            (!best || std::abs(ta.t_us - a.t_us) < std::abs(best->t_us - a.t_us)))
+          best = &ta;
+      m.push_back(best);
+    }
+    std::vector<std::size_t> vehs;
+    int invented = 0;
+    for (const TrueAxle* ta : m) {
+      if (!ta) {
+        ++invented;
+        continue;
+      }
+      if (vehs.empty() || vehs.back() != ta->veh) vehs.push_back(ta->veh);
+    }
+    for (std::size_t k : vehs) ++seen[k];
+    const bool one =
+        vehs.size() == 1 && invented == 0 && o.axles.size() == truth[vehs[0]].axle_loads_kg.size();
+    if (one) {
+      // Speed noise between two axles of one vehicle: measured speed difference minus the
+      // true one (the acceleration), in % of the speed; one line per adjacent axle pair.
+      for (std::size_t i = 0; i + 1 < m.size(); ++i) {
+        const double v1 = o.axles[i].speed_kmh / 3.6, v2 = o.axles[i + 1].speed_kmh / 3.6;
+        const double dv_meas = (v2 - v1) / v1 * 100;
+        const double dv_true = (m[i + 1]->v_mps - m[i]->v_mps) / m[i]->v_mps * 100;
+        std::printf("DIAGPAIR %s|%.2f %.4f\n", cell, o.axle_spacings_m[i], dv_meas - dv_true);
+      }
+      continue;
+    }
+    std::string kind = invented ? "invented-axle" : vehs.size() > 1 ? "merged" : "partial";
+    std::printf("DIAG %s seed %d t %.3f s %s: %zu axles, valid %d, holds", cell, seed,
+                static_cast<double>(o.t_us) * 1e-6, kind.c_str(), o.axles.size(), o.valid);
+    for (std::size_t k : vehs)
+      std::printf(" [%s %zu ax %.1f km/h a %+.2f]",
+                  std::string(wim::sim::to_string(truth[k].cls)).c_str(),
+                  truth[k].axle_loads_kg.size(), truth[k].speed_kmh, truth[k].accel_mps2);
+    for (std::size_t i = 0; i + 1 < m.size(); ++i) {
+      if (!m[i] || !m[i + 1] || m[i]->veh == m[i + 1]->veh) continue;
+      const double dv_true = (m[i + 1]->v_mps - m[i]->v_mps) / m[i]->v_mps * 100;
+      const double v1 = o.axles[i].speed_kmh / 3.6, v2 = o.axles[i + 1].speed_kmh / 3.6;
+      const double dt_s = (o.axles[i + 1].t_us - o.axles[i].t_us) * 1e-6;
+      const double allowed =
+          (w.max_accel_mps2 * dt_s + w.follower_speed_diff_pct / 100 * v1) / v1 * 100;
+      std::printf(
+          " | boundary %zu-%zu: spacing %.2f m (true %.2f), dv true %+.2f %% meas %+.2f "
+          "%% allowed %.2f %%, speed err %+.2f %+.2f %%",
+          i, i + 1, o.axle_spacings_m[i],
+          (m[i + 1]->t_us - m[i]->t_us) * 1e-6 * (m[i]->v_mps + m[i + 1]->v_mps) / 2, dv_true,
+          (v2 - v1) / v1 * 100, allowed, (v1 - m[i]->v_mps) / m[i]->v_mps * 100,
+          (v2 - m[i + 1]->v_mps) / m[i + 1]->v_mps * 100);
+    }
+    std::printf("\n");
+  }
+  for (std::size_t k = 0; k < truth.size(); ++k)
+    if (!seen[k])
+      std::printf("DIAG %s seed %d t %.3f s lost: [%s %zu ax]\n", cell, seed,
+                  static_cast<double>(truth[k].t_us) * 1e-6,
+                  std::string(wim::sim::to_string(truth[k].cls)).c_str(),
+                  truth[k].axle_loads_kg.size());
+}
+
 void print(const char* name, const Stats& s) {
   const double n = static_cast<double>(std::max<std::size_t>(1, s.speed_n));
   const double vm = s.speed_sum / n;
@@ -232,6 +329,8 @@ void run(const Cell& cell, std::size_t per_seed, int seeds, Totals& tot) {
     }
     p.finish();
     std::vector<WeighedVehicle> out = p.take();
+    if (std::getenv("WEIGH_BENCH_DIAG"))
+      diagnose(cell.label.c_str(), seed, truth, out, cfg.weighing);
     score(pipe, truth, out);
     std::vector<WeighedVehicle> bout = b.take(true);
     score(plain, truth, bout);

@@ -131,6 +131,14 @@ double LaneAssembler::wheel_load_kg(const Pulse& p, double v_mps) const {
   return k ? c.gain * sum / static_cast<double>(k) : kNaN;
 }
 
+double LaneAssembler::speed_noise_margin_pct() const {
+  if (pair_speed_diff_pct_.size() < kSpeedNoiseMinPairs) return kNaN;
+  std::vector<double> d(pair_speed_diff_pct_.begin(), pair_speed_diff_pct_.end());
+  const auto k = static_cast<std::size_t>(0.99 * static_cast<double>(d.size() - 1));
+  std::nth_element(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(k), d.end());
+  return kSpeedNoiseP99Factor * d[k];
+}
+
 std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
                                                     std::span<const std::int64_t> gaps_us,
                                                     bool cut) {
@@ -229,17 +237,25 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
   std::sort(good.begin(), good.end());
 
   // Vehicle separation: spacing, speed consistency, presence loop. The axles of one rigid
-  // vehicle move at one speed (up to max_accel_mps2 x the time between them): two axles
-  // further apart than certain_axle_spacing_m whose row-timed speeds differ by more than
-  // that plus follower_speed_diff_pct are two vehicles (a close follower).
+  // vehicle (or one coupled combination) move at one speed, up to max_accel_mps2 x the time
+  // between them:
+  // - two axles further apart than certain_axle_spacing_m whose row-timed speeds differ by
+  //   more than that plus follower_speed_diff_pct are two vehicles (a close follower);
+  // - two axles further apart than kOneVehicleSpacingM whose speeds differ by more than that
+  //   plus the site's measured speed noise margin are two vehicles too, but the split rests
+  //   on speed alone (a margin measured, not configured), so both sides are flagged: right
+  //   for the count, never a case.
+  const double noise_pct = speed_noise_margin_pct();
   std::vector<std::pair<std::size_t, std::size_t>> vehicles;
+  std::vector<std::string> speed_split;  // per vehicle boundary: why (empty: certain)
   std::size_t first = 0;
   for (std::size_t i = 0; i + 1 < n; ++i) {
     const double dt_s = (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
     const double sp = (fit[i].v_mps + fit[i + 1].v_mps) / 2 * dt_s;
     bool split = !(sp <= w.max_axle_spacing_m);
+    std::string why;
+    const double dv = std::abs(fit[i + 1].v_mps - fit[i].v_mps);
     if (good.size() >= 2 && sp > w.certain_axle_spacing_m) {
-      const double dv = std::abs(fit[i + 1].v_mps - fit[i].v_mps);
       const double allowed =
           w.max_accel_mps2 * dt_s + w.follower_speed_diff_pct / 100 * fit[i].v_mps;
       split = split || dv > allowed;
@@ -247,13 +263,35 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
     for (std::int64_t g : gaps_us)
       split = split ||
               (static_cast<double>(g) > fit[i].t0_us && static_cast<double>(g) < fit[i + 1].t0_us);
-    if (split) vehicles.emplace_back(first, i + 1), first = i + 1;
+    if (!split && good.size() >= 2 && sp > kOneVehicleSpacingM && std::isfinite(noise_pct) &&
+        dv > w.max_accel_mps2 * dt_s + noise_pct / 100 * fit[i].v_mps) {
+      split = true;
+      std::ostringstream s;
+      s.precision(3);
+      s << "vehicle separation by speed only: axles " << sp << " m apart differ by "
+        << dv / fit[i].v_mps * 100 << " % in speed (site speed noise margin " << noise_pct
+        << " % + max_accel_mps2)";
+      why = s.str();
+    }
+    if (split) vehicles.emplace_back(first, i + 1), first = i + 1, speed_split.push_back(why);
   }
   vehicles.emplace_back(first, n);
+  // The site's speed noise, from the pairs that are one vehicle for certain.
+  for (std::size_t i = 0; good.size() >= 2 && i + 1 < n; ++i) {
+    const double sp =
+        (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
+    const double d = std::abs(fit[i + 1].v_mps - fit[i].v_mps) / fit[i].v_mps * 100;
+    if (!(sp <= kOneVehicleSpacingM) || !std::isfinite(d)) continue;
+    pair_speed_diff_pct_.push_back(d);
+    if (pair_speed_diff_pct_.size() > kSpeedNoisePairs) pair_speed_diff_pct_.pop_front();
+  }
 
   std::vector<WeighedVehicle> out;
-  for (auto [a, b] : vehicles) {
+  for (std::size_t k = 0; k < vehicles.size(); ++k) {
+    const auto [a, b] = vehicles[k];
     WeighedVehicle v;
+    if (k > 0 && !speed_split[k - 1].empty()) add_reason(v, speed_split[k - 1]);
+    if (k < speed_split.size() && !speed_split[k].empty()) add_reason(v, speed_split[k]);
     v.lane = lane_;
     v.rows = static_cast<int>(R);
     for (const std::string& r : segment_reasons) add_reason(v, r);

@@ -43,6 +43,21 @@ class LaneAssembler {
   std::vector<double> rows_m_;                        // [m] distinct row positions, ascending
   std::vector<int> row_of_;                           // per station channel: row index or -1
   std::vector<std::deque<double>> row_bias_history_;  // per row: [-] recent vehicles' bias
+  /// [%] |speed difference| / speed of recent adjacent axle pairs closer than
+  /// kOneVehicleSpacingM (certainly one vehicle): the site's measured speed noise.
+  std::deque<double> pair_speed_diff_pct_;
+
+ public:
+  /// [m] adjacent axles closer than this are one vehicle whatever the traffic: the gap to a
+  /// follower is at least the leader's rear plus the follower's front overhang (>= 1.5 m,
+  /// docs/simulator.md) plus speed x time gap.
+  static constexpr double kOneVehicleSpacingM = 3.0;
+  static constexpr std::size_t kSpeedNoisePairs = 400;    ///< [-] pairs kept
+  static constexpr std::size_t kSpeedNoiseMinPairs = 50;  ///< [-] fewer: no measured margin
+  static constexpr double kSpeedNoiseP99Factor = 3;       ///< [-] margin = this x p99
+  /// [%] the margin from the measured speed noise (3 x its 99th percentile), NaN while
+  /// fewer than kSpeedNoiseMinPairs pairs were seen.
+  double speed_noise_margin_pct() const;
 };
 
 }  // namespace wim::weigh
