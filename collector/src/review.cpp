@@ -565,6 +565,21 @@ std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t li
   return read_entries(st);
 }
 
+std::vector<std::pair<std::string, std::int64_t>> Review::ended_before(
+    std::int64_t before_unix_us) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt st(
+      *db_,
+      "SELECT q.case_id, MAX(a.time_unix_us) AS t FROM review_queue q JOIN audit_log a "
+      "ON a.case_id = q.case_id AND a.to_state = q.state AND a.from_state <> a.to_state "
+      "WHERE q.state IN ('closed', 'rejected') GROUP BY q.case_id HAVING t < ? "
+      "ORDER BY t, q.case_id");
+  st.bind(1, before_unix_us);
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (st.step()) out.emplace_back(st.col_text(0), st.col_int(1));
+  return out;
+}
+
 std::vector<AuditEntry> Review::audit_after(std::int64_t after_seq, std::size_t limit) {
   std::lock_guard lock(mutex_);
   sqlite::Stmt st(*db_, std::string(kAuditSelect) + "WHERE seq > ? ORDER BY seq LIMIT ?");

@@ -131,6 +131,11 @@ class Review {
   void record_system(const std::string& case_id, const std::string& action,
                      const std::string& reason);
 
+  /// (case_id, [us] UTC time of its final transition) of every case that is rejected or
+  /// closed and whose final transition (reject / close audit entry) is before
+  /// `before_unix_us`, ascending time (the retention purge reads it).
+  std::vector<std::pair<std::string, std::int64_t>> ended_before(std::int64_t before_unix_us);
+
   /// Audit entries in order (case_id "" = all).
   std::vector<AuditEntry> audit(const std::string& case_id = "", std::size_t limit = 100000);
   /// The entries with seq > `after_seq`, in order, at most `limit`.
