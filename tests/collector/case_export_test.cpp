@@ -773,3 +773,91 @@ TEST_CASE(
                             audit::Span::from_one)
             .ok);
 }
+
+TEST_CASE(
+    "retention: after purge-images, export-case verifies and names the removed image; "
+    "backup, verify-backup and restore succeed; an image lost otherwise is still damage") {
+  // Closed early in 2026: past 30 days of retention on the real clock of the programs.
+  Collector c(time::parse_utc("2026-01-05T02:00:00Z"));
+  write_file(c.dir / "collector.json", R"({"registry":"registry.json","data_dir":"data",)"
+                                       R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"},)"
+                                       R"("retention":{"violation_images_days":30}})");
+  const auto rec3 = c.store->get_record("G001", 3), rec5 = c.store->get_record("G001", 5);
+  REQUIRE(rec3);
+  REQUIRE(rec5);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg"), img5 = attachment_sha(*rec5, "plate.jpg");
+  auto r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("1 case(s) purged, 1 file(s) removed") &&
+                        Catch::Contains("  " + c.case3));
+  CHECK_FALSE(c.blobs->contains(img3));
+  CHECK(c.blobs->contains(img5));
+  r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("0 case(s) purged, 0 file(s) removed"));
+  CHECK(purge_entries(*c.review, c.case3) == 1);
+
+  // The case archive: the image is named as removed, and everything else verifies.
+  const auto tar = c.dir / "out" / (c.case3 + ".tar");
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case3 + " --out " + tar.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("(1 image(s) removed by retention)"));
+  r = wim::test::run_command(kVerify + " --case " + tar.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("1 packet(s) with 1 attachment(s) signed") &&
+                        Catch::Contains("1 image(s) removed by retention"));
+  const auto x = c.dir / "x";
+  std::filesystem::create_directories(x);
+  REQUIRE(wim::test::run_command("tar -xf " + tar.string() + " -C " + x.string()).status == 0);
+  const auto folder = x / c.case3;
+  CHECK_FALSE(std::filesystem::exists(folder / c.case3 / "plate.jpg"));
+  CHECK_THAT(read_file(folder / "README.txt"),
+             Catch::Contains("Removed by the retention rule") &&
+                 Catch::Contains("plate.jpg (sha256 " + img3 + ")"));
+  int ran = 0;
+  const auto failed = failing_readme_commands(folder, ran);
+  INFO(joined(failed));
+  CHECK(failed.empty());
+  CHECK(ran > 5);
+
+  // Backup, its verification and a restore treat the purged image as expected-absent.
+  const auto bk = c.dir / "backup";
+  r = wim::test::run_command(kCollector + " backup --config " + c.config() + " --unsigned " +
+                             bk.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_FALSE(std::filesystem::exists(bk / "blobs" / img3.substr(0, 2) / img3.substr(2, 2) / img3));
+  r = wim::test::run_command(kCollector + " verify-backup --config " + c.config() + " --unsigned " +
+                             bk.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  chain::KeyRegistry keys;
+  keys.add("G001", c.station_key.public_key());
+  const auto target = c.dir / "restored";
+  CHECK_NOTHROW(restore_data_dir(bk, target, keys));
+  {
+    sqlite::Db db(target / "meta.db", SQLITE_OPEN_READONLY);
+    CHECK(purged_blob_files(db) == std::set<std::string>{img3});
+  }
+  CHECK(std::filesystem::exists(target / "blobs" / img5.substr(0, 2) / img5.substr(2, 2) / img5));
+
+  // An image gone without a retention entry is damage, as before: named by all three.
+  std::filesystem::remove(c.blobs->path_of(img5));
+  const auto tar5 = c.dir / "out" / (c.case5 + ".tar");
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case5 + " --out " + tar5.string());
+  REQUIRE(r.status == 0);
+  r = wim::test::run_command(kVerify + " --case " + tar5.string());
+  INFO(r.out);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains(c.case5 + "/plate.jpg: attachment_missing"));
+  CHECK_THROWS_WITH(backup_data_dir(c.data, c.dir / "backup2"), Catch::Contains(img5));
+  std::filesystem::remove(bk / "blobs" / img5.substr(0, 2) / img5.substr(2, 2) / img5);
+  const auto problems = verify_backup(bk, keys);
+  CHECK(problems.size() == 1);
+  CHECK_THAT(problems.empty() ? "" : problems.front(), Catch::Contains(img5 + ": missing"));
+}
