@@ -76,8 +76,6 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
       if (a.media_type.starts_with("image/"))
         images.push_back({a.name, a.sha256, static_cast<std::int64_t>(a.size_bytes)});
     if (images.empty()) continue;
-    bool entry = false;
-    for (const auto& e : review.audit(case_id)) entry = entry || e.action == kAction;
     // 1. Mark (one transaction; a row already there from an interrupted run is kept).
     {
       sqlite::Transaction tx(db);
@@ -93,16 +91,15 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
       }
       tx.commit();
     }
-    // 2. The audit entry, once per case.
-    if (!entry) {
+    // 2. The audit entry, once per case (also against a concurrent purge-images).
+    {
       std::string reason = "violation images removed by retention (" + std::to_string(days) +
                            " day(s) after the case ended at " + time::format_utc_ms(ended_us) +
                            "); the signed manifest stays:";
       for (const auto& im : images)
         reason += " " + im.name + " sha256=" + im.sha256 + " (" + std::to_string(im.size_bytes) +
                   " bytes);";
-      review.record_system(case_id, kAction, reason);
-      res.cases.push_back(case_id);
+      if (review.record_system_once(case_id, kAction, reason)) res.cases.push_back(case_id);
     }
     // 3. The files, unless a record not purged refers to the same bytes.
     for (const auto& im : images) {

@@ -512,13 +512,29 @@ ReviewCase Review::close(const Actor& a, const std::string& case_id, const std::
 
 void Review::record_system(const std::string& case_id, const std::string& action,
                            const std::string& reason) {
+  record_system_if(case_id, action, reason, false);
+}
+
+bool Review::record_system_once(const std::string& case_id, const std::string& action,
+                                const std::string& reason) {
+  return record_system_if(case_id, action, reason, true);
+}
+
+bool Review::record_system_if(const std::string& case_id, const std::string& action,
+                              const std::string& reason, bool once) {
   std::lock_guard lock(mutex_);
-  sqlite::Transaction tx(*db_);
+  sqlite::Transaction tx(*db_);  // BEGIN IMMEDIATE: the check and the append are one
+  if (once) {
+    sqlite::Stmt q(*db_, "SELECT 1 FROM audit_log WHERE case_id=? AND action=? LIMIT 1");
+    q.bind(1, case_id).bind(2, action);
+    if (q.step()) return false;
+  }
   auto c = load(case_id);
   const bool open = c.state != "rejected" && c.state != "closed";
   append_audit("system", "system", c, action, c.state, c.state, reason,
                open ? c.stage_deadline_unix_us : 0, open ? c.stage_deadline_unix_us : 0);
   tx.commit();
+  return true;
 }
 
 namespace {

@@ -769,6 +769,13 @@ TEST_CASE(
     CHECK_FALSE(c.blobs->contains(img3));
   }
   CHECK(purge_entries(*c.review, c.case3) == 1);
+  // A second process (own connection) that found no entry before the first wrote it: the
+  // check is repeated inside its write transaction, so it appends nothing.
+  Review other(
+      c.data / "cases.db", crypto::SigningKey::from_pem(c.audit_key.to_pem()), ReviewOptions{},
+      [&] { return closed_at + 33 * kDayUs; }, nullptr);
+  CHECK_FALSE(other.record_system_once(c.case3, "retention_purge", "a second run"));
+  CHECK(purge_entries(*c.review, c.case3) == 1);
   CHECK(audit::verify_jsonl(audit_jsonl(c.review->audit("")), c.review->public_key(),
                             audit::Span::from_one)
             .ok);

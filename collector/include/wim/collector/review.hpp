@@ -130,6 +130,10 @@ class Review {
   /// Appends an entry for a system action (e.g. retention) on a case.
   void record_system(const std::string& case_id, const std::string& action,
                      const std::string& reason);
+  /// Same, unless the case has an entry with this action already (checked and appended in
+  /// one write transaction, so two processes cannot both append); true when appended.
+  bool record_system_once(const std::string& case_id, const std::string& action,
+                          const std::string& reason);
 
   /// (case_id, [us] UTC time of its final transition) of every case that is rejected or
   /// closed and whose final transition (reject / close audit entry) is before
@@ -144,6 +148,8 @@ class Review {
 
  private:
   ReviewCase load(const std::string& case_id);
+  bool record_system_if(const std::string& case_id, const std::string& action,
+                        const std::string& reason, bool once);
   void ensure_plate(const std::string& case_id);
   ReviewCase transition(const Actor& a, const std::string& case_id, Role need,
                         const std::vector<std::string>& from, const std::string& to,
