@@ -9,7 +9,8 @@
 namespace wim::collector {
 
 std::optional<packet::Packet> load_stored_packet(const MetadataStore& store, const BlobStore& blobs,
-                                                 std::string_view station, std::int64_t seq) {
+                                                 std::string_view station, std::int64_t seq,
+                                                 std::vector<std::string>* absent) {
   auto r = store.get_record(station, seq);
   if (!r) return std::nullopt;
   packet::Packet p;
@@ -17,6 +18,10 @@ std::optional<packet::Packet> load_stored_packet(const MetadataStore& store, con
   p.signature = std::move(r->signature);
   for (const auto& a : r->attachments) {
     auto bytes = blobs.get(a.sha256);
+    if (!bytes && absent) {
+      absent->push_back(a.name);
+      continue;
+    }
     if (!bytes)
       throw SystemError("attachment " + a.name + " (" + a.sha256 + ") of " +
                         packet::dir_name(station, static_cast<std::uint64_t>(seq)) +

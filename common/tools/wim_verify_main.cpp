@@ -149,6 +149,7 @@ int verify_case(const std::string& file, const std::string& station_key_file,
                                          {"files", r.files},
                                          {"packets", r.packets},
                                          {"attachments", r.attachments},
+                                         {"removed_images", r.removed_images},
                                          {"audit_entries", r.audit_entries},
                                          {"chain_first_seq", r.chain_first_seq},
                                          {"chain_last_seq", r.chain_last_seq},
@@ -159,6 +160,10 @@ int verify_case(const std::string& file, const std::string& station_key_file,
     std::cout << "OK: case " << r.case_id << ": " << r.files << " files match SHA256SUMS (signed), "
               << r.packets << " packet(s) with " << r.attachments << " attachment(s) signed, "
               << r.audit_entries << " review action(s) signed";
+    if (r.removed_images)
+      std::cout << ", " << r.removed_images
+                << " image(s) removed by retention (named with their SHA-256 in a signed "
+                   "retention_purge entry)";
     if (r.chain_first_seq)
       std::cout << ", audit chain linked seq " << r.chain_first_seq << ".." << r.chain_last_seq;
     std::cout << (r.keys_from_archive ? " (keys: the archive's own; give --key/--audit-key to "

@@ -12,12 +12,16 @@
 #include "../common/record_samples.hpp"
 #include "../run_command.hpp"
 #include "test_util.hpp"
+#include "wim/collector/backup.hpp"
 #include "wim/collector/csv.hpp"
 #include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/registry.hpp"
+#include "wim/collector/retention.hpp"
+#include "wim/common/audit.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/packet.hpp"
+#include "wim/common/sqlite.hpp"
 #include "wim/common/time.hpp"
 
 using namespace wim;
@@ -44,7 +48,8 @@ struct Collector {
   std::int64_t now = time::parse_utc("2026-12-07T02:00:00Z");
   const std::string case3 = packet::dir_name("G001", 3), case5 = packet::dir_name("G001", 5);
 
-  Collector() {
+  /// `start`: the review clock at the first action (the case closes an hour later).
+  explicit Collector(std::int64_t start = time::parse_utc("2026-12-07T02:00:00Z")) : now(start) {
     std::filesystem::create_directories(data);
     const boost::json::object reg{
         {"stations", boost::json::array{{{"id", "G001"},
@@ -70,9 +75,10 @@ struct Collector {
                            : n % 2 == 0 ? wim::test::pass_record(t)
                                         : wim::test::violation_record(t);
       m.station_id = "G001";
-      ps.push_back(writer.append(m, m.kind == record::Kind::violation
-                                        ? wim::test::violation_attachments()
-                                        : std::map<std::string, std::string>{}));
+      auto files = wim::test::violation_attachments();
+      files["plate.jpg"] += std::to_string(n);  // each violation's own photo
+      ps.push_back(writer.append(
+          m, m.kind == record::Kind::violation ? files : std::map<std::string, std::string>{}));
     }
     ingest.ingest("G001", ps);
     REQUIRE(forwarder.cases().size() == 2);
@@ -232,7 +238,7 @@ TEST_CASE("export: a case tar is checked by its README's own commands, a tampere
   CHECK(read_file(folder / c.case3 / "manifest.json") == stored->manifest);
   CHECK(read_file(folder / c.case3 / "manifest.sig") == stored->signature);
   CHECK(read_file(folder / c.case3 / "plate.jpg") ==
-        wim::test::violation_attachments().at("plate.jpg"));
+        wim::test::violation_attachments().at("plate.jpg") + "3");
   CHECK(lines_of(read_file(folder / "audit.jsonl")).size() == 3);
 
   int ran = 0;
@@ -637,4 +643,228 @@ TEST_CASE("export: the audit key is the config's \"audit_key\", as the collector
   CHECK(r.status == 2);
   CHECK(r.out.find((c.dir / "keys" / "audit.pem").string()) != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(log));
+}
+
+namespace {
+
+constexpr std::int64_t kDayUs = 86400LL * 1'000'000;
+
+std::string attachment_sha(const StoredRecord& r, const std::string& name) {
+  for (const auto& a : r.attachments)
+    if (a.name == name) return a.sha256;
+  FAIL("no attachment " << name);
+  return {};
+}
+
+std::size_t purge_entries(Review& review, const std::string& case_id) {
+  const auto e = review.audit(case_id);
+  return static_cast<std::size_t>(std::count_if(
+      e.begin(), e.end(), [](const AuditEntry& a) { return a.action == "retention_purge"; }));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "retention: a case ended longer ago loses its images with one audit entry; an open "
+    "or recent case keeps them; a re-run removes nothing more") {
+  Collector c;
+  const auto closed_at = c.now;  // case3 closed at this instant (the fixture's last action)
+  const auto rec3 = c.store->get_record("G001", 3), rec5 = c.store->get_record("G001", 5);
+  REQUIRE(rec3);
+  REQUIRE(rec5);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg"),
+             wave3 = attachment_sha(*rec3, "waveform.csv"),
+             img5 = attachment_sha(*rec5, "plate.jpg");
+  REQUIRE(img3 != img5);
+  const auto meta = c.data / "meta.db";
+  const auto entries_before = c.review->audit("").size();
+  // 29 days after the close, 30 days of retention: nothing goes.
+  auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 29 * kDayUs);
+  CHECK(r.cases.empty());
+  CHECK(r.files_removed == 0);
+  CHECK(c.blobs->contains(img3));
+  CHECK(c.review->audit("").size() == entries_before);
+  // 31 days after: the closed case's image goes; its waveform and the open case's stay.
+  r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs);
+  CHECK(r.cases == std::vector<std::string>{c.case3});
+  CHECK(r.images_marked == 1);
+  CHECK(r.files_removed == 1);
+  CHECK(r.bytes_removed == static_cast<std::int64_t>(
+                               (wim::test::violation_attachments().at("plate.jpg") + "3").size()));
+  CHECK_FALSE(c.blobs->contains(img3));
+  CHECK(c.blobs->contains(wave3));
+  CHECK(c.blobs->contains(img5));
+  // The record and its signed manifest stay; the case is still closed.
+  CHECK(c.store->get_record("G001", 3)->manifest == rec3->manifest);
+  CHECK(c.review->get(c.case3).state == "closed");
+  // One system entry on the case, naming the file and its hash, about its manifest.
+  REQUIRE(purge_entries(*c.review, c.case3) == 1);
+  const auto e = c.review->audit(c.case3).back();
+  CHECK(e.action == "retention_purge");
+  CHECK(e.user == "system");
+  CHECK(e.from_state == "closed");
+  CHECK(e.to_state == "closed");
+  CHECK(e.manifest_sha256 == rec3->manifest_sha256);
+  CHECK_THAT(e.reason, Catch::Contains("plate.jpg sha256=" + img3));
+  CHECK_THAT(e.reason, !Catch::Contains(wave3));
+  CHECK(c.review->audit("").size() == entries_before + 1);
+  // The open case (awaiting police review) keeps its image a year on; a re-run adds nothing.
+  r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 400 * kDayUs);
+  CHECK(r.cases.empty());
+  CHECK(r.images_marked == 0);
+  CHECK(r.files_removed == 0);
+  CHECK(c.blobs->contains(img5));
+  CHECK(c.review->audit("").size() == entries_before + 1);
+  CHECK(purge_entries(*c.review, c.case5) == 0);
+  // The whole audit log still verifies from seq 1.
+  const auto res = audit::verify_jsonl(audit_jsonl(c.review->audit("")), c.review->public_key(),
+                                       audit::Span::from_one);
+  INFO(res.problem);
+  CHECK(res.ok);
+  CHECK(res.entries == static_cast<int>(entries_before + 1));
+  // meta.db says which attachment was purged.
+  sqlite::Db db(meta, SQLITE_OPEN_READONLY);
+  CHECK(purged_attachments(db) ==
+        std::set<std::pair<std::string, std::string>>{{rec3->manifest_sha256, "plate.jpg"}});
+  CHECK(purged_blob_files(db) == std::set<std::string>{img3});
+}
+
+TEST_CASE(
+    "retention: a purge cut short between its steps is completed by the next run, with "
+    "one audit entry") {
+  Collector c;
+  const auto closed_at = c.now;
+  const auto rec3 = c.store->get_record("G001", 3);
+  REQUIRE(rec3);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg");
+  const auto bytes = c.blobs->get(img3);
+  REQUIRE(bytes);
+  const auto meta = c.data / "meta.db";
+  SECTION("stopped after the audit entry, before the file was removed") {
+    purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs);
+    c.blobs->put(img3, *bytes);  // as if the removal had not happened
+    const auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
+    CHECK(r.cases.empty());
+    CHECK(r.images_marked == 0);
+    CHECK(r.files_removed == 1);
+    CHECK_FALSE(c.blobs->contains(img3));
+  }
+  SECTION("stopped after marking meta.db, before the audit entry") {
+    // The table exists after any run; then the row the first step writes, alone.
+    purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 1 * kDayUs);
+    {
+      sqlite::Db db(meta);
+      sqlite::Stmt st(db,
+                      "INSERT INTO purged_blobs(case_id, manifest_sha256, name, sha256, "
+                      "size_bytes, purged_unix_us) VALUES(?,?,'plate.jpg',?,?,?)");
+      st.bind(1, c.case3).bind(2, rec3->manifest_sha256).bind(3, img3);
+      st.bind(4, static_cast<std::int64_t>(bytes->size())).bind(5, closed_at + 31 * kDayUs);
+      st.step();
+    }
+    CHECK(purge_entries(*c.review, c.case3) == 0);
+    const auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
+    CHECK(r.cases == std::vector<std::string>{c.case3});
+    CHECK(r.images_marked == 0);
+    CHECK(r.files_removed == 1);
+    CHECK_FALSE(c.blobs->contains(img3));
+  }
+  CHECK(purge_entries(*c.review, c.case3) == 1);
+  // A second process (own connection) that found no entry before the first wrote it: the
+  // check is repeated inside its write transaction, so it appends nothing.
+  Review other(
+      c.data / "cases.db", crypto::SigningKey::from_pem(c.audit_key.to_pem()), ReviewOptions{},
+      [&] { return closed_at + 33 * kDayUs; }, nullptr);
+  CHECK_FALSE(other.record_system_once(c.case3, "retention_purge", "a second run"));
+  CHECK(purge_entries(*c.review, c.case3) == 1);
+  CHECK(audit::verify_jsonl(audit_jsonl(c.review->audit("")), c.review->public_key(),
+                            audit::Span::from_one)
+            .ok);
+}
+
+TEST_CASE(
+    "retention: after purge-images, export-case verifies and names the removed image; "
+    "backup, verify-backup and restore succeed; an image lost otherwise is still damage") {
+  // Closed early in 2026: past 30 days of retention on the real clock of the programs.
+  Collector c(time::parse_utc("2026-01-05T02:00:00Z"));
+  write_file(c.dir / "collector.json", R"({"registry":"registry.json","data_dir":"data",)"
+                                       R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"},)"
+                                       R"("retention":{"violation_images_days":30}})");
+  const auto rec3 = c.store->get_record("G001", 3), rec5 = c.store->get_record("G001", 5);
+  REQUIRE(rec3);
+  REQUIRE(rec5);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg"), img5 = attachment_sha(*rec5, "plate.jpg");
+  auto r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("1 case(s) purged, 1 file(s) removed") &&
+                        Catch::Contains("  " + c.case3));
+  CHECK_FALSE(c.blobs->contains(img3));
+  CHECK(c.blobs->contains(img5));
+  r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("0 case(s) purged, 0 file(s) removed"));
+  CHECK(purge_entries(*c.review, c.case3) == 1);
+
+  // The case archive: the image is named as removed, and everything else verifies.
+  const auto tar = c.dir / "out" / (c.case3 + ".tar");
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case3 + " --out " + tar.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("(1 image(s) removed by retention)"));
+  r = wim::test::run_command(kVerify + " --case " + tar.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("1 packet(s) with 1 attachment(s) signed") &&
+                        Catch::Contains("1 image(s) removed by retention"));
+  const auto x = c.dir / "x";
+  std::filesystem::create_directories(x);
+  REQUIRE(wim::test::run_command("tar -xf " + tar.string() + " -C " + x.string()).status == 0);
+  const auto folder = x / c.case3;
+  CHECK_FALSE(std::filesystem::exists(folder / c.case3 / "plate.jpg"));
+  CHECK_THAT(read_file(folder / "README.txt"),
+             Catch::Contains("Removed by the retention rule") &&
+                 Catch::Contains("plate.jpg (sha256 " + img3 + ")"));
+  int ran = 0;
+  const auto failed = failing_readme_commands(folder, ran);
+  INFO(joined(failed));
+  CHECK(failed.empty());
+  CHECK(ran > 5);
+
+  // Backup, its verification and a restore treat the purged image as expected-absent.
+  const auto bk = c.dir / "backup";
+  r = wim::test::run_command(kCollector + " backup --config " + c.config() + " --unsigned " +
+                             bk.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_FALSE(std::filesystem::exists(bk / "blobs" / img3.substr(0, 2) / img3.substr(2, 2) / img3));
+  r = wim::test::run_command(kCollector + " verify-backup --config " + c.config() + " --unsigned " +
+                             bk.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  chain::KeyRegistry keys;
+  keys.add("G001", c.station_key.public_key());
+  const auto target = c.dir / "restored";
+  CHECK_NOTHROW(restore_data_dir(bk, target, keys));
+  {
+    sqlite::Db db(target / "meta.db", SQLITE_OPEN_READONLY);
+    CHECK(purged_blob_files(db) == std::set<std::string>{img3});
+  }
+  CHECK(std::filesystem::exists(target / "blobs" / img5.substr(0, 2) / img5.substr(2, 2) / img5));
+
+  // An image gone without a retention entry is damage, as before: named by all three.
+  std::filesystem::remove(c.blobs->path_of(img5));
+  const auto tar5 = c.dir / "out" / (c.case5 + ".tar");
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case5 + " --out " + tar5.string());
+  REQUIRE(r.status == 0);
+  r = wim::test::run_command(kVerify + " --case " + tar5.string());
+  INFO(r.out);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains(c.case5 + "/plate.jpg: attachment_missing"));
+  CHECK_THROWS_WITH(backup_data_dir(c.data, c.dir / "backup2"), Catch::Contains(img5));
+  std::filesystem::remove(bk / "blobs" / img5.substr(0, 2) / img5.substr(2, 2) / img5);
+  const auto problems = verify_backup(bk, keys);
+  CHECK(problems.size() == 1);
+  CHECK_THAT(problems.empty() ? "" : problems.front(), Catch::Contains(img5 + ": missing"));
 }

@@ -17,9 +17,12 @@ namespace wim::collector {
 
 /// The packet stored for (station, seq): the exact manifest bytes, signature and
 /// attachments from the blob store; nullopt when that seq is not stored. SystemError
-/// naming the attachment when the metadata refers to a blob that is missing.
+/// naming the attachment when the metadata refers to a blob that is missing; with
+/// `absent`, such an attachment's name goes there instead (images removed by retention,
+/// docs/retention.md: the caller decides whether the absence is expected).
 std::optional<packet::Packet> load_stored_packet(const MetadataStore& store, const BlobStore& blobs,
-                                                 std::string_view station, std::int64_t seq);
+                                                 std::string_view station, std::int64_t seq,
+                                                 std::vector<std::string>* absent = nullptr);
 
 struct ExportOptions {
   std::int64_t from_seq = 1;   ///< first seq to write
