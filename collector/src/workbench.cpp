@@ -15,6 +15,7 @@
 #include "wim/common/error.hpp"
 #include "wim/common/log.hpp"
 #include "wim/common/packet.hpp"
+#include "wim/common/retention_list.hpp"
 #include "wim/common/time.hpp"
 
 namespace wim::collector {
@@ -481,8 +482,8 @@ std::set<std::string> Workbench::removed_by_retention(const std::string& case_id
   if (absent.empty()) return out;
   std::set<std::string> purged;
   for (const auto& e : review_.audit(case_id))
-    if (e.action == "retention_purge")
-      purged.merge(case_archive::purged_hashes_in_reason(e.reason));
+    if (e.action == retention_list::kAction)
+      purged.merge(retention_list::hashes_in_reason(e.reason));
   try {
     for (const auto& a : p.manifest().attachments)
       if (purged.contains(a.sha256) &&

@@ -11,7 +11,7 @@
 #include "wim/common/audit.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/packet.hpp"
-#include "wim/common/record.hpp"
+#include "wim/common/retention_list.hpp"
 
 namespace bj = boost::json;
 
@@ -178,30 +178,19 @@ class Checker {
     chain::KeyRegistry keys;
     if (station_) keys.set_default(*station_);
     // Images removed by retention: named with their SHA-256 by a retention_purge entry of
-    // audit.jsonl (whose signature audit_entries() checks).
-    std::set<std::string> purged;
+    // audit.jsonl about this manifest (audit_entries() checks its signature).
+    retention_list::Removed removed;
     if (const auto* text = file(std::string(kAudit)))
       for (const auto& l : lines_of(*text)) {
         bj::error_code ec;
         const auto v = bj::parse(l, ec);
-        if (!ec && v.is_object() && str(v.as_object(), "action") == "retention_purge")
-          purged.merge(purged_hashes_in_reason(str(v.as_object(), "reason")));
+        if (!ec && v.is_object() && str(v.as_object(), "action") == retention_list::kAction)
+          removed[str(v.as_object(), "manifest_sha256")].merge(
+              retention_list::hashes_in_reason(str(v.as_object(), "reason")));
       }
     for (const auto& [dir, p] : found) {
       auto findings = chain::verify_packet(p, keys);
-      std::map<std::string, std::string> listed;  // attachment name -> sha256
-      if (!purged.empty()) try {
-          for (const auto& a : record::parse_manifest(p.manifest_json).attachments)
-            listed[a.name] = a.sha256;
-        } catch (const std::exception&) {  // verify_packet names a malformed manifest
-        }
-      std::erase_if(findings, [&](const chain::Finding& f) {
-        if (f.problem != chain::Problem::attachment_missing) return false;
-        const auto it = listed.find(f.detail.substr(0, f.detail.find(" is listed")));
-        if (it == listed.end() || !purged.contains(it->second)) return false;
-        ++r_.removed_images;
-        return true;
-      });
+      r_.removed_images += retention_list::accept_removed(findings, p, removed).size();
       for (const auto& f : findings) {
         const bool about_file = f.problem == chain::Problem::attachment_missing ||
                                 f.problem == chain::Problem::attachment_hash_mismatch ||
@@ -357,17 +346,6 @@ class Checker {
 };
 
 }  // namespace
-
-std::set<std::string> purged_hashes_in_reason(const std::string& reason) {
-  std::set<std::string> out;
-  constexpr std::string_view kKey = "sha256=";
-  for (auto at = reason.find(kKey); at != std::string::npos; at = reason.find(kKey, at + 1)) {
-    const auto hex = reason.substr(at + kKey.size(), 64);
-    if (hex.size() == 64 && hex.find_first_not_of("0123456789abcdef") == std::string::npos)
-      out.insert(hex);
-  }
-  return out;
-}
 
 Report verify(std::string_view tar, const crypto::VerifyKey* station_key,
               const crypto::VerifyKey* collector_key) {

@@ -662,6 +662,29 @@ std::size_t purge_entries(Review& review, const std::string& case_id) {
       e.begin(), e.end(), [](const AuditEntry& a) { return a.action == "retention_purge"; }));
 }
 
+/// Case 3 closed early in 2026 with 30 days of retention in the config, then the real
+/// `wim-collector purge-images` (on the programs' real clock) removed its photo.
+struct Purged {
+  Collector c{time::parse_utc("2026-01-05T02:00:00Z")};
+  std::optional<StoredRecord> rec3, rec5;
+  std::string img3, img5;
+  wim::test::CommandResult purge;
+  Purged() {
+    write_file(c.dir / "collector.json", R"({"registry":"registry.json","data_dir":"data",)"
+                                         R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"},)"
+                                         R"("retention":{"violation_images_days":30}})");
+    rec3 = c.store->get_record("G001", 3);
+    rec5 = c.store->get_record("G001", 5);
+    REQUIRE(rec3);
+    REQUIRE(rec5);
+    img3 = attachment_sha(*rec3, "plate.jpg");
+    img5 = attachment_sha(*rec5, "plate.jpg");
+    purge = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+    INFO(purge.out);
+    REQUIRE(purge.status == 0);
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -784,22 +807,14 @@ TEST_CASE(
 TEST_CASE(
     "retention: after purge-images, export-case verifies and names the removed image; "
     "backup, verify-backup and restore succeed; an image lost otherwise is still damage") {
-  // Closed early in 2026: past 30 days of retention on the real clock of the programs.
-  Collector c(time::parse_utc("2026-01-05T02:00:00Z"));
-  write_file(c.dir / "collector.json", R"({"registry":"registry.json","data_dir":"data",)"
-                                       R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"},)"
-                                       R"("retention":{"violation_images_days":30}})");
-  const auto rec3 = c.store->get_record("G001", 3), rec5 = c.store->get_record("G001", 5);
-  REQUIRE(rec3);
-  REQUIRE(rec5);
-  const auto img3 = attachment_sha(*rec3, "plate.jpg"), img5 = attachment_sha(*rec5, "plate.jpg");
-  auto r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+  Purged p;
+  auto& c = p.c;
+  auto r = p.purge;
   INFO(r.out);
-  REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("1 case(s) purged, 1 file(s) removed") &&
                         Catch::Contains("  " + c.case3));
-  CHECK_FALSE(c.blobs->contains(img3));
-  CHECK(c.blobs->contains(img5));
+  CHECK_FALSE(c.blobs->contains(p.img3));
+  CHECK(c.blobs->contains(p.img5));
   r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("0 case(s) purged, 0 file(s) removed"));
@@ -824,7 +839,7 @@ TEST_CASE(
   CHECK_FALSE(std::filesystem::exists(folder / c.case3 / "plate.jpg"));
   CHECK_THAT(read_file(folder / "README.txt"),
              Catch::Contains("Removed by the retention rule") &&
-                 Catch::Contains("plate.jpg (sha256 " + img3 + ")"));
+                 Catch::Contains("plate.jpg (sha256 " + p.img3 + ")"));
   int ran = 0;
   const auto failed = failing_readme_commands(folder, ran);
   INFO(joined(failed));
@@ -837,7 +852,8 @@ TEST_CASE(
                              bk.string());
   INFO(r.out);
   REQUIRE(r.status == 0);
-  CHECK_FALSE(std::filesystem::exists(bk / "blobs" / img3.substr(0, 2) / img3.substr(2, 2) / img3));
+  CHECK_FALSE(
+      std::filesystem::exists(bk / "blobs" / p.img3.substr(0, 2) / p.img3.substr(2, 2) / p.img3));
   r = wim::test::run_command(kCollector + " verify-backup --config " + c.config() + " --unsigned " +
                              bk.string());
   INFO(r.out);
@@ -848,12 +864,13 @@ TEST_CASE(
   CHECK_NOTHROW(restore_data_dir(bk, target, keys));
   {
     sqlite::Db db(target / "meta.db", SQLITE_OPEN_READONLY);
-    CHECK(purged_blob_files(db) == std::set<std::string>{img3});
+    CHECK(purged_blob_files(db) == std::set<std::string>{p.img3});
   }
-  CHECK(std::filesystem::exists(target / "blobs" / img5.substr(0, 2) / img5.substr(2, 2) / img5));
+  CHECK(std::filesystem::exists(target / "blobs" / p.img5.substr(0, 2) / p.img5.substr(2, 2) /
+                                p.img5));
 
   // An image gone without a retention entry is damage, as before: named by all three.
-  std::filesystem::remove(c.blobs->path_of(img5));
+  std::filesystem::remove(c.blobs->path_of(p.img5));
   const auto tar5 = c.dir / "out" / (c.case5 + ".tar");
   r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
                              c.case5 + " --out " + tar5.string());
@@ -862,9 +879,136 @@ TEST_CASE(
   INFO(r.out);
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Catch::Contains(c.case5 + "/plate.jpg: attachment_missing"));
-  CHECK_THROWS_WITH(backup_data_dir(c.data, c.dir / "backup2"), Catch::Contains(img5));
-  std::filesystem::remove(bk / "blobs" / img5.substr(0, 2) / img5.substr(2, 2) / img5);
+  CHECK_THROWS_WITH(backup_data_dir(c.data, c.dir / "backup2"), Catch::Contains(p.img5));
+  std::filesystem::remove(bk / "blobs" / p.img5.substr(0, 2) / p.img5.substr(2, 2) / p.img5);
   const auto problems = verify_backup(bk, keys);
   CHECK(problems.size() == 1);
-  CHECK_THAT(problems.empty() ? "" : problems.front(), Catch::Contains(img5 + ": missing"));
+  CHECK_THAT(problems.empty() ? "" : problems.front(), Catch::Contains(p.img5 + ": missing"));
+}
+
+TEST_CASE(
+    "retention: export --station leaves a removed image out beside its signed retention_purge "
+    "entry; wim-verify accepts exactly that, and names an image missing otherwise") {
+  Purged p;
+  auto& c = p.c;
+  auto r = p.purge;
+  REQUIRE_FALSE(c.blobs->contains(p.img3));
+
+  const auto out = c.dir / "chain";
+  const std::string exporter = kCollector + " export --config " + c.config() + " --station G001";
+  r = wim::test::run_command(exporter + " --out " + out.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("G001: 5 records of seq 1..5 in 1 tar(s)") &&
+                        Catch::Contains("1 image(s) removed by retention") &&
+                        Catch::Contains("G001-retention.jsonl"));
+  const auto tar = out / "G001-0000000001-0000000005.tar";
+  const auto list = out / "G001-retention.jsonl";
+  REQUIRE(std::filesystem::exists(tar));
+  CHECK(read_file(out / "collector.pub.pem") == c.audit_key.public_key().to_pem());
+  // The tar holds the very signed manifest of seq 3, without the removed photo.
+  const auto packets = packet::from_tar(read_file(tar));
+  REQUIRE(packets.size() == 5);
+  CHECK(packets[2].manifest_json == p.rec3->manifest);
+  CHECK_FALSE(packets[2].attachments.contains("plate.jpg"));
+  CHECK(packets[2].attachments.contains("waveform.csv"));
+  CHECK(packets[4].attachments.contains("plate.jpg"));
+  // The list: the case's one retention_purge entry, about seq 3's manifest, naming p.img3.
+  const auto entries = lines_of(read_file(list));
+  REQUIRE(entries.size() == 1);
+  const auto entry = boost::json::parse(entries[0]).as_object();
+  CHECK(entry.at("action").as_string() == "retention_purge");
+  CHECK(entry.at("manifest_sha256").as_string() == p.rec3->manifest_sha256);
+  CHECK_THAT(std::string(entry.at("reason").as_string()), Catch::Contains("sha256=" + p.img3));
+
+  const auto pub = (out / "G001.pub.pem").string();
+  const auto verify = [&](const std::filesystem::path& folder, const std::string& extra = "") {
+    return wim::test::run_command(kVerify + " --from-one --key " + pub + extra + " " +
+                                  folder.string());
+  };
+  // Purged and listed: the chain verifies; with the trusted key file given, too.
+  r = verify(out);
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("OK: 5 records, seq 1..5 (station G001), 1 attachment(s) "
+                                    "removed by retention") &&
+                        Catch::Contains("the folder's own collector.pub.pem"));
+  const auto trusted = c.dir / "trusted-collector.pub.pem";
+  write_file(trusted, c.audit_key.public_key().to_pem());
+  r = verify(out, " --audit-key " + trusted.string());
+  CHECK(r.status == 0);
+  r = wim::test::run_command(kVerify + " --json --from-one --key " + pub + " " + out.string());
+  CHECK(r.status == 0);
+  CHECK(boost::json::parse(r.out).as_object().at("removed_by_retention").as_int64() == 1);
+
+  // Copies of the export, each changed in one way.
+  const auto variant = [&](const std::string& name) {
+    const auto d = c.dir / name;
+    std::filesystem::create_directories(d);
+    for (const auto& f : std::filesystem::directory_iterator(out))
+      std::filesystem::copy_file(f.path(), d / f.path().filename());
+    return d;
+  };
+  SECTION("an image deleted by hand from the export is named, the list does not cover it") {
+    // Unpacked into packet folders (wim-verify reads those too), one photo removed.
+    const auto d = variant("hand");
+    REQUIRE(wim::test::run_command("cd " + d.string() + " && tar -xf " + tar.filename().string() +
+                                   " && rm " + tar.filename().string() +
+                                   " G001-0000000005/plate.jpg")
+                .status == 0);
+    REQUIRE(std::filesystem::exists(d / "G001-0000000005" / "waveform.csv"));
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001 seq 5: attachment_missing: plate.jpg is listed but "
+                                      "not in the packet"));
+    CHECK_THAT(r.out, !Catch::Contains("seq 3"));
+  }
+  SECTION("without the list, the removed image is missing") {
+    const auto d = variant("nolist");
+    std::filesystem::remove(d / list.filename());
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001 seq 3: attachment_missing: plate.jpg"));
+  }
+  SECTION("an edited list entry or a collector key not trusted explains nothing") {
+    const auto d = variant("edited");
+    auto text = read_file(list);
+    const auto at = text.find("\"user\":\"system\"");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 15, "\"user\":\"sysadm\"");
+    write_file(d / list.filename(), text);
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001-retention.jsonl: entry 1 (seq ") &&
+                          Catch::Contains("entry_sha256 does not match") &&
+                          Catch::Contains("G001 seq 3: attachment_missing: plate.jpg"));
+    const auto foreign = c.dir / "foreign.pub.pem";
+    write_file(foreign, crypto::SigningKey::generate().public_key().to_pem());
+    r = verify(out, " --audit-key " + foreign.string());
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001-retention.jsonl: entry 1") &&
+                          Catch::Contains("G001 seq 3: attachment_missing: plate.jpg"));
+  }
+  SECTION("a blob lost at the collector without a retention mark: exported as lost, exit 1") {
+    std::filesystem::remove(c.blobs->path_of(p.img5));
+    const auto d = c.dir / "lost";
+    r = wim::test::run_command(exporter + " --out " + d.string());
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("LOST at the collector (not removed by retention): "
+                                      "G001-0000000005/plate.jpg sha256 " +
+                                      p.img5));
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001 seq 5: attachment_missing: plate.jpg"));
+    CHECK_THAT(r.out, !Catch::Contains("seq 3"));
+    // A second export into the same folder is refused (the list too would be overwritten).
+    r = wim::test::run_command(exporter + " --out " + d.string());
+    CHECK(r.status == 2);
+  }
 }

@@ -50,7 +50,7 @@ struct Report {
   std::size_t packets = 0;      ///< packets whose signature and attachments verified
   std::size_t attachments = 0;  ///< attachments of those packets
   /// Attachments the manifest lists that are absent because a signed audit entry
-  /// "retention_purge" of the case names their SHA-256 (docs/retention.md).
+  /// "retention_purge" of the case names their SHA-256 (common/retention_list.hpp).
   std::size_t removed_images = 0;
   std::size_t audit_entries = 0;                         ///< the case's audit entries that verified
   std::int64_t chain_first_seq = 0, chain_last_seq = 0;  ///< linked span (0: none)
@@ -58,9 +58,6 @@ struct Report {
   std::vector<Problem> problems;
   bool ok() const { return problems.empty(); }
 };
-
-/// The SHA-256 (hex) of each file a retention_purge entry's reason names ("sha256=<hex>").
-std::set<std::string> purged_hashes_in_reason(const std::string& reason);
 
 /// Checks a case archive: the SHA256SUMS signature and every file's hash (and no file
 /// unlisted), each packet's station signature and attachments, each audit entry's hash and
