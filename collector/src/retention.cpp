@@ -126,4 +126,69 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
   return res;
 }
 
+RetentionRunner::RetentionRunner(std::filesystem::path meta_db, FileBlobStore& blobs,
+                                 const MetadataStore& store, Review& review, std::int64_t days,
+                                 std::int64_t interval_us)
+    : meta_db_(std::move(meta_db)),
+      blobs_(blobs),
+      store_(store),
+      review_(review),
+      interval_us_(interval_us) {
+  if (days < 1) throw InputError("retention: violation_images_days must be >= 1");
+  if (interval_us < 1) throw InputError("retention: the purge interval must be positive");
+  status_.days = days;
+  status_.interval_s = interval_us / 1'000'000;
+}
+
+bool RetentionRunner::run_if_due(std::int64_t now_unix_us) {
+  std::int64_t days = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_.last_run_unix_us != 0 && now_unix_us < status_.next_run_unix_us) return false;
+    days = status_.days;
+  }
+  PurgeResult r;
+  std::string error;
+  std::int64_t images_all = 0, bytes_all = 0, cases_all = 0;
+  try {
+    r = purge_images(meta_db_, blobs_, store_, review_, days, now_unix_us);
+    sqlite::Db db(meta_db_, SQLITE_OPEN_READONLY);
+    sqlite::Stmt st(db,
+                    "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0), COUNT(DISTINCT case_id) "
+                    "FROM purged_blobs");
+    st.step();
+    images_all = st.col_int(0);
+    bytes_all = st.col_int(1);
+    cases_all = st.col_int(2);
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "unknown error";
+  }
+  std::lock_guard lock(mutex_);
+  auto& s = status_;
+  s.last_run_unix_us = now_unix_us;
+  s.next_run_unix_us = now_unix_us + interval_us_;
+  s.last_ok = error.empty();
+  s.last_error = error;
+  s.last = r;
+  if (s.last_ok) {
+    s.last_success_unix_us = now_unix_us;
+    ++s.runs_ok;
+    s.images_marked_all = images_all;
+    s.bytes_marked_all = bytes_all;
+    s.cases_all = cases_all;
+  } else {
+    ++s.runs_failed;
+  }
+  s.cases_purged += static_cast<std::int64_t>(r.cases.size());
+  s.files_removed += r.files_removed;
+  s.bytes_removed += r.bytes_removed;
+  return true;
+}
+
+RetentionStatus RetentionRunner::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
 }  // namespace wim::collector

@@ -241,8 +241,13 @@ int main(int argc, char** argv) {
     std::condition_variable fwd_cv;
     bool fwd_stop = false;
     // The retention purge (docs/retention.md) runs on this thread too: at start, then
-    // hourly.
-    std::int64_t next_purge_us = 0;
+    // hourly; GET /v1/retention and /metrics show how it went.
+    std::unique_ptr<RetentionRunner> retention;
+    if (cfg.retention_images_days > 0) {
+      retention = std::make_unique<RetentionRunner>(cfg.data_dir / "meta.db", blobs, *store, review,
+                                                    cfg.retention_images_days);
+      api.set_retention(retention.get());
+    }
     std::thread fwd_thread([&] {
       std::unique_lock lock(fwd_mutex);
       while (!fwd_stop) {
@@ -253,19 +258,14 @@ int main(int argc, char** argv) {
         } catch (const std::exception& e) {
           wim::log::error("forward", e.what());
         }
-        if (const auto now = wim::time::now_unix_us();
-            cfg.retention_images_days > 0 && now >= next_purge_us) {
-          next_purge_us = now + 3600LL * 1'000'000;
-          try {
-            const auto r = purge_images(cfg.data_dir / "meta.db", blobs, *store, review,
-                                        cfg.retention_images_days, now);
-            if (!r.cases.empty() || r.files_removed)
-              wim::log::notice("retention", std::to_string(r.cases.size()) + " case(s), " +
-                                                std::to_string(r.files_removed) +
-                                                " image file(s) removed");
-          } catch (const std::exception& e) {
-            wim::log::error("retention", e.what());
-          }
+        if (retention && retention->run_if_due(wim::time::now_unix_us())) {
+          const auto st = retention->status();
+          if (!st.last_ok)
+            wim::log::error("retention", st.last_error + " (retried in an hour)");
+          else if (!st.last.cases.empty() || st.last.files_removed)
+            wim::log::notice("retention", std::to_string(st.last.cases.size()) + " case(s), " +
+                                              std::to_string(st.last.files_removed) +
+                                              " image file(s) removed");
         }
         lock.lock();
         fwd_cv.wait_for(lock, std::chrono::milliseconds(cfg.forward_tick_ms),

@@ -12,6 +12,7 @@
 #include "../common/record_samples.hpp"
 #include "../run_command.hpp"
 #include "test_util.hpp"
+#include "wim/collector/api.hpp"
 #include "wim/collector/backup.hpp"
 #include "wim/collector/csv.hpp"
 #include "wim/collector/forward.hpp"
@@ -1011,4 +1012,90 @@ TEST_CASE(
     r = wim::test::run_command(exporter + " --out " + d.string());
     CHECK(r.status == 2);
   }
+}
+
+TEST_CASE(
+    "retention: the operator sees the purge's last run (UTC), images, bytes and cases in "
+    "GET /v1/retention and /metrics") {
+  Collector c;
+  const auto closed_at = c.now;
+  auto registry = std::make_shared<RegistryHolder>(c.dir / "registry.json");
+  Ingest ingest(*c.store, *c.blobs, registry);
+  Monitor monitor(*c.store, MonitorOptions{});
+  Api api(ingest, *c.store, monitor, registry);
+  const auto get = [&](const std::string& target) {
+    Request req{http::verb::get, target, 11};
+    const auto res = api.operators(req, Peer{});
+    REQUIRE(res.result() == http::status::ok);
+    return res.body();
+  };
+  const auto status = [&] { return boost::json::parse(get("/v1/retention")).as_object(); };
+  // Without retention in the config: said so, and no retention metrics.
+  CHECK(status().at("enabled").as_bool() == false);
+  CHECK_THAT(get("/metrics"), !Catch::Contains("wim_retention_"));
+
+  RetentionRunner runner(c.data / "meta.db", *c.blobs, *c.store, *c.review, 30);
+  api.set_retention(&runner);
+  auto s = status();
+  CHECK(s.at("enabled").as_bool());
+  CHECK(s.at("violation_images_days").as_int64() == 30);
+  CHECK(s.at("last_run_utc").is_null());
+  auto m = get("/metrics");
+  CHECK_THAT(m, Catch::Contains("\nwim_retention_period_seconds 2592000\n") &&
+                    Catch::Contains("\nwim_retention_last_run_ok 0\n") &&
+                    !Catch::Contains("\nwim_retention_last_run_timestamp_seconds "));
+
+  // The first run (31 days after the close) removes case 3's photo.
+  const auto t1 = closed_at + 31 * kDayUs;
+  CHECK(runner.run_if_due(t1));
+  CHECK_FALSE(runner.run_if_due(t1 + 600'000'000));  // not due for an hour
+  const auto bytes =
+      static_cast<std::int64_t>((wim::test::violation_attachments().at("plate.jpg") + "3").size());
+  s = status();
+  CHECK(s.at("last_run_utc").as_string() == time::format_utc_ms(t1));
+  CHECK(s.at("next_run_utc").as_string() == time::format_utc_ms(t1 + 3600'000'000));
+  CHECK(s.at("last_ok").as_bool());
+  const auto& last = s.at("last_run").as_object();
+  CHECK(last.at("cases_purged").as_int64() == 1);
+  CHECK(last.at("files_removed").as_int64() == 1);
+  CHECK(last.at("bytes_removed").as_int64() == bytes);
+  const auto& all = s.at("all_time").as_object();
+  CHECK(all.at("cases").as_int64() == 1);
+  CHECK(all.at("images_marked").as_int64() == 1);
+  CHECK(all.at("bytes_marked").as_int64() == bytes);
+  std::ostringstream when;
+  when.precision(16);
+  when << static_cast<double>(t1) / 1e6;
+  m = get("/metrics");
+  INFO(m);
+  CHECK_THAT(
+      m,
+      Catch::Contains("\nwim_retention_last_run_timestamp_seconds " + when.str() + "\n") &&
+          Catch::Contains("\nwim_retention_last_run_ok 1\n") &&
+          Catch::Contains("\nwim_retention_runs_total{outcome=\"ok\"} 1\n") &&
+          Catch::Contains("\nwim_retention_cases_purged_total 1\n") &&
+          Catch::Contains("\nwim_retention_files_removed_total 1\n") &&
+          Catch::Contains("\nwim_retention_bytes_removed_total " + std::to_string(bytes) + "\n") &&
+          Catch::Contains("\nwim_retention_purged_images 1\n") &&
+          Catch::Contains("\nwim_retention_purged_cases 1\n"));
+
+  // An hour on: a run that finds nothing new; the totals stay.
+  CHECK(runner.run_if_due(t1 + 3600'000'000));
+  s = status();
+  CHECK(s.at("last_run").as_object().at("files_removed").as_int64() == 0);
+  CHECK(s.at("since_start").as_object().at("files_removed").as_int64() == 1);
+  CHECK(s.at("since_start").as_object().at("runs_ok").as_int64() == 2);
+  CHECK(s.at("all_time").as_object().at("images_marked").as_int64() == 1);
+
+  // A run that fails (its meta.db cannot be opened) is shown as failed, with the error.
+  RetentionRunner broken(c.dir / "no-such-folder" / "meta.db", *c.blobs, *c.store, *c.review, 30);
+  api.set_retention(&broken);
+  CHECK(broken.run_if_due(t1));
+  s = status();
+  CHECK_FALSE(s.at("last_ok").as_bool());
+  CHECK_THAT(std::string(s.at("last_error").as_string()), Catch::Contains("no-such-folder"));
+  CHECK(s.at("last_success_utc").is_null());
+  m = get("/metrics");
+  CHECK_THAT(m, Catch::Contains("\nwim_retention_last_run_ok 0\n") &&
+                    Catch::Contains("\nwim_retention_runs_total{outcome=\"failed\"} 1\n"));
 }
