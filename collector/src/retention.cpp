@@ -101,8 +101,13 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
                   " bytes);";
       if (review.record_system_once(case_id, kAction, reason)) res.cases.push_back(case_id);
     }
-    // 3. The files, unless a record not purged refers to the same bytes.
+    // 3. The files, unless a record not purged refers to the same bytes. The query and the
+    // unlink happen under the blob store's exclusive lock, so an ingest that has just put
+    // the same bytes (a no-op, the file exists) and not yet committed its record either
+    // finished before the query (its reference is seen) or waits until the file is gone
+    // (it then writes the file anew).
     for (const auto& im : images) {
+      const auto hold = blobs.hold_for_delete();
       sqlite::Stmt kept(db,
                         "SELECT COUNT(*) FROM attachments a WHERE a.sha256=? AND NOT EXISTS "
                         "(SELECT 1 FROM purged_blobs p WHERE p.manifest_sha256=a.manifest_sha256 "

@@ -5,9 +5,11 @@
 #include "wim/collector/case_export.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <thread>
 
 #include "../common/record_samples.hpp"
 #include "../run_command.hpp"
@@ -1098,4 +1100,49 @@ TEST_CASE(
   m = get("/metrics");
   CHECK_THAT(m, Catch::Contains("\nwim_retention_last_run_ok 0\n") &&
                     Catch::Contains("\nwim_retention_runs_total{outcome=\"failed\"} 1\n"));
+}
+
+TEST_CASE(
+    "retention: the same photo bytes arriving in a new record while the purge runs are not "
+    "deleted (the ingest's blob write and the purge's delete share a lock)") {
+  Collector c;
+  const auto closed_at = c.now;
+  const auto rec3 = c.store->get_record("G001", 3);
+  REQUIRE(rec3);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg");
+  // An ingest between its blob write (a no-op: the bytes are stored) and its commit.
+  auto hold = c.blobs->hold_references();
+  REQUIRE(hold);
+  std::atomic<bool> done{false};
+  PurgeResult r;
+  std::thread purge([&] {
+    r = purge_images(c.data / "meta.db", *c.blobs, *c.store, *c.review, 30,
+                     closed_at + 31 * kDayUs);
+    done = true;
+  });
+  // The purge has marked the image and written its audit entry, and waits for the lock.
+  for (int i = 0; i < 200 && purge_entries(*c.review, c.case3) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(done);
+  CHECK(c.blobs->contains(img3));
+  // The ingest commits a new record (seq 6) naming the same bytes, then lets go.
+  StoredRecord six = *rec3;
+  six.seq = 6;
+  six.manifest_sha256 = std::string(64, '6');
+  six.prev_sha256 = c.store->get_record("G001", 5)->manifest_sha256;
+  six.manifest = "{\"seq\":6}";
+  REQUIRE(c.store->put_records({six}).at(0) == PutOutcome::stored);
+  hold.reset();
+  purge.join();
+  CHECK(done);
+  CHECK(r.cases == std::vector<std::string>{c.case3});
+  CHECK(r.files_removed == 0);
+  CHECK(r.files_shared == 1);
+  CHECK(c.blobs->contains(img3));  // seq 6 still has its photo
+  // With no writer holding it, the purge takes the lock at once (and keeps the bytes).
+  const auto again =
+      purge_images(c.data / "meta.db", *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
+  CHECK(again.files_removed == 0);
+  CHECK(c.blobs->contains(img3));
 }
