@@ -127,6 +127,43 @@ Response Api::station(const Request& req, const Peer& peer) {
   return json_error(req, http::status::not_found, "not_found", path);
 }
 
+namespace {
+
+/// [us UTC] -> "2026-12-07T16:00:00.000Z", or null for 0 (never).
+bj::value utc_or_null(std::int64_t us) {
+  return us ? bj::value(time::format_utc_ms(us)) : bj::value(nullptr);
+}
+
+bj::object retention_json(const RetentionStatus& s) {
+  return bj::object{{"enabled", true},
+                    {"violation_images_days", s.days},
+                    {"interval_s", s.interval_s},
+                    {"clock", "collector host, UTC"},
+                    {"last_run_utc", utc_or_null(s.last_run_unix_us)},
+                    {"last_success_utc", utc_or_null(s.last_success_unix_us)},
+                    {"next_run_utc", utc_or_null(s.next_run_unix_us)},
+                    {"last_ok", s.last_ok},
+                    {"last_error", s.last_error},
+                    {"last_run",
+                     {{"cases_purged", s.last.cases.size()},
+                      {"images_marked", s.last.images_marked},
+                      {"files_removed", s.last.files_removed},
+                      {"bytes_removed", s.last.bytes_removed},
+                      {"files_shared", s.last.files_shared}}},
+                    {"since_start",
+                     {{"runs_ok", s.runs_ok},
+                      {"runs_failed", s.runs_failed},
+                      {"cases_purged", s.cases_purged},
+                      {"files_removed", s.files_removed},
+                      {"bytes_removed", s.bytes_removed}}},
+                    {"all_time",
+                     {{"cases", s.cases_all},
+                      {"images_marked", s.images_marked_all},
+                      {"bytes_marked", s.bytes_marked_all}}}};
+}
+
+}  // namespace
+
 Response Api::operators(const Request& req, const Peer&) {
   if (req.method() != http::verb::get)
     return json_error(req, http::status::method_not_allowed, "method", "read-only: use GET");
@@ -170,6 +207,14 @@ Response Api::operators(const Request& req, const Peer&) {
     if (!forwarder_)
       return json_error(req, http::status::not_found, "no_forwarding", "forwarding is off");
     return ok_json(req, forwarder_->cases_json(query_param(req.target(), "station")));
+  }
+  if (path == "/v1/retention") {
+    if (!retention_)
+      return ok_json(req, bj::object{{"enabled", false},
+                                     {"detail",
+                                      "no /retention/violation_images_days in the "
+                                      "config: images are kept forever"}});
+    return ok_json(req, retention_json(retention_->status()));
   }
   if (path == "/v1/stats") {
     const auto day = query_param(req.target(), "day");
@@ -343,6 +388,48 @@ std::string Api::metrics_text() const {
         .sample("wim_cases_pending_deliveries", "", forwarder_->pending_deliveries());
   m.family("wim_alerts_active", "gauge", "Alerts currently active (GET /v1/alerts?active=1).")
       .sample("wim_alerts_active", "", monitor_.alerts(true).size());
+  if (retention_) {
+    const auto s = retention_->status();
+    m.family("wim_retention_period_seconds", "gauge",
+             "How long a closed or rejected case keeps its violation images (the configured "
+             "violation_images_days).")
+        .sample("wim_retention_period_seconds", "", s.days * 86400);
+    m.family("wim_retention_last_run_timestamp_seconds", "gauge",
+             "Unix time (UTC, collector host clock) of the last purge run (absent: none yet).");
+    if (s.last_run_unix_us)
+      m.sample("wim_retention_last_run_timestamp_seconds", "",
+               static_cast<double>(s.last_run_unix_us) / 1e6);
+    m.family("wim_retention_last_success_timestamp_seconds", "gauge",
+             "Unix time (UTC) of the last purge run that completed (absent: none yet).");
+    if (s.last_success_unix_us)
+      m.sample("wim_retention_last_success_timestamp_seconds", "",
+               static_cast<double>(s.last_success_unix_us) / 1e6);
+    m.family("wim_retention_last_run_ok", "gauge",
+             "1 when the last purge run completed, 0 when it failed (see the log or "
+             "GET /v1/retention last_error).")
+        .sample("wim_retention_last_run_ok", "", s.last_ok ? 1 : 0);
+    m.family("wim_retention_runs_total", "counter", "Purge runs since the collector started.")
+        .sample("wim_retention_runs_total", R"(outcome="ok")", s.runs_ok)
+        .sample("wim_retention_runs_total", R"(outcome="failed")", s.runs_failed);
+    m.family("wim_retention_cases_purged_total", "counter",
+             "Cases that got a retention_purge audit entry, since the collector started.")
+        .sample("wim_retention_cases_purged_total", "", s.cases_purged);
+    m.family("wim_retention_files_removed_total", "counter",
+             "Image blob files deleted by the purge, since the collector started.")
+        .sample("wim_retention_files_removed_total", "", s.files_removed);
+    m.family("wim_retention_bytes_removed_total", "counter",
+             "Bytes of the image blob files deleted, since the collector started.")
+        .sample("wim_retention_bytes_removed_total", "", s.bytes_removed);
+    m.family("wim_retention_purged_images", "gauge",
+             "Images (attachments of records) removed by retention, all time (meta.db, "
+             "after the last completed run).")
+        .sample("wim_retention_purged_images", "", s.images_marked_all);
+    m.family("wim_retention_purged_bytes", "gauge",
+             "Their size in bytes as the signed manifests give it, all time.")
+        .sample("wim_retention_purged_bytes", "", s.bytes_marked_all);
+    m.family("wim_retention_purged_cases", "gauge", "Cases with an image removed, all time.")
+        .sample("wim_retention_purged_cases", "", s.cases_all);
+  }
   return m.str();
 }
 

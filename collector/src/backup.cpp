@@ -10,7 +10,9 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
+#include "wim/collector/retention.hpp"
 #include "wim/collector/store.hpp"
 #include "wim/common/crypto.hpp"
 #include "wim/common/json.hpp"
@@ -155,16 +157,19 @@ BackupResult backup_data_dir(const fs::path& data_dir, const fs::path& out_dir,
   }
   // The blobs the copied records refer to (blobs are stored before their records, so
   // every one of them exists).
-  std::set<std::string> shas;
+  // A blob that only images removed by retention refer to may be gone (docs/retention.md).
+  std::set<std::string> shas, purged;
   {
     sqlite::Db meta(out_dir / "meta.db", SQLITE_OPEN_READONLY);
     sqlite::Stmt q(meta, "SELECT DISTINCT sha256 FROM attachments");
     while (q.step()) shas.insert(q.col_text(0));
     r.stations = station_counts(meta);
+    purged = purged_blob_files(meta);
   }
   for (const auto& sha : shas) {
     if (!is_hex64(sha)) throw InputError("backup: meta.db names a blob '" + sha + "'");
     const auto rel = blob_rel(sha);
+    if (std::error_code ec; purged.contains(sha) && !fs::exists(data_dir / rel, ec)) continue;
     auto f = copy_hashed(data_dir / rel, out_dir / rel, rel);
     if (f.sha256 != sha)
       throw SystemError("backup: " + (data_dir / rel).string() +
@@ -317,6 +322,9 @@ void check_chains(const fs::path& dir, const BackupResult& r, const chain::KeyRe
                     "SELECT seq, manifest_sha256, prev_sha256, manifest, signature FROM records "
                     "WHERE station=?1 AND seq>?2 ORDER BY seq LIMIT ?3");
   sqlite::Stmt atts(meta, "SELECT name, sha256 FROM attachments WHERE manifest_sha256=?1");
+  // Images removed by retention: expected absent, not damage (docs/retention.md).
+  const auto purged = purged_attachments(meta);
+  std::set<std::tuple<std::string, std::int64_t, std::string>> absent;  // station, seq, name
   for (const auto& [station, want] : r.stations) {
     auto c = counts.find(station);
     if (c == counts.end()) {
@@ -353,6 +361,10 @@ void check_chains(const fs::path& dir, const BackupResult& r, const chain::KeyRe
           const auto aname = atts.col_text(0), asha = atts.col_text(1);
           const auto path = dir / blob_rel(asha);
           std::error_code ec;
+          if (purged.contains({msha, aname}) && !fs::exists(path, ec)) {
+            absent.insert({station, seq, aname});
+            continue;
+          }
           if (!is_hex64(asha) || !fs::exists(path, ec)) {
             out.push_back("meta.db: " + packet::dir_name(station, static_cast<std::uint64_t>(seq)) +
                           ": attachment " + aname + " (" + asha + ") is not in the backup");
@@ -372,9 +384,14 @@ void check_chains(const fs::path& dir, const BackupResult& r, const chain::KeyRe
       const auto last_seq = prevs.back().first;
       last_sha = crypto::sha256_hex(packets.back().manifest_json);
       auto findings = chain::verify_chain(std::move(packets), k, first_batch, &sum);
-      for (const auto& f : findings)
+      for (const auto& f : findings) {
+        if (f.problem == chain::Problem::attachment_missing &&
+            absent.contains({f.station_id, static_cast<std::int64_t>(f.seq),
+                             f.detail.substr(0, f.detail.find(" is listed"))}))
+          continue;  // removed by retention, recorded in purged_blobs
         out.push_back("meta.db: " + f.station_id + " seq " + std::to_string(f.seq) + ": " +
                       std::string(chain::to_string(f.problem)) + ": " + f.detail);
+      }
       if (sum.key_in_force) k.add(station, *sum.key_in_force);
       after = last_seq;
       first_batch = false;

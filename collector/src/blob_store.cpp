@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -198,6 +199,42 @@ void FileBlobStore::put_many(const std::vector<std::pair<std::string, std::strin
 
 bool FileBlobStore::contains(std::string_view sha) const {
   return std::filesystem::exists(path_of(sha));
+}
+
+namespace {
+
+/// flock(2) on its own open file description: two holds conflict also within a process.
+class FlockHold final : public BlobHold {
+ public:
+  FlockHold(const std::filesystem::path& file, int op) {
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0)
+      throw SystemError(file.string() + ": cannot open the blob lock: " + std::strerror(errno));
+    int rc;
+    while ((rc = ::flock(fd_, op)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      const int err = errno;
+      ::close(fd_);
+      throw SystemError(file.string() + ": cannot lock: " + std::strerror(err));
+    }
+  }
+  ~FlockHold() override { ::close(fd_); }  // closing releases the lock
+  FlockHold(const FlockHold&) = delete;
+  FlockHold& operator=(const FlockHold&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<BlobHold> FileBlobStore::hold_references() {
+  return std::make_unique<FlockHold>(root_.string() + ".lock", LOCK_SH);
+}
+
+std::unique_ptr<BlobHold> FileBlobStore::hold_for_delete() {
+  return std::make_unique<FlockHold>(root_.string() + ".lock", LOCK_EX);
 }
 
 }  // namespace wim::collector

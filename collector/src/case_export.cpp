@@ -113,9 +113,13 @@ std::string readme(const ReviewCase& c, const StoredRecord& rec,
   r += "$ openssl pkeyutl -verify -pubin -inkey station.pub.pem -rawin -in " + id +
        "/manifest.json -sigfile " + id + "/manifest.sig\n";
   r += "3. The images are the ones the record lists:\n";
+  if (!missing_images.empty())
+    r += "   (not those removed by retention: audit.jsonl's retention_purge entry names them)\n";
   for (const auto& a : rec.attachments)
-    r += "$ grep -q '\"sha256\":\"" + a.sha256 + "\"' " + id + "/manifest.json && echo \"" +
-         a.sha256 + "  " + id + "/" + a.name + "\" | sha256sum -c -\n";
+    if (std::none_of(missing_images.begin(), missing_images.end(),
+                     [&](const std::string& m) { return m.starts_with(a.name + " ("); }))
+      r += "$ grep -q '\"sha256\":\"" + a.sha256 + "\"' " + id + "/manifest.json && echo \"" +
+           a.sha256 + "  " + id + "/" + a.name + "\" | sha256sum -c -\n";
   r += "4. Each review action is the collector's, unchanged, and about this record:\n";
   for (const auto& e : entries) {
     const auto n = "audit/" + case_archive::seq10(e.seq);

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/chain_export.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 
+#include "wim/collector/case_export.hpp"
+#include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/retention_list.hpp"
 
 namespace wim::collector {
 
 std::optional<packet::Packet> load_stored_packet(const MetadataStore& store, const BlobStore& blobs,
-                                                 std::string_view station, std::int64_t seq) {
+                                                 std::string_view station, std::int64_t seq,
+                                                 std::vector<std::string>* absent) {
   auto r = store.get_record(station, seq);
   if (!r) return std::nullopt;
   packet::Packet p;
@@ -17,6 +23,10 @@ std::optional<packet::Packet> load_stored_packet(const MetadataStore& store, con
   p.signature = std::move(r->signature);
   for (const auto& a : r->attachments) {
     auto bytes = blobs.get(a.sha256);
+    if (!bytes && absent) {
+      absent->push_back(a.name);
+      continue;
+    }
     if (!bytes)
       throw SystemError("attachment " + a.name + " (" + a.sha256 + ") of " +
                         packet::dir_name(station, static_cast<std::uint64_t>(seq)) +
@@ -66,7 +76,8 @@ ExportResult export_chain(const MetadataStore& store, const BlobStore& blobs,
   const std::string prefix = std::string(station) + "-";
   for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
     const auto name = e.path().filename().string();
-    if (name.rfind(prefix, 0) == 0 && e.path().extension() == ".tar")
+    if (name.rfind(prefix, 0) == 0 &&
+        (e.path().extension() == ".tar" || name == retention_list_name(station)))
       throw InputError("export: " + out_dir.string() + " already holds " + name +
                        ": export each station into an empty folder");
   }
@@ -82,13 +93,22 @@ ExportResult export_chain(const MetadataStore& store, const BlobStore& blobs,
     batch.clear();
   };
   for (std::int64_t seq = result.first_seq; seq <= result.last_seq; ++seq) {
-    auto p = load_stored_packet(store, blobs, station, seq);
+    std::vector<std::string> absent;
+    auto p = load_stored_packet(store, blobs, station, seq, &absent);
     if (!p) {
       if (!result.missing.empty() && result.missing.back().second == seq - 1)
         result.missing.back().second = seq;
       else
         result.missing.emplace_back(seq, seq);
       continue;
+    }
+    if (!absent.empty()) {
+      const auto manifest_sha = crypto::sha256_hex(p->manifest_json);
+      for (const auto& a : p->manifest().attachments) {
+        if (std::find(absent.begin(), absent.end(), a.name) == absent.end()) continue;
+        const bool purged = options.purged && options.purged->contains({manifest_sha, a.name});
+        (purged ? result.removed : result.lost).push_back({seq, manifest_sha, a.name, a.sha256});
+      }
     }
     if (batch.empty()) batch_first = seq;
     batch_last = seq;
@@ -97,6 +117,38 @@ ExportResult export_chain(const MetadataStore& store, const BlobStore& blobs,
   }
   flush();
   return result;
+}
+
+std::string retention_list_name(std::string_view station) {
+  return std::string(station) + "-retention.jsonl";
+}
+
+std::filesystem::path write_retention_list(Review& review, std::string_view station,
+                                           const ExportResult& result,
+                                           const std::filesystem::path& out_dir) {
+  const auto path = out_dir / retention_list_name(station);
+  if (result.removed.empty()) return path;
+  std::map<std::int64_t, AuditEntry> entries;  // by audit seq: the log's order
+  for (const auto& a : result.removed) {
+    bool named = false;
+    for (auto& e : review.audit(packet::dir_name(station, static_cast<std::uint64_t>(a.seq)))) {
+      if (e.action != retention_list::kAction || e.manifest_sha256 != a.manifest_sha256) continue;
+      named = named || retention_list::hashes_in_reason(e.reason).contains(a.sha256);
+      entries.emplace(e.seq, std::move(e));
+    }
+    if (!named)
+      throw InputError("export: " + a.name + " of " +
+                       packet::dir_name(station, static_cast<std::uint64_t>(a.seq)) +
+                       " is marked removed by retention, but no retention_purge audit entry "
+                       "of its case names sha256 " +
+                       a.sha256);
+  }
+  std::vector<AuditEntry> ordered;
+  for (auto& [seq, e] : entries) ordered.push_back(std::move(e));
+  write_file_atomic(std::filesystem::absolute(path), audit_jsonl(ordered));
+  write_file_atomic(std::filesystem::absolute(out_dir / kCollectorKeyName),
+                    review.public_key().to_pem());
+  return path;
 }
 
 }  // namespace wim::collector

@@ -11,7 +11,11 @@
 #include "wim/collector/chain_export.hpp"
 #include "wim/collector/config.hpp"
 #include "wim/collector/registry.hpp"
+#include "wim/collector/retention.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/packet.hpp"
+#include "wim/common/sqlite.hpp"
+#include "wim/common/time.hpp"
 
 namespace po = boost::program_options;
 
@@ -31,10 +35,13 @@ int run_export(int argc, char** argv) {
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
     if (vm.count("help")) {
-      std::cout << "usage: wim-collector export --config collector.json --station ID --out DIR\n"
-                << "Exit 0: the range is complete; 1: seqs are missing (listed); 2: usage,\n"
-                << "config or I/O error.\n"
-                << opts;
+      std::cout
+          << "usage: wim-collector export --config collector.json --station ID --out DIR\n"
+          << "Images removed by retention are left out and their signed retention_purge\n"
+          << "entries written beside the tars (<station>-retention.jsonl, collector.pub.pem).\n"
+          << "Exit 0: the range is complete; 1: seqs or attachments are missing (listed);\n"
+          << "2: usage, config or I/O error.\n"
+          << opts;
       return 0;
     }
     po::notify(vm);
@@ -57,7 +64,26 @@ int run_export(int argc, char** argv) {
     // The key the collector verified these records with (the registry's); read first, so
     // that a broken registry stops the export before any tar is written.
     const RegistryHolder registry(cfg.registry);
+    // Images removed by retention are expected-absent; any other missing blob is damage.
+    std::set<std::pair<std::string, std::string>> purged;
+    {
+      sqlite::Db meta(cfg.data_dir / "meta.db", SQLITE_OPEN_READONLY);
+      purged = purged_attachments(meta);
+    }
+    eo.purged = &purged;
     const auto result = export_chain(*store, blobs, station, out, eo);
+    std::filesystem::path list;
+    if (!result.removed.empty()) {
+      if (!std::filesystem::exists(cfg.audit_key))
+        throw InputError("images of " + station +
+                         " were removed by retention; their audit "
+                         "entries need the audit key " +
+                         cfg.audit_key.string() + " (config \"audit_key\"), which does not exist");
+      Review review(
+          cfg.data_dir / "cases.db", crypto::SigningKey::load_pem_file(cfg.audit_key), cfg.review,
+          [] { return time::now_unix_us(); }, nullptr);
+      list = write_retention_list(review, station, result, out);
+    }
 
     const auto* entry = registry.current()->by_id(station);
     const auto key = out / (station + ".pub.pem");
@@ -73,9 +99,21 @@ int run_export(int argc, char** argv) {
     for (const auto& [a, b] : result.missing)
       std::cout << "  missing at the collector: seq " << a
                 << (a == b ? "" : ".." + std::to_string(b)) << "\n";
+    if (!result.removed.empty())
+      std::cout << "  " << result.removed.size()
+                << " image(s) removed by retention, exported without their bytes; the signed "
+                   "retention_purge entries naming them: "
+                << list.string() << " (collector key: " << (out / kCollectorKeyName).string()
+                << ")\n";
+    for (const auto& a : result.lost)
+      std::cout << "  LOST at the collector (not removed by retention): "
+                << packet::dir_name(station, static_cast<std::uint64_t>(a.seq)) << "/" << a.name
+                << " sha256 " << a.sha256 << ": exported without it; restore it from a backup\n";
     std::cout << "  check: wim-verify --key " << key.string()
+              << (result.removed.empty() ? ""
+                                         : " --audit-key " + (out / kCollectorKeyName).string())
               << (eo.from_seq == 1 ? " --from-one " : " ") << out.string() << "\n";
-    return result.missing.empty() ? 0 : 1;
+    return result.missing.empty() && result.lost.empty() ? 0 : 1;
   } catch (const std::exception& e) {  // config, range, I/O: named in the message
     std::cerr << "wim-collector export: " << e.what() << "\n";
     return 2;

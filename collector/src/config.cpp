@@ -224,6 +224,11 @@ CollectorConfig CollectorConfig::parse(std::string_view text, std::string_view w
         f.path("signing_key", c.backup_signing_key, base, "");
         f.path("verify_key", c.backup_verify_key, base, "");
       }
+      if (const auto* r = top.object("retention", false)) {
+        Fields f{*r, "/retention", file, p};
+        if (r->contains("violation_images_days"))  // absent: kept forever
+          f.integer("violation_images_days", c.retention_images_days, 0, 1, 100'000, "days");
+      }
       parse_workbench(top, base, c);
     }
   }

@@ -397,6 +397,9 @@ void Ingest::commit_group(std::vector<std::unique_ptr<Job>>& group) {
       batch.push_back(c.rec);
     }
   try {
+    // From the blob write to the commit: the retention purge must not delete a blob that
+    // one of these records is about to name (store.hpp BlobStore::hold_references).
+    const auto hold = blobs_.hold_references();
     blobs_.put_many(files, HashCheck::trusted);  // verify_packet hashed every attachment
     const auto outcomes = batch.empty() ? std::vector<PutOutcome>{} : store_.put_records(batch);
     std::size_t i = 0;

@@ -512,13 +512,29 @@ ReviewCase Review::close(const Actor& a, const std::string& case_id, const std::
 
 void Review::record_system(const std::string& case_id, const std::string& action,
                            const std::string& reason) {
+  record_system_if(case_id, action, reason, false);
+}
+
+bool Review::record_system_once(const std::string& case_id, const std::string& action,
+                                const std::string& reason) {
+  return record_system_if(case_id, action, reason, true);
+}
+
+bool Review::record_system_if(const std::string& case_id, const std::string& action,
+                              const std::string& reason, bool once) {
   std::lock_guard lock(mutex_);
-  sqlite::Transaction tx(*db_);
+  sqlite::Transaction tx(*db_);  // BEGIN IMMEDIATE: the check and the append are one
+  if (once) {
+    sqlite::Stmt q(*db_, "SELECT 1 FROM audit_log WHERE case_id=? AND action=? LIMIT 1");
+    q.bind(1, case_id).bind(2, action);
+    if (q.step()) return false;
+  }
   auto c = load(case_id);
   const bool open = c.state != "rejected" && c.state != "closed";
   append_audit("system", "system", c, action, c.state, c.state, reason,
                open ? c.stage_deadline_unix_us : 0, open ? c.stage_deadline_unix_us : 0);
   tx.commit();
+  return true;
 }
 
 namespace {
@@ -563,6 +579,21 @@ std::vector<AuditEntry> Review::audit(const std::string& case_id, std::size_t li
                   std::string(kAuditSelect) + "WHERE (?='' OR case_id=?) ORDER BY seq LIMIT ?");
   st.bind(1, case_id).bind(2, case_id).bind(3, static_cast<std::int64_t>(limit));
   return read_entries(st);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> Review::ended_before(
+    std::int64_t before_unix_us) {
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt st(
+      *db_,
+      "SELECT q.case_id, MAX(a.time_unix_us) AS t FROM review_queue q JOIN audit_log a "
+      "ON a.case_id = q.case_id AND a.to_state = q.state AND a.from_state <> a.to_state "
+      "WHERE q.state IN ('closed', 'rejected') GROUP BY q.case_id HAVING t < ? "
+      "ORDER BY t, q.case_id");
+  st.bind(1, before_unix_us);
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (st.step()) out.emplace_back(st.col_text(0), st.col_int(1));
+  return out;
 }
 
 std::vector<AuditEntry> Review::audit_after(std::int64_t after_seq, std::size_t limit) {

@@ -14,10 +14,12 @@
 #include "cmd_backup.hpp"
 #include "cmd_case_export.hpp"
 #include "cmd_export.hpp"
+#include "cmd_retention.hpp"
 #include "cmd_station_cert.hpp"
 #include "cmd_users.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/config.hpp"
+#include "wim/collector/retention.hpp"
 #include "wim/collector/transition_webhook.hpp"
 #include "wim/collector/users.hpp"
 #include "wim/collector/workbench.hpp"
@@ -106,6 +108,8 @@ int main(int argc, char** argv) {
        std::string_view(argv[1]) == "verify-backup" ||
        std::string_view(argv[1]) == "backup-keygen"))
     return run_backup_command(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "purge-images")
+    return run_purge_images(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]).starts_with("export-"))
     if (int rc = run_case_export(argc - 1, argv + 1); rc >= 0) return rc;
   po::options_description opts("wim-collector options");
@@ -130,6 +134,8 @@ int main(int argc, char** argv) {
                 << "         (once: the key pair that signs backups, at the config's /backup)\n"
                 << "       wim-collector export-case|export-audit|export-closed ... (--help; "
                    "docs/case-export.md)\n"
+                << "       wim-collector purge-images --config collector.json\n"
+                << "         (violation images past /retention; docs/retention.md)\n"
                 << opts;
       return 0;
     }
@@ -234,6 +240,14 @@ int main(int argc, char** argv) {
     std::mutex fwd_mutex;
     std::condition_variable fwd_cv;
     bool fwd_stop = false;
+    // The retention purge (docs/retention.md) runs on this thread too: at start, then
+    // hourly; GET /v1/retention and /metrics show how it went.
+    std::unique_ptr<RetentionRunner> retention;
+    if (cfg.retention_images_days > 0) {
+      retention = std::make_unique<RetentionRunner>(cfg.data_dir / "meta.db", blobs, *store, review,
+                                                    cfg.retention_images_days);
+      api.set_retention(retention.get());
+    }
     std::thread fwd_thread([&] {
       std::unique_lock lock(fwd_mutex);
       while (!fwd_stop) {
@@ -243,6 +257,15 @@ int main(int argc, char** argv) {
           if (transitions) transitions->pump(wim::time::now_unix_us());
         } catch (const std::exception& e) {
           wim::log::error("forward", e.what());
+        }
+        if (retention && retention->run_if_due(wim::time::now_unix_us())) {
+          const auto st = retention->status();
+          if (!st.last_ok)
+            wim::log::error("retention", st.last_error + " (retried in an hour)");
+          else if (!st.last.cases.empty() || st.last.files_removed)
+            wim::log::notice("retention", std::to_string(st.last.cases.size()) + " case(s), " +
+                                              std::to_string(st.last.files_removed) +
+                                              " image file(s) removed");
         }
         lock.lock();
         fwd_cv.wait_for(lock, std::chrono::milliseconds(cfg.forward_tick_ms),

@@ -10,10 +10,12 @@
 #include "wim/collector/chain_export.hpp"
 #include "wim/collector/csv.hpp"
 #include "wim/collector/forward.hpp"
+#include "wim/common/case_archive.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/log.hpp"
 #include "wim/common/packet.hpp"
+#include "wim/common/retention_list.hpp"
 #include "wim/common/time.hpp"
 
 namespace wim::collector {
@@ -395,8 +397,9 @@ Response Workbench::case_detail(const Request& req, const Session&, const Review
   for (const auto& e : review_.audit(c.case_id)) history.push_back(e.to_json());
   out["history"] = std::move(history);
   std::optional<packet::Packet> p;
+  std::vector<std::string> absent;
   if (packet::parse_dir_name(c.case_id, station, seq))
-    p = load_stored_packet(store_, blobs_, station, static_cast<std::int64_t>(seq));
+    p = load_stored_packet(store_, blobs_, station, static_cast<std::int64_t>(seq), &absent);
   if (!p) {
     out["manifest"] = nullptr;
     out["verification"] = {{"signature", "unknown"},
@@ -413,9 +416,13 @@ Response Workbench::case_detail(const Request& req, const Session&, const Review
   if (entry && entry->signing_key) keys.add(station, *entry->signing_key);
   chain::PacketFacts facts;
   const auto findings = chain::verify_packet(*p, keys, facts);
+  const auto removed = removed_by_retention(c.case_id, *p, absent);
   std::string signature = "ok";
   bj::array problems;
   for (const auto& f : findings) {
+    if (f.problem == chain::Problem::attachment_missing &&
+        removed.contains(f.detail.substr(0, f.detail.find(" is listed"))))
+      continue;  // named by the case's retention_purge audit entry
     problems.push_back({{"problem", chain::to_string(f.problem)}, {"detail", f.detail}});
     if (f.problem == chain::Problem::bad_signature || f.problem == chain::Problem::malformed)
       signature = "bad";
@@ -447,11 +454,16 @@ Response Workbench::case_detail(const Request& req, const Session&, const Review
       auto it = p->attachments.find(a.name);
       const bool good = it != p->attachments.end() && crypto::sha256_hex(it->second) == a.sha256 &&
                         it->second.size() == a.size_bytes;
-      atts.push_back({{"name", a.name}, {"sha256", a.sha256}, {"ok", good}});
+      const bool gone = removed.contains(a.name);
+      atts.push_back(
+          {{"name", a.name}, {"sha256", a.sha256}, {"ok", good}, {"removed_by_retention", gone}});
+      bj::value url = nullptr;
+      if (!gone) url = "/api/cases/" + c.case_id + "/files/" + a.name;
       att_list.push_back({{"name", a.name},
                           {"type", a.media_type},
                           {"size_bytes", a.size_bytes},
-                          {"url", "/api/cases/" + c.case_id + "/files/" + a.name}});
+                          {"url", std::move(url)},
+                          {"removed_by_retention", gone}});
     }
   out["verification"] = {{"signature", signature},
                          {"chain", chain_state},
@@ -463,13 +475,42 @@ Response Workbench::case_detail(const Request& req, const Session&, const Review
   return ok(req, out);
 }
 
+std::set<std::string> Workbench::removed_by_retention(const std::string& case_id,
+                                                      const packet::Packet& p,
+                                                      const std::vector<std::string>& absent) {
+  std::set<std::string> out;
+  if (absent.empty()) return out;
+  std::set<std::string> purged;
+  for (const auto& e : review_.audit(case_id))
+    if (e.action == retention_list::kAction)
+      purged.merge(retention_list::hashes_in_reason(e.reason));
+  try {
+    for (const auto& a : p.manifest().attachments)
+      if (purged.contains(a.sha256) &&
+          std::find(absent.begin(), absent.end(), a.name) != absent.end())
+        out.insert(a.name);
+  } catch (const InputError&) {  // a malformed manifest: verify_packet names it
+  }
+  return out;
+}
+
 Response Workbench::case_file(const Request& req, const ReviewCase& c, const std::string& name) {
   std::string station;
   std::uint64_t seq = 0;
   if (!record::is_valid_attachment_name(name) || !packet::parse_dir_name(c.case_id, station, seq))
     return json_error(req, http::status::not_found, "not_found", name);
-  auto p = load_stored_packet(store_, blobs_, station, static_cast<std::int64_t>(seq));
+  std::vector<std::string> absent;
+  auto p = load_stored_packet(store_, blobs_, station, static_cast<std::int64_t>(seq), &absent);
   if (!p) return json_error(req, http::status::not_found, "not_found", "record not stored");
+  if (std::find(absent.begin(), absent.end(), name) != absent.end()) {
+    if (removed_by_retention(c.case_id, *p, absent).contains(name))
+      return json_error(req, http::status::gone, "removed_by_retention",
+                        name +
+                            ": removed by the retention rule (the case's retention_purge "
+                            "audit entry names it; the signed manifest stays)");
+    throw SystemError("attachment " + name + " of " + c.case_id +
+                      " is missing from the blob store");
+  }
   auto it = p->attachments.find(name);
   if (it == p->attachments.end())
     return json_error(req, http::status::not_found, "not_found", name);

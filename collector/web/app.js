@@ -152,7 +152,11 @@ function drawWaveform(canvas, csv) {
 function verification(v) {
   const s = (x) => el('span', { class: x === 'ok' ? 'ok' : 'bad' }, x);
   const ul = el('ul', {}, el('li', {}, 'Signature: ', s(v.signature)), el('li', {}, 'Chain link: ', s(v.chain)));
-  for (const a of v.attachments || []) ul.append(el('li', {}, `${a.name}: `, s(a.ok ? 'ok' : 'bad')));
+  for (const a of v.attachments || []) {
+    ul.append(el('li', {}, `${a.name}: `, a.removed_by_retention
+      ? el('span', {}, 'removed by retention (audit entry retention_purge; the signed manifest keeps its SHA-256)')
+      : s(a.ok ? 'ok' : 'bad')));
+  }
   if (v.matches_case === false) ul.append(el('li', { class: 'bad' }, 'manifest differs from the case'));
   return ul;
 }
@@ -210,7 +214,8 @@ async function caseView(view, id) {
     el('h1', {}, `Case ${c.case_id}`),
     el('div', { class: 'grid' },
       el('div', { class: 'card' },
-        photo ? el('img', { class: 'photo', src: photo.url, alt: 'plate photo' }) : el('p', {}, 'No photo.'),
+        photo && photo.url ? el('img', { class: 'photo', src: photo.url, alt: 'plate photo' })
+          : el('p', {}, photo ? 'Photo removed by the retention rule.' : 'No photo.'),
         el('p', {}, 'Plate: ', el('strong', { id: 'plate' }, c.plate ?? '—'),
           ` (confidence ${c.plate_confidence ?? '?'}${c.plate_needs_human ? ', a human must read it' : ''}${c.plate_read_by ? `, read by ${c.plate_read_by}` : ''})`),
         el('p', {}, `Station ${c.station_id} lane ${c.lane}, ${c.time_utc}`),

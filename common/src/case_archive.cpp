@@ -11,6 +11,7 @@
 #include "wim/common/audit.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/packet.hpp"
+#include "wim/common/retention_list.hpp"
 
 namespace bj = boost::json;
 
@@ -176,8 +177,20 @@ class Checker {
     }
     chain::KeyRegistry keys;
     if (station_) keys.set_default(*station_);
+    // Images removed by retention: named with their SHA-256 by a retention_purge entry of
+    // audit.jsonl about this manifest (audit_entries() checks its signature).
+    retention_list::Removed removed;
+    if (const auto* text = file(std::string(kAudit)))
+      for (const auto& l : lines_of(*text)) {
+        bj::error_code ec;
+        const auto v = bj::parse(l, ec);
+        if (!ec && v.is_object() && str(v.as_object(), "action") == retention_list::kAction)
+          removed[str(v.as_object(), "manifest_sha256")].merge(
+              retention_list::hashes_in_reason(str(v.as_object(), "reason")));
+      }
     for (const auto& [dir, p] : found) {
-      const auto findings = chain::verify_packet(p, keys);
+      auto findings = chain::verify_packet(p, keys);
+      r_.removed_images += retention_list::accept_removed(findings, p, removed).size();
       for (const auto& f : findings) {
         const bool about_file = f.problem == chain::Problem::attachment_missing ||
                                 f.problem == chain::Problem::attachment_hash_mismatch ||

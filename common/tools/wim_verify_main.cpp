@@ -15,6 +15,7 @@
 #include "wim/common/chain.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/packet.hpp"
+#include "wim/common/retention_list.hpp"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -27,7 +28,14 @@ constexpr int kOk = 0, kProblems = 1, kUsage = 2;
 struct Loaded {
   std::vector<packet::Packet> packets;
   std::vector<chain::Finding> unreadable;  // packets that could not even be read
+  std::vector<fs::path> retention_lists;   // <station>-retention.jsonl beside the tars
 };
+
+// wim-collector export --station writes the signed retention_purge entries of images it
+// left out under this name (common/retention_list.hpp).
+bool is_retention_list(const fs::path& p) {
+  return p.filename().string().ends_with("-retention.jsonl");
+}
 
 std::string read_whole(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -71,6 +79,7 @@ void load_path(Loaded& out, const fs::path& p) {
   std::error_code ec;
   auto st = fs::status(p, ec);
   if (ec || !fs::exists(st)) throw SystemError(p.string() + ": no such file or directory");
+  if (fs::is_regular_file(st) && is_retention_list(p)) return out.retention_lists.push_back(p);
   if (fs::is_regular_file(st)) return load_tar(out, p);
   if (!fs::is_directory(st)) throw SystemError(p.string() + ": not a file or directory");
   if (is_packet_dir(p)) return load_dir(out, p);
@@ -85,6 +94,8 @@ void load_path(Loaded& out, const fs::path& p) {
       load_dir(out, e);
     else if (name.ends_with(".tar"))
       load_tar(out, e);
+    else if (is_retention_list(e))
+      out.retention_lists.push_back(e);
   }
 }
 
@@ -149,6 +160,7 @@ int verify_case(const std::string& file, const std::string& station_key_file,
                                          {"files", r.files},
                                          {"packets", r.packets},
                                          {"attachments", r.attachments},
+                                         {"removed_images", r.removed_images},
                                          {"audit_entries", r.audit_entries},
                                          {"chain_first_seq", r.chain_first_seq},
                                          {"chain_last_seq", r.chain_last_seq},
@@ -159,6 +171,10 @@ int verify_case(const std::string& file, const std::string& station_key_file,
     std::cout << "OK: case " << r.case_id << ": " << r.files << " files match SHA256SUMS (signed), "
               << r.packets << " packet(s) with " << r.attachments << " attachment(s) signed, "
               << r.audit_entries << " review action(s) signed";
+    if (r.removed_images)
+      std::cout << ", " << r.removed_images
+                << " image(s) removed by retention (named with their SHA-256 in a signed "
+                   "retention_purge entry)";
     if (r.chain_first_seq)
       std::cout << ", audit chain linked seq " << r.chain_first_seq << ".." << r.chain_last_seq;
     std::cout << (r.keys_from_archive ? " (keys: the archive's own; give --key/--audit-key to "
@@ -172,16 +188,66 @@ int verify_case(const std::string& file, const std::string& station_key_file,
   return r.ok() ? kOk : kProblems;
 }
 
+struct Accepted {
+  std::size_t attachments = 0, entries = 0;
+  bool own_key = false;  // the list was checked with the collector.pub.pem beside it
+};
+
+/// The retention lists found among the PATHs: each is checked with --audit-key (or the
+/// collector.pub.pem in its folder); the attachment_missing findings their verified
+/// entries explain are dropped. A list that does not verify is a finding of its own, and
+/// then explains nothing.
+Accepted accept_retention_lists(const std::vector<fs::path>& lists, const po::variables_map& vm,
+                                const std::vector<packet::Packet>& packets,
+                                const std::string& station, std::vector<chain::Finding>& findings) {
+  Accepted out;
+  retention_list::Removed removed;
+  for (const auto& list : lists) {
+    const auto problem = [&](const std::string& what) {
+      findings.push_back({station, 0, chain::Problem::malformed, list.string() + ": " + what});
+    };
+    fs::path key_file;
+    if (vm.count("audit-key")) {
+      key_file = vm["audit-key"].as<std::string>();
+    } else if (fs::exists(list.parent_path() / "collector.pub.pem")) {
+      key_file = list.parent_path() / "collector.pub.pem";
+      out.own_key = true;
+    } else {
+      problem("no collector key to check it (give --audit-key COLLECTOR.pub.pem)");
+      continue;
+    }
+    try {
+      const auto l =
+          retention_list::read(read_whole(list), crypto::VerifyKey::load_pem_file(key_file));
+      if (!l.ok()) {
+        problem(l.problem + " (with key " + key_file.string() + ")");
+        continue;
+      }
+      out.entries += l.entries;
+      for (const auto& [m, hashes] : l.removed) removed[m].insert(hashes.begin(), hashes.end());
+    } catch (const std::exception& e) {
+      problem(e.what());
+    }
+  }
+  out.attachments = retention_list::accept_removed(findings, packets, removed);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   po::options_description opts(
-      "Usage: wim-verify (--key STATION.pub.pem | --keys DIR) [--json] [--from-one] PATH...\n"
+      "Usage: wim-verify (--key STATION.pub.pem | --keys DIR) [--json] [--from-one]\n"
+      "         [--audit-key COLLECTOR.pub.pem] PATH...\n"
       "       wim-verify --audit audit.jsonl --key COLLECTOR.pub.pem [--from-one|--excerpt]\n"
       "       wim-verify --case CASE.tar [--key STATION.pub.pem] [--audit-key COLLECTOR.pub.pem]\n"
       "PATH: a packet directory, a .tar of packets, or a directory holding a station's\n"
-      "chain (packet directories and/or .tar files). Exit 0: all is well; 1: problems\n"
-      "found (one line each, with the seq); 2: usage or I/O error.\nOptions");
+      "chain (packet directories and/or .tar files). An attachment left out because the\n"
+      "collector's retention removed it is accepted only when a <station>-retention.jsonl\n"
+      "among the PATHs (or in the folder) holds a retention_purge entry, signed by the\n"
+      "collector key (--audit-key, else the folder's collector.pub.pem), naming its SHA-256\n"
+      "for that record. Exit 0: all is well; 1: problems found (one line each, with the\n"
+      "seq); 2: usage or I/O error.\nOptions");
   opts.add_options()("help,h", "show this help")("key", po::value<std::string>(),
                                                  "the station's Ed25519 public key (SPKI PEM)")(
       "keys", po::value<std::string>(), "directory of <station>.pub.pem files")(
@@ -191,7 +257,8 @@ int main(int argc, char** argv) {
       "check a review audit log (JSON lines) with --key = the collector's audit key")(
       "excerpt", "with --audit: some entries of the log (a case's trail), links not checked")(
       "case", po::value<std::string>(), "check a case archive of wim-collector export-case")(
-      "audit-key", po::value<std::string>(), "with --case: the collector's audit key to trust");
+      "audit-key", po::value<std::string>(),
+      "with --case, or a chain with a retention list: the collector's audit key to trust");
   po::options_description hidden;
   hidden.add_options()("path", po::value<std::vector<std::string>>(), "");
   po::options_description all;
@@ -258,6 +325,8 @@ int main(int argc, char** argv) {
   chain::ChainSummary sum;
   auto findings = chain::verify_chain(loaded.packets, keys, vm.count("from-one") > 0, &sum);
   findings.insert(findings.end(), loaded.unreadable.begin(), loaded.unreadable.end());
+  const auto removed =
+      accept_retention_lists(loaded.retention_lists, vm, loaded.packets, sum.station_id, findings);
   std::stable_sort(findings.begin(), findings.end(),
                    [](const auto& a, const auto& b) { return a.seq < b.seq; });
 
@@ -270,11 +339,21 @@ int main(int argc, char** argv) {
                                        {"detail", f.detail}});
     boost::json::object o{{"ok", findings.empty()},   {"station_id", sum.station_id},
                           {"records", sum.records},   {"first_seq", sum.first_seq},
-                          {"last_seq", sum.last_seq}, {"findings", std::move(fa)}};
+                          {"last_seq", sum.last_seq}, {"removed_by_retention", removed.attachments},
+                          {"findings", std::move(fa)}};
     std::cout << boost::json::serialize(o) << "\n";
   } else if (findings.empty()) {
     std::cout << "OK: " << sum.records << " records, seq " << sum.first_seq << ".." << sum.last_seq
-              << " (station " << sum.station_id << ")\n";
+              << " (station " << sum.station_id << ")";
+    if (removed.attachments)
+      std::cout << ", " << removed.attachments
+                << " attachment(s) removed by retention (named with their SHA-256 in "
+                << removed.entries << " signed retention_purge entr"
+                << (removed.entries == 1 ? "y" : "ies")
+                << (removed.own_key ? "; collector key: the folder's own collector.pub.pem, give "
+                                      "--audit-key to check against a key you trust)"
+                                    : ")");
+    std::cout << "\n";
   } else {
     for (const auto& f : findings)
       std::cout << (f.station_id.empty() ? "?" : f.station_id) << " seq " << seq_text(f.seq) << ": "

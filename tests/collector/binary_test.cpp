@@ -214,8 +214,11 @@ TEST_CASE("wim-collector export: a station's stored chain is checked by wim-veri
   const auto dir = temp_dir("export");
   const auto key = crypto::SigningKey::generate();
   write_g001_registry(dir, pki, key);
-  write_file(dir / "collector.json",
-             config_json(pki, "http://127.0.0.1:" + std::to_string(closed_port()) + "/cases"));
+  // With image retention on, as a city runs it (the purge runs at start: nothing to do).
+  auto config = config_json(pki, "http://127.0.0.1:" + std::to_string(closed_port()) + "/cases");
+  config.replace(config.find("\"threads\":2,"), 12,
+                 "\"threads\":2,\"retention\":{\"violation_images_days\":30},");
+  write_file(dir / "collector.json", config);
   const std::string exporter = kCollector + " export --config " + (dir / "collector.json").string();
   const std::string verify = std::string(WIM_BINARY_DIR) + "/common/wim-verify --from-one --key ";
 
@@ -262,6 +265,24 @@ TEST_CASE("wim-collector export: a station's stored chain is checked by wim-veri
         CHECK(back[i].manifest_json == ps[i].manifest_json);
         CHECK(back[i].signature == ps[i].signature);
         CHECK(back[i].attachments == ps[i].attachments);
+      }
+      AND_THEN("the daemon's retention purge ran at start and says so to the operator") {
+        Client op(ports.second);
+        boost::json::object st;
+        for (int i = 0; i < 100; ++i) {
+          st = json::parse(op.get("/v1/retention").body, "retention").as_object();
+          if (!st.at("last_run_utc").is_null()) break;
+          std::this_thread::sleep_for(50ms);
+        }
+        INFO(boost::json::serialize(st));
+        CHECK(st.at("enabled").as_bool());
+        CHECK(st.at("violation_images_days").as_int64() == 30);
+        REQUIRE(st.at("last_run_utc").is_string());
+        CHECK(st.at("last_ok").as_bool());
+        CHECK(st.at("last_run").as_object().at("cases_purged").as_int64() == 0);
+        CHECK_THAT(op.get("/metrics").body,
+                   Catch::Contains("\nwim_retention_last_run_ok 1\n") &&
+                       Catch::Contains("\nwim_retention_runs_total{outcome=\"ok\"} 1\n"));
       }
       AND_THEN("exporting into the same folder again is refused, nothing overwritten") {
         std::string again;

@@ -5,19 +5,26 @@
 #include "wim/collector/case_export.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <sstream>
+#include <thread>
 
 #include "../common/record_samples.hpp"
 #include "../run_command.hpp"
 #include "test_util.hpp"
+#include "wim/collector/api.hpp"
+#include "wim/collector/backup.hpp"
 #include "wim/collector/csv.hpp"
 #include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/registry.hpp"
+#include "wim/collector/retention.hpp"
+#include "wim/common/audit.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/packet.hpp"
+#include "wim/common/sqlite.hpp"
 #include "wim/common/time.hpp"
 
 using namespace wim;
@@ -44,7 +51,8 @@ struct Collector {
   std::int64_t now = time::parse_utc("2026-12-07T02:00:00Z");
   const std::string case3 = packet::dir_name("G001", 3), case5 = packet::dir_name("G001", 5);
 
-  Collector() {
+  /// `start`: the review clock at the first action (the case closes an hour later).
+  explicit Collector(std::int64_t start = time::parse_utc("2026-12-07T02:00:00Z")) : now(start) {
     std::filesystem::create_directories(data);
     const boost::json::object reg{
         {"stations", boost::json::array{{{"id", "G001"},
@@ -70,9 +78,10 @@ struct Collector {
                            : n % 2 == 0 ? wim::test::pass_record(t)
                                         : wim::test::violation_record(t);
       m.station_id = "G001";
-      ps.push_back(writer.append(m, m.kind == record::Kind::violation
-                                        ? wim::test::violation_attachments()
-                                        : std::map<std::string, std::string>{}));
+      auto files = wim::test::violation_attachments();
+      files["plate.jpg"] += std::to_string(n);  // each violation's own photo
+      ps.push_back(writer.append(
+          m, m.kind == record::Kind::violation ? files : std::map<std::string, std::string>{}));
     }
     ingest.ingest("G001", ps);
     REQUIRE(forwarder.cases().size() == 2);
@@ -232,7 +241,7 @@ TEST_CASE("export: a case tar is checked by its README's own commands, a tampere
   CHECK(read_file(folder / c.case3 / "manifest.json") == stored->manifest);
   CHECK(read_file(folder / c.case3 / "manifest.sig") == stored->signature);
   CHECK(read_file(folder / c.case3 / "plate.jpg") ==
-        wim::test::violation_attachments().at("plate.jpg"));
+        wim::test::violation_attachments().at("plate.jpg") + "3");
   CHECK(lines_of(read_file(folder / "audit.jsonl")).size() == 3);
 
   int ran = 0;
@@ -637,4 +646,503 @@ TEST_CASE("export: the audit key is the config's \"audit_key\", as the collector
   CHECK(r.status == 2);
   CHECK(r.out.find((c.dir / "keys" / "audit.pem").string()) != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(log));
+}
+
+namespace {
+
+constexpr std::int64_t kDayUs = 86400LL * 1'000'000;
+
+std::string attachment_sha(const StoredRecord& r, const std::string& name) {
+  for (const auto& a : r.attachments)
+    if (a.name == name) return a.sha256;
+  FAIL("no attachment " << name);
+  return {};
+}
+
+std::size_t purge_entries(Review& review, const std::string& case_id) {
+  const auto e = review.audit(case_id);
+  return static_cast<std::size_t>(std::count_if(
+      e.begin(), e.end(), [](const AuditEntry& a) { return a.action == "retention_purge"; }));
+}
+
+/// Case 3 closed early in 2026 with 30 days of retention in the config, then the real
+/// `wim-collector purge-images` (on the programs' real clock) removed its photo.
+struct Purged {
+  Collector c{time::parse_utc("2026-01-05T02:00:00Z")};
+  std::optional<StoredRecord> rec3, rec5;
+  std::string img3, img5;
+  wim::test::CommandResult purge;
+  Purged() {
+    write_file(c.dir / "collector.json", R"({"registry":"registry.json","data_dir":"data",)"
+                                         R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"},)"
+                                         R"("retention":{"violation_images_days":30}})");
+    rec3 = c.store->get_record("G001", 3);
+    rec5 = c.store->get_record("G001", 5);
+    REQUIRE(rec3);
+    REQUIRE(rec5);
+    img3 = attachment_sha(*rec3, "plate.jpg");
+    img5 = attachment_sha(*rec5, "plate.jpg");
+    purge = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+    INFO(purge.out);
+    REQUIRE(purge.status == 0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "retention: a case ended longer ago loses its images with one audit entry; an open "
+    "or recent case keeps them; a re-run removes nothing more") {
+  Collector c;
+  const auto closed_at = c.now;  // case3 closed at this instant (the fixture's last action)
+  const auto rec3 = c.store->get_record("G001", 3), rec5 = c.store->get_record("G001", 5);
+  REQUIRE(rec3);
+  REQUIRE(rec5);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg"),
+             wave3 = attachment_sha(*rec3, "waveform.csv"),
+             img5 = attachment_sha(*rec5, "plate.jpg");
+  REQUIRE(img3 != img5);
+  const auto meta = c.data / "meta.db";
+  const auto entries_before = c.review->audit("").size();
+  // 29 days after the close, 30 days of retention: nothing goes.
+  auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 29 * kDayUs);
+  CHECK(r.cases.empty());
+  CHECK(r.files_removed == 0);
+  CHECK(c.blobs->contains(img3));
+  CHECK(c.review->audit("").size() == entries_before);
+  // 31 days after: the closed case's image goes; its waveform and the open case's stay.
+  r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs);
+  CHECK(r.cases == std::vector<std::string>{c.case3});
+  CHECK(r.images_marked == 1);
+  CHECK(r.files_removed == 1);
+  CHECK(r.bytes_removed == static_cast<std::int64_t>(
+                               (wim::test::violation_attachments().at("plate.jpg") + "3").size()));
+  CHECK_FALSE(c.blobs->contains(img3));
+  CHECK(c.blobs->contains(wave3));
+  CHECK(c.blobs->contains(img5));
+  // The record and its signed manifest stay; the case is still closed.
+  CHECK(c.store->get_record("G001", 3)->manifest == rec3->manifest);
+  CHECK(c.review->get(c.case3).state == "closed");
+  // One system entry on the case, naming the file and its hash, about its manifest.
+  REQUIRE(purge_entries(*c.review, c.case3) == 1);
+  const auto e = c.review->audit(c.case3).back();
+  CHECK(e.action == "retention_purge");
+  CHECK(e.user == "system");
+  CHECK(e.from_state == "closed");
+  CHECK(e.to_state == "closed");
+  CHECK(e.manifest_sha256 == rec3->manifest_sha256);
+  CHECK_THAT(e.reason, Catch::Contains("plate.jpg sha256=" + img3));
+  CHECK_THAT(e.reason, !Catch::Contains(wave3));
+  CHECK(c.review->audit("").size() == entries_before + 1);
+  // The open case (awaiting police review) keeps its image a year on; a re-run adds nothing.
+  r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 400 * kDayUs);
+  CHECK(r.cases.empty());
+  CHECK(r.images_marked == 0);
+  CHECK(r.files_removed == 0);
+  CHECK(c.blobs->contains(img5));
+  CHECK(c.review->audit("").size() == entries_before + 1);
+  CHECK(purge_entries(*c.review, c.case5) == 0);
+  // The whole audit log still verifies from seq 1.
+  const auto res = audit::verify_jsonl(audit_jsonl(c.review->audit("")), c.review->public_key(),
+                                       audit::Span::from_one);
+  INFO(res.problem);
+  CHECK(res.ok);
+  CHECK(res.entries == static_cast<int>(entries_before + 1));
+  // meta.db says which attachment was purged.
+  sqlite::Db db(meta, SQLITE_OPEN_READONLY);
+  CHECK(purged_attachments(db) ==
+        std::set<std::pair<std::string, std::string>>{{rec3->manifest_sha256, "plate.jpg"}});
+  CHECK(purged_blob_files(db) == std::set<std::string>{img3});
+}
+
+TEST_CASE(
+    "retention: a purge cut short between its steps is completed by the next run, with "
+    "one audit entry") {
+  Collector c;
+  const auto closed_at = c.now;
+  const auto rec3 = c.store->get_record("G001", 3);
+  REQUIRE(rec3);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg");
+  const auto bytes = c.blobs->get(img3);
+  REQUIRE(bytes);
+  const auto meta = c.data / "meta.db";
+  SECTION("stopped after the audit entry, before the file was removed") {
+    purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs);
+    c.blobs->put(img3, *bytes);  // as if the removal had not happened
+    const auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
+    CHECK(r.cases.empty());
+    CHECK(r.images_marked == 0);
+    CHECK(r.files_removed == 1);
+    CHECK_FALSE(c.blobs->contains(img3));
+  }
+  SECTION("stopped after marking meta.db, before the audit entry") {
+    // The table exists after any run; then the row the first step writes, alone.
+    purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 1 * kDayUs);
+    {
+      sqlite::Db db(meta);
+      sqlite::Stmt st(db,
+                      "INSERT INTO purged_blobs(case_id, manifest_sha256, name, sha256, "
+                      "size_bytes, purged_unix_us) VALUES(?,?,'plate.jpg',?,?,?)");
+      st.bind(1, c.case3).bind(2, rec3->manifest_sha256).bind(3, img3);
+      st.bind(4, static_cast<std::int64_t>(bytes->size())).bind(5, closed_at + 31 * kDayUs);
+      st.step();
+    }
+    CHECK(purge_entries(*c.review, c.case3) == 0);
+    const auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
+    CHECK(r.cases == std::vector<std::string>{c.case3});
+    CHECK(r.images_marked == 0);
+    CHECK(r.files_removed == 1);
+    CHECK_FALSE(c.blobs->contains(img3));
+  }
+  CHECK(purge_entries(*c.review, c.case3) == 1);
+  // A second process (own connection) that found no entry before the first wrote it: the
+  // check is repeated inside its write transaction, so it appends nothing.
+  Review other(
+      c.data / "cases.db", crypto::SigningKey::from_pem(c.audit_key.to_pem()), ReviewOptions{},
+      [&] { return closed_at + 33 * kDayUs; }, nullptr);
+  CHECK_FALSE(other.record_system_once(c.case3, "retention_purge", "a second run"));
+  CHECK(purge_entries(*c.review, c.case3) == 1);
+  CHECK(audit::verify_jsonl(audit_jsonl(c.review->audit("")), c.review->public_key(),
+                            audit::Span::from_one)
+            .ok);
+}
+
+TEST_CASE(
+    "retention: after purge-images, export-case verifies and names the removed image; "
+    "backup, verify-backup and restore succeed; an image lost otherwise is still damage") {
+  Purged p;
+  auto& c = p.c;
+  auto r = p.purge;
+  INFO(r.out);
+  CHECK_THAT(r.out, Catch::Contains("1 case(s) purged, 1 file(s) removed") &&
+                        Catch::Contains("  " + c.case3));
+  CHECK_FALSE(c.blobs->contains(p.img3));
+  CHECK(c.blobs->contains(p.img5));
+  r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("0 case(s) purged, 0 file(s) removed"));
+  CHECK(purge_entries(*c.review, c.case3) == 1);
+
+  // The case archive: the image is named as removed, and everything else verifies.
+  const auto tar = c.dir / "out" / (c.case3 + ".tar");
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case3 + " --out " + tar.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("(1 image(s) removed by retention)"));
+  r = wim::test::run_command(kVerify + " --case " + tar.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("1 packet(s) with 1 attachment(s) signed") &&
+                        Catch::Contains("1 image(s) removed by retention"));
+  const auto x = c.dir / "x";
+  std::filesystem::create_directories(x);
+  REQUIRE(wim::test::run_command("tar -xf " + tar.string() + " -C " + x.string()).status == 0);
+  const auto folder = x / c.case3;
+  CHECK_FALSE(std::filesystem::exists(folder / c.case3 / "plate.jpg"));
+  CHECK_THAT(read_file(folder / "README.txt"),
+             Catch::Contains("Removed by the retention rule") &&
+                 Catch::Contains("plate.jpg (sha256 " + p.img3 + ")"));
+  int ran = 0;
+  const auto failed = failing_readme_commands(folder, ran);
+  INFO(joined(failed));
+  CHECK(failed.empty());
+  CHECK(ran > 5);
+
+  // Backup, its verification and a restore treat the purged image as expected-absent.
+  const auto bk = c.dir / "backup";
+  r = wim::test::run_command(kCollector + " backup --config " + c.config() + " --unsigned " +
+                             bk.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_FALSE(
+      std::filesystem::exists(bk / "blobs" / p.img3.substr(0, 2) / p.img3.substr(2, 2) / p.img3));
+  r = wim::test::run_command(kCollector + " verify-backup --config " + c.config() + " --unsigned " +
+                             bk.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  chain::KeyRegistry keys;
+  keys.add("G001", c.station_key.public_key());
+  const auto target = c.dir / "restored";
+  CHECK_NOTHROW(restore_data_dir(bk, target, keys));
+  {
+    sqlite::Db db(target / "meta.db", SQLITE_OPEN_READONLY);
+    CHECK(purged_blob_files(db) == std::set<std::string>{p.img3});
+  }
+  CHECK(std::filesystem::exists(target / "blobs" / p.img5.substr(0, 2) / p.img5.substr(2, 2) /
+                                p.img5));
+
+  // An image gone without a retention entry is damage, as before: named by all three.
+  std::filesystem::remove(c.blobs->path_of(p.img5));
+  const auto tar5 = c.dir / "out" / (c.case5 + ".tar");
+  r = wim::test::run_command(kCollector + " export-case --config " + c.config() + " --case " +
+                             c.case5 + " --out " + tar5.string());
+  REQUIRE(r.status == 0);
+  r = wim::test::run_command(kVerify + " --case " + tar5.string());
+  INFO(r.out);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains(c.case5 + "/plate.jpg: attachment_missing"));
+  CHECK_THROWS_WITH(backup_data_dir(c.data, c.dir / "backup2"), Catch::Contains(p.img5));
+  std::filesystem::remove(bk / "blobs" / p.img5.substr(0, 2) / p.img5.substr(2, 2) / p.img5);
+  const auto problems = verify_backup(bk, keys);
+  CHECK(problems.size() == 1);
+  CHECK_THAT(problems.empty() ? "" : problems.front(), Catch::Contains(p.img5 + ": missing"));
+}
+
+TEST_CASE(
+    "retention: export --station leaves a removed image out beside its signed retention_purge "
+    "entry; wim-verify accepts exactly that, and names an image missing otherwise") {
+  Purged p;
+  auto& c = p.c;
+  auto r = p.purge;
+  REQUIRE_FALSE(c.blobs->contains(p.img3));
+
+  const auto out = c.dir / "chain";
+  const std::string exporter = kCollector + " export --config " + c.config() + " --station G001";
+  r = wim::test::run_command(exporter + " --out " + out.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("G001: 5 records of seq 1..5 in 1 tar(s)") &&
+                        Catch::Contains("1 image(s) removed by retention") &&
+                        Catch::Contains("G001-retention.jsonl"));
+  const auto tar = out / "G001-0000000001-0000000005.tar";
+  const auto list = out / "G001-retention.jsonl";
+  REQUIRE(std::filesystem::exists(tar));
+  CHECK(read_file(out / "collector.pub.pem") == c.audit_key.public_key().to_pem());
+  // The tar holds the very signed manifest of seq 3, without the removed photo.
+  const auto packets = packet::from_tar(read_file(tar));
+  REQUIRE(packets.size() == 5);
+  CHECK(packets[2].manifest_json == p.rec3->manifest);
+  CHECK_FALSE(packets[2].attachments.contains("plate.jpg"));
+  CHECK(packets[2].attachments.contains("waveform.csv"));
+  CHECK(packets[4].attachments.contains("plate.jpg"));
+  // The list: the case's one retention_purge entry, about seq 3's manifest, naming p.img3.
+  const auto entries = lines_of(read_file(list));
+  REQUIRE(entries.size() == 1);
+  const auto entry = boost::json::parse(entries[0]).as_object();
+  CHECK(entry.at("action").as_string() == "retention_purge");
+  CHECK(entry.at("manifest_sha256").as_string() == p.rec3->manifest_sha256);
+  CHECK_THAT(std::string(entry.at("reason").as_string()), Catch::Contains("sha256=" + p.img3));
+
+  const auto pub = (out / "G001.pub.pem").string();
+  const auto verify = [&](const std::filesystem::path& folder, const std::string& extra = "") {
+    return wim::test::run_command(kVerify + " --from-one --key " + pub + extra + " " +
+                                  folder.string());
+  };
+  // Purged and listed: the chain verifies; with the trusted key file given, too.
+  r = verify(out);
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("OK: 5 records, seq 1..5 (station G001), 1 attachment(s) "
+                                    "removed by retention") &&
+                        Catch::Contains("the folder's own collector.pub.pem"));
+  const auto trusted = c.dir / "trusted-collector.pub.pem";
+  write_file(trusted, c.audit_key.public_key().to_pem());
+  r = verify(out, " --audit-key " + trusted.string());
+  CHECK(r.status == 0);
+  r = wim::test::run_command(kVerify + " --json --from-one --key " + pub + " " + out.string());
+  CHECK(r.status == 0);
+  CHECK(boost::json::parse(r.out).as_object().at("removed_by_retention").as_int64() == 1);
+
+  // Copies of the export, each changed in one way.
+  const auto variant = [&](const std::string& name) {
+    const auto d = c.dir / name;
+    std::filesystem::create_directories(d);
+    for (const auto& f : std::filesystem::directory_iterator(out))
+      std::filesystem::copy_file(f.path(), d / f.path().filename());
+    return d;
+  };
+  SECTION("an image deleted by hand from the export is named, the list does not cover it") {
+    // Unpacked into packet folders (wim-verify reads those too), one photo removed.
+    const auto d = variant("hand");
+    REQUIRE(wim::test::run_command("cd " + d.string() + " && tar -xf " + tar.filename().string() +
+                                   " && rm " + tar.filename().string() +
+                                   " G001-0000000005/plate.jpg")
+                .status == 0);
+    REQUIRE(std::filesystem::exists(d / "G001-0000000005" / "waveform.csv"));
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001 seq 5: attachment_missing: plate.jpg is listed but "
+                                      "not in the packet"));
+    CHECK_THAT(r.out, !Catch::Contains("seq 3"));
+  }
+  SECTION("without the list, the removed image is missing") {
+    const auto d = variant("nolist");
+    std::filesystem::remove(d / list.filename());
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001 seq 3: attachment_missing: plate.jpg"));
+  }
+  SECTION("an edited list entry or a collector key not trusted explains nothing") {
+    const auto d = variant("edited");
+    auto text = read_file(list);
+    const auto at = text.find("\"user\":\"system\"");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 15, "\"user\":\"sysadm\"");
+    write_file(d / list.filename(), text);
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001-retention.jsonl: entry 1 (seq ") &&
+                          Catch::Contains("entry_sha256 does not match") &&
+                          Catch::Contains("G001 seq 3: attachment_missing: plate.jpg"));
+    const auto foreign = c.dir / "foreign.pub.pem";
+    write_file(foreign, crypto::SigningKey::generate().public_key().to_pem());
+    r = verify(out, " --audit-key " + foreign.string());
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001-retention.jsonl: entry 1") &&
+                          Catch::Contains("G001 seq 3: attachment_missing: plate.jpg"));
+  }
+  SECTION("a blob lost at the collector without a retention mark: exported as lost, exit 1") {
+    std::filesystem::remove(c.blobs->path_of(p.img5));
+    const auto d = c.dir / "lost";
+    r = wim::test::run_command(exporter + " --out " + d.string());
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("LOST at the collector (not removed by retention): "
+                                      "G001-0000000005/plate.jpg sha256 " +
+                                      p.img5));
+    r = verify(d);
+    INFO(r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("G001 seq 5: attachment_missing: plate.jpg"));
+    CHECK_THAT(r.out, !Catch::Contains("seq 3"));
+    // A second export into the same folder is refused (the list too would be overwritten).
+    r = wim::test::run_command(exporter + " --out " + d.string());
+    CHECK(r.status == 2);
+  }
+}
+
+TEST_CASE(
+    "retention: the operator sees the purge's last run (UTC), images, bytes and cases in "
+    "GET /v1/retention and /metrics") {
+  Collector c;
+  const auto closed_at = c.now;
+  auto registry = std::make_shared<RegistryHolder>(c.dir / "registry.json");
+  Ingest ingest(*c.store, *c.blobs, registry);
+  Monitor monitor(*c.store, MonitorOptions{});
+  Api api(ingest, *c.store, monitor, registry);
+  const auto get = [&](const std::string& target) {
+    Request req{http::verb::get, target, 11};
+    const auto res = api.operators(req, Peer{});
+    REQUIRE(res.result() == http::status::ok);
+    return res.body();
+  };
+  const auto status = [&] { return boost::json::parse(get("/v1/retention")).as_object(); };
+  // Without retention in the config: said so, and no retention metrics.
+  CHECK(status().at("enabled").as_bool() == false);
+  CHECK_THAT(get("/metrics"), !Catch::Contains("wim_retention_"));
+
+  RetentionRunner runner(c.data / "meta.db", *c.blobs, *c.store, *c.review, 30);
+  api.set_retention(&runner);
+  auto s = status();
+  CHECK(s.at("enabled").as_bool());
+  CHECK(s.at("violation_images_days").as_int64() == 30);
+  CHECK(s.at("last_run_utc").is_null());
+  auto m = get("/metrics");
+  CHECK_THAT(m, Catch::Contains("\nwim_retention_period_seconds 2592000\n") &&
+                    Catch::Contains("\nwim_retention_last_run_ok 0\n") &&
+                    !Catch::Contains("\nwim_retention_last_run_timestamp_seconds "));
+
+  // The first run (31 days after the close) removes case 3's photo.
+  const auto t1 = closed_at + 31 * kDayUs;
+  CHECK(runner.run_if_due(t1));
+  CHECK_FALSE(runner.run_if_due(t1 + 600'000'000));  // not due for an hour
+  const auto bytes =
+      static_cast<std::int64_t>((wim::test::violation_attachments().at("plate.jpg") + "3").size());
+  s = status();
+  CHECK(s.at("last_run_utc").as_string() == time::format_utc_ms(t1));
+  CHECK(s.at("next_run_utc").as_string() == time::format_utc_ms(t1 + 3600'000'000));
+  CHECK(s.at("last_ok").as_bool());
+  const auto& last = s.at("last_run").as_object();
+  CHECK(last.at("cases_purged").as_int64() == 1);
+  CHECK(last.at("files_removed").as_int64() == 1);
+  CHECK(last.at("bytes_removed").as_int64() == bytes);
+  const auto& all = s.at("all_time").as_object();
+  CHECK(all.at("cases").as_int64() == 1);
+  CHECK(all.at("images_marked").as_int64() == 1);
+  CHECK(all.at("bytes_marked").as_int64() == bytes);
+  std::ostringstream when;
+  when.precision(16);
+  when << static_cast<double>(t1) / 1e6;
+  m = get("/metrics");
+  INFO(m);
+  CHECK_THAT(
+      m,
+      Catch::Contains("\nwim_retention_last_run_timestamp_seconds " + when.str() + "\n") &&
+          Catch::Contains("\nwim_retention_last_run_ok 1\n") &&
+          Catch::Contains("\nwim_retention_runs_total{outcome=\"ok\"} 1\n") &&
+          Catch::Contains("\nwim_retention_cases_purged_total 1\n") &&
+          Catch::Contains("\nwim_retention_files_removed_total 1\n") &&
+          Catch::Contains("\nwim_retention_bytes_removed_total " + std::to_string(bytes) + "\n") &&
+          Catch::Contains("\nwim_retention_purged_images 1\n") &&
+          Catch::Contains("\nwim_retention_purged_cases 1\n"));
+
+  // An hour on: a run that finds nothing new; the totals stay.
+  CHECK(runner.run_if_due(t1 + 3600'000'000));
+  s = status();
+  CHECK(s.at("last_run").as_object().at("files_removed").as_int64() == 0);
+  CHECK(s.at("since_start").as_object().at("files_removed").as_int64() == 1);
+  CHECK(s.at("since_start").as_object().at("runs_ok").as_int64() == 2);
+  CHECK(s.at("all_time").as_object().at("images_marked").as_int64() == 1);
+
+  // A run that fails (its meta.db cannot be opened) is shown as failed, with the error.
+  RetentionRunner broken(c.dir / "no-such-folder" / "meta.db", *c.blobs, *c.store, *c.review, 30);
+  api.set_retention(&broken);
+  CHECK(broken.run_if_due(t1));
+  s = status();
+  CHECK_FALSE(s.at("last_ok").as_bool());
+  CHECK_THAT(std::string(s.at("last_error").as_string()), Catch::Contains("no-such-folder"));
+  CHECK(s.at("last_success_utc").is_null());
+  m = get("/metrics");
+  CHECK_THAT(m, Catch::Contains("\nwim_retention_last_run_ok 0\n") &&
+                    Catch::Contains("\nwim_retention_runs_total{outcome=\"failed\"} 1\n"));
+}
+
+TEST_CASE(
+    "retention: the same photo bytes arriving in a new record while the purge runs are not "
+    "deleted (the ingest's blob write and the purge's delete share a lock)") {
+  Collector c;
+  const auto closed_at = c.now;
+  const auto rec3 = c.store->get_record("G001", 3);
+  REQUIRE(rec3);
+  const auto img3 = attachment_sha(*rec3, "plate.jpg");
+  // An ingest between its blob write (a no-op: the bytes are stored) and its commit.
+  auto hold = c.blobs->hold_references();
+  REQUIRE(hold);
+  std::atomic<bool> done{false};
+  PurgeResult r;
+  std::thread purge([&] {
+    r = purge_images(c.data / "meta.db", *c.blobs, *c.store, *c.review, 30,
+                     closed_at + 31 * kDayUs);
+    done = true;
+  });
+  // The purge has marked the image and written its audit entry, and waits for the lock.
+  for (int i = 0; i < 200 && purge_entries(*c.review, c.case3) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(done);
+  CHECK(c.blobs->contains(img3));
+  // The ingest commits a new record (seq 6) naming the same bytes, then lets go.
+  StoredRecord six = *rec3;
+  six.seq = 6;
+  six.manifest_sha256 = std::string(64, '6');
+  six.prev_sha256 = c.store->get_record("G001", 5)->manifest_sha256;
+  six.manifest = "{\"seq\":6}";
+  REQUIRE(c.store->put_records({six}).at(0) == PutOutcome::stored);
+  hold.reset();
+  purge.join();
+  CHECK(done);
+  CHECK(r.cases == std::vector<std::string>{c.case3});
+  CHECK(r.files_removed == 0);
+  CHECK(r.files_shared == 1);
+  CHECK(c.blobs->contains(img3));  // seq 6 still has its photo
+  // With no writer holding it, the purge takes the lock at once (and keeps the bytes).
+  const auto again =
+      purge_images(c.data / "meta.db", *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
+  CHECK(again.files_removed == 0);
+  CHECK(c.blobs->contains(img3));
 }

@@ -174,3 +174,23 @@ TEST_CASE("check-config: a transition webhook url is checked like the case webho
            R"("forward":{"transition_webhook_url":"http://127.0.0.1:9000/transitions"}})");
   CHECK(check_config(cfg).empty());
 }
+
+TEST_CASE("check-config: the retention of violation images is a whole number of days >= 1") {
+  Site s;
+  const auto cfg = (s.dir / "collector.json").string();
+  const std::string tls = R"({"tls":{"cert":"pki/c.pem","key":"pki/k.pem","ca":"pki/ca.pem"},)";
+  for (const char* bad : {"0", "-3", "1.5", "\"30\"", "null", "100001"}) {
+    s.config(tls + R"("retention":{"violation_images_days":)" + bad + "}}");
+    const auto p = check_config(cfg);
+    INFO(bad << ": " << p.text());
+    CHECK(pointers(p) == std::vector<std::string>{cfg + " /retention/violation_images_days"});
+  }
+  s.config(tls + R"("retention":7})");
+  CHECK(pointers(check_config(cfg)) == std::vector<std::string>{cfg + " /retention"});
+  s.config(tls + R"("retention":{"violation_images_days":30}})");
+  CHECK(check_config(cfg).empty());
+  CHECK(CollectorConfig::load_file(cfg).retention_images_days == 30);
+  s.config(tls + R"("retention":{}})");  // absent: kept forever
+  CHECK(check_config(cfg).empty());
+  CHECK(CollectorConfig::load_file(cfg).retention_images_days == 0);
+}

@@ -13,6 +13,7 @@
 #include "test_util.hpp"
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/monitor.hpp"
+#include "wim/collector/retention.hpp"
 #include "wim/common/chain.hpp"
 #include "wim/common/json.hpp"
 #include "wim/common/sqlite.hpp"
@@ -532,4 +533,56 @@ TEST_CASE("workbench: the pages of collector/web are served with the CSP, from l
   }
   CHECK(c.request(bhttp::verb::get, "/../CMakeLists.txt", "", "", {}).status == 404);
   CHECK(c.request(bhttp::verb::get, "/missing.js", "", "", {}).status == 404);
+}
+
+TEST_CASE(
+    "workbench: a case whose image retention removed shows it as removed, the file as "
+    "410, the rest verified; bytes another retained case shares stay") {
+  Bench b(2);  // both violations carry the same photo bytes (one blob)
+  const auto c0 = b.case_ids[0], c1 = b.case_ids[1];
+  const Actor tina{"transport", Role::transport_reviewer};
+  constexpr std::int64_t kDay = 86400LL * 1'000'000;
+  b.review->reject(tina, c0, "plate unreadable");
+  const auto img = b.store->get_record("G001", 3)->attachments;
+  std::string img_sha;
+  for (const auto& a : img)
+    if (a.name == "plate.jpg") img_sha = a.sha256;
+  REQUIRE(!img_sha.empty());
+  auto r = purge_images(b.dir / "meta.db", b.blobs, *b.store, *b.review, 1, b.now + 2 * kDay);
+  CHECK(r.cases == std::vector<std::string>{c0});
+  CHECK(r.files_removed == 0);
+  CHECK(r.files_shared == 1);  // c1 is open and refers to the same bytes
+  CHECK(b.blobs.contains(img_sha));
+  b.review->reject(tina, c1, "duplicate");
+  r = purge_images(b.dir / "meta.db", b.blobs, *b.store, *b.review, 1, b.now + 2 * kDay);
+  CHECK(r.cases == std::vector<std::string>{c1});
+  CHECK(r.files_removed == 1);
+  CHECK_FALSE(b.blobs.contains(img_sha));
+
+  auto c = b.client();
+  const auto l = login(c, "supervisor");
+  REQUIRE(l.reply.status == 200);
+  const std::map<std::string, std::string> h = {{"Cookie", l.cookie}};
+  const auto reply = c.request(bhttp::verb::get, "/api/cases/" + c0, "", "", h);
+  INFO(reply.body);
+  REQUIRE(reply.status == 200);
+  const auto d = body_of(reply);
+  const auto& v = d.at("verification").as_object();
+  CHECK(v.at("signature").as_string() == "ok");
+  CHECK(v.at("findings").as_array().empty());
+  int removed = 0;
+  for (const auto& a : d.at("attachments").as_array()) {
+    const auto& o = a.as_object();
+    const bool gone = o.at("removed_by_retention").as_bool();
+    CHECK(gone == (o.at("name").as_string() == "plate.jpg"));
+    CHECK(o.at("url").is_null() == gone);
+    removed += gone;
+  }
+  CHECK(removed == 1);
+  const auto f = c.request(bhttp::verb::get, "/api/cases/" + c0 + "/files/plate.jpg", "", "", h);
+  CHECK(f.status == 410);
+  CHECK(error_of(f) == "removed_by_retention");
+  const auto w = c.request(bhttp::verb::get, "/api/cases/" + c0 + "/files/waveform.csv", "", "", h);
+  CHECK(w.status == 200);
+  CHECK(w.body == wim::test::violation_attachments().at("waveform.csv"));
 }

@@ -3,7 +3,7 @@
 //   POST /v1/records, GET /v1/stations/{id}/ack, POST /v1/heartbeat.
 // Operators' read-only endpoints (plain HTTP on 127.0.0.1, docs/collector.md):
 //   GET /v1/stations, /v1/stations/{id}, /v1/alerts[?active=1], /metrics,
-//   /v1/cases[?station=ID], /v1/stats?day=YYYY-MM-DD[&station=ID].
+//   /v1/cases[?station=ID], /v1/stats?day=YYYY-MM-DD[&station=ID], /v1/retention.
 // Thread-safe (everything it calls is).
 #pragma once
 #include <memory>
@@ -12,6 +12,7 @@
 #include "wim/collector/ingest.hpp"
 #include "wim/collector/monitor.hpp"
 #include "wim/collector/registry.hpp"
+#include "wim/collector/retention.hpp"
 #include "wim/collector/server.hpp"
 
 namespace wim::collector {
@@ -32,6 +33,9 @@ class Api {
   void set_server_counters(const ServerCounters* c) { server_counters_ = c; }
   /// Enables GET /v1/cases.
   void set_forwarder(const Forwarder* f) { forwarder_ = f; }
+  /// The image retention purge (docs/retention.md): GET /v1/retention and the
+  /// wim_retention_* metrics. Without it /v1/retention says retention is off.
+  void set_retention(const RetentionRunner* r) { retention_ = r; }
   std::string metrics_text() const;
 
  private:
@@ -41,6 +45,7 @@ class Api {
   std::shared_ptr<RegistryHolder> registry_;
   const ServerCounters* server_counters_ = nullptr;
   const Forwarder* forwarder_ = nullptr;
+  const RetentionRunner* retention_ = nullptr;
 };
 
 }  // namespace wim::collector

@@ -58,6 +58,10 @@ struct CollectorConfig {
   /// configured "audit_key" must exist.
   std::filesystem::path audit_key;
   bool audit_key_configured = false;
+  /// "retention": {"violation_images_days": N} (docs/retention.md): the images of a case
+  /// closed or rejected more than N days ago are removed by the purge; 0 = kept forever
+  /// (the field absent).
+  std::int64_t retention_images_days = 0;
 
   /// Every mistake is found: each "<file>: <JSON pointer>: <what is expected>". Without
   /// `problems`, throws them all as one InputError (a line each); with it, adds them there

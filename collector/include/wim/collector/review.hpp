@@ -130,6 +130,15 @@ class Review {
   /// Appends an entry for a system action (e.g. retention) on a case.
   void record_system(const std::string& case_id, const std::string& action,
                      const std::string& reason);
+  /// Same, unless the case has an entry with this action already (checked and appended in
+  /// one write transaction, so two processes cannot both append); true when appended.
+  bool record_system_once(const std::string& case_id, const std::string& action,
+                          const std::string& reason);
+
+  /// (case_id, [us] UTC time of its final transition) of every case that is rejected or
+  /// closed and whose final transition (reject / close audit entry) is before
+  /// `before_unix_us`, ascending time (the retention purge reads it).
+  std::vector<std::pair<std::string, std::int64_t>> ended_before(std::int64_t before_unix_us);
 
   /// Audit entries in order (case_id "" = all).
   std::vector<AuditEntry> audit(const std::string& case_id = "", std::size_t limit = 100000);
@@ -139,6 +148,8 @@ class Review {
 
  private:
   ReviewCase load(const std::string& case_id);
+  bool record_system_if(const std::string& case_id, const std::string& action,
+                        const std::string& reason, bool once);
   void ensure_plate(const std::string& case_id);
   ReviewCase transition(const Actor& a, const std::string& case_id, Role need,
                         const std::vector<std::string>& from, const std::string& to,

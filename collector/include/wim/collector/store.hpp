@@ -80,6 +80,13 @@ enum class HashCheck {
 };
 
 /// Content-addressed evidence files. Thread-safe.
+/// A lock on a blob store, held while it lives (BlobStore::hold_references,
+/// FileBlobStore::hold_for_delete).
+class BlobHold {
+ public:
+  virtual ~BlobHold() = default;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -94,6 +101,11 @@ class BlobStore {
     (void)check;
     for (const auto& [sha, data] : blobs) put(sha, data);
   }
+  /// Held by a writer from putting blobs until the metadata that names them is committed,
+  /// so that a delete of blobs no record refers to (the retention purge) cannot remove one
+  /// it is about to name (put is a no-op when the bytes exist). nullptr: this store never
+  /// deletes, nothing to hold.
+  virtual std::unique_ptr<BlobHold> hold_references() { return nullptr; }
 };
 
 /// Metadata. Thread-safe (implementations serialise writers).
@@ -157,6 +169,13 @@ class FileBlobStore final : public BlobStore {
   void put_many(const std::vector<std::pair<std::string, std::string_view>>& blobs,
                 HashCheck check = HashCheck::check) override;
   std::filesystem::path path_of(std::string_view sha256_hex) const;
+  /// flock(2) LOCK_SH on "<root>.lock" (beside the folder): many writers at once, across
+  /// threads and processes. SystemError naming the file when it cannot be taken.
+  std::unique_ptr<BlobHold> hold_references() override;
+  /// LOCK_EX on the same file: while held, no writer is between its blob write and its
+  /// commit. The purge holds it from its "does a retained record refer to it" query to the
+  /// unlink (also from `purge-images` beside the daemon).
+  std::unique_ptr<BlobHold> hold_for_delete();
   /// sync calls made by put_many (syncfs or fsync, files and folders)
   std::uint64_t syncs() const { return syncs_done_; }
 

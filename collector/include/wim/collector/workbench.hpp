@@ -9,12 +9,16 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "wim/collector/api.hpp"
 #include "wim/collector/review.hpp"
 #include "wim/collector/server.hpp"
 #include "wim/collector/store.hpp"
 #include "wim/collector/users.hpp"
+#include "wim/common/packet.hpp"
 
 namespace wim::collector {
 
@@ -41,6 +45,10 @@ class Workbench {
   Response cases_route(const Request& req, const Session& s, const std::string& path);
   Response case_detail(const Request& req, const Session& s, const ReviewCase& c);
   Response case_file(const Request& req, const ReviewCase& c, const std::string& name);
+  /// The names in `absent` (attachments of `p` without a blob) whose SHA-256 in the signed
+  /// manifest a retention_purge audit entry of the case names (docs/retention.md).
+  std::set<std::string> removed_by_retention(const std::string& case_id, const packet::Packet& p,
+                                             const std::vector<std::string>& absent);
   Response case_action(const Request& req, const Session& s, const std::string& id,
                        const std::string& action);
   Response stats(const Request& req, bool csv);

@@ -13,6 +13,7 @@
 //   SHA256SUMS.sig      raw Ed25519 signature of SHA256SUMS by the collector's audit key
 #pragma once
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,10 +46,13 @@ struct Problem {
 
 struct Report {
   std::string case_id;
-  std::size_t files = 0;          ///< files listed in SHA256SUMS and matching it
-  std::size_t packets = 0;        ///< packets whose signature and attachments verified
-  std::size_t attachments = 0;    ///< attachments of those packets
-  std::size_t audit_entries = 0;  ///< the case's audit entries that verified
+  std::size_t files = 0;        ///< files listed in SHA256SUMS and matching it
+  std::size_t packets = 0;      ///< packets whose signature and attachments verified
+  std::size_t attachments = 0;  ///< attachments of those packets
+  /// Attachments the manifest lists that are absent because a signed audit entry
+  /// "retention_purge" of the case names their SHA-256 (common/retention_list.hpp).
+  std::size_t removed_images = 0;
+  std::size_t audit_entries = 0;                         ///< the case's audit entries that verified
   std::int64_t chain_first_seq = 0, chain_last_seq = 0;  ///< linked span (0: none)
   bool keys_from_archive = true;  ///< no key was given: the archive's own were used
   std::vector<Problem> problems;

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "wim/collector/retention.hpp"
+
+#include <system_error>
+
+#include "wim/common/error.hpp"
+#include "wim/common/packet.hpp"
+#include "wim/common/record.hpp"
+#include "wim/common/time.hpp"
+
+namespace wim::collector {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS purged_blobs(
+  case_id TEXT NOT NULL, manifest_sha256 TEXT NOT NULL, name TEXT NOT NULL,
+  sha256 TEXT NOT NULL, size_bytes INTEGER NOT NULL, purged_unix_us INTEGER NOT NULL,
+  PRIMARY KEY(manifest_sha256, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS purged_by_sha ON purged_blobs(sha256);
+)sql";
+
+constexpr const char* kAction = "retention_purge";
+
+bool has_table(sqlite::Db& db, const char* name) {
+  sqlite::Stmt st(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
+  st.bind(1, std::string_view(name));
+  return st.step();
+}
+
+struct Image {
+  std::string name, sha256;
+  std::int64_t size_bytes = 0;
+};
+
+}  // namespace
+
+std::set<std::pair<std::string, std::string>> purged_attachments(sqlite::Db& meta) {
+  std::set<std::pair<std::string, std::string>> out;
+  if (!has_table(meta, "purged_blobs")) return out;
+  for (sqlite::Stmt st(meta, "SELECT manifest_sha256, name FROM purged_blobs"); st.step();)
+    out.emplace(st.col_text(0), st.col_text(1));
+  return out;
+}
+
+std::set<std::string> purged_blob_files(sqlite::Db& meta) {
+  std::set<std::string> out;
+  if (!has_table(meta, "purged_blobs")) return out;
+  for (sqlite::Stmt st(meta,
+                       "SELECT a.sha256 FROM attachments a GROUP BY a.sha256 HAVING SUM(NOT EXISTS("
+                       "SELECT 1 FROM purged_blobs p WHERE p.manifest_sha256=a.manifest_sha256 "
+                       "AND p.name=a.name)) = 0");
+       st.step();)
+    out.insert(st.col_text(0));
+  return out;
+}
+
+PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& blobs,
+                         const MetadataStore& store, Review& review, std::int64_t days,
+                         std::int64_t now_unix_us) {
+  if (days < 1) throw InputError("retention: violation_images_days must be >= 1");
+  constexpr std::int64_t kDayUs = 86400LL * 1'000'000;
+  PurgeResult res;
+  sqlite::Db db(meta_db);
+  db.exec("PRAGMA busy_timeout=5000");
+  db.exec(kSchema);
+  for (const auto& [case_id, ended_us] : review.ended_before(now_unix_us - days * kDayUs)) {
+    std::string station;
+    std::uint64_t seq = 0;
+    if (!packet::parse_dir_name(case_id, station, seq)) continue;  // not a packet's case
+    const auto rec = store.get_record(station, static_cast<std::int64_t>(seq));
+    if (!rec) continue;  // its record is not at this collector: nothing to remove
+    // Images by the signed manifest's media type (the waveform and others stay).
+    std::vector<Image> images;
+    for (const auto& a : record::parse_manifest(rec->manifest).attachments)
+      if (a.media_type.starts_with("image/"))
+        images.push_back({a.name, a.sha256, static_cast<std::int64_t>(a.size_bytes)});
+    if (images.empty()) continue;
+    // 1. Mark (one transaction; a row already there from an interrupted run is kept).
+    {
+      sqlite::Transaction tx(db);
+      sqlite::Stmt ins(db,
+                       "INSERT OR IGNORE INTO purged_blobs(case_id, manifest_sha256, name, "
+                       "sha256, size_bytes, purged_unix_us) VALUES(?,?,?,?,?,?)");
+      for (const auto& im : images) {
+        ins.reset();
+        ins.bind(1, case_id).bind(2, rec->manifest_sha256).bind(3, im.name).bind(4, im.sha256);
+        ins.bind(5, im.size_bytes).bind(6, now_unix_us);
+        ins.step();
+        res.images_marked += sqlite3_changes(db.handle());
+      }
+      tx.commit();
+    }
+    // 2. The audit entry, once per case (also against a concurrent purge-images).
+    {
+      std::string reason = "violation images removed by retention (" + std::to_string(days) +
+                           " day(s) after the case ended at " + time::format_utc_ms(ended_us) +
+                           "); the signed manifest stays:";
+      for (const auto& im : images)
+        reason += " " + im.name + " sha256=" + im.sha256 + " (" + std::to_string(im.size_bytes) +
+                  " bytes);";
+      if (review.record_system_once(case_id, kAction, reason)) res.cases.push_back(case_id);
+    }
+    // 3. The files, unless a record not purged refers to the same bytes. The query and the
+    // unlink happen under the blob store's exclusive lock, so an ingest that has just put
+    // the same bytes (a no-op, the file exists) and not yet committed its record either
+    // finished before the query (its reference is seen) or waits until the file is gone
+    // (it then writes the file anew).
+    for (const auto& im : images) {
+      const auto hold = blobs.hold_for_delete();
+      sqlite::Stmt kept(db,
+                        "SELECT COUNT(*) FROM attachments a WHERE a.sha256=? AND NOT EXISTS "
+                        "(SELECT 1 FROM purged_blobs p WHERE p.manifest_sha256=a.manifest_sha256 "
+                        "AND p.name=a.name)");
+      kept.bind(1, im.sha256);
+      kept.step();
+      const auto path = blobs.path_of(im.sha256);
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) continue;
+      if (kept.col_int(0) > 0) {
+        ++res.files_shared;
+        continue;
+      }
+      const auto size = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
+      if (!std::filesystem::remove(path, ec) || ec)
+        throw SystemError("retention: cannot remove " + path.string() + ": " + ec.message());
+      ++res.files_removed;
+      res.bytes_removed += size;
+    }
+  }
+  return res;
+}
+
+RetentionRunner::RetentionRunner(std::filesystem::path meta_db, FileBlobStore& blobs,
+                                 const MetadataStore& store, Review& review, std::int64_t days,
+                                 std::int64_t interval_us)
+    : meta_db_(std::move(meta_db)),
+      blobs_(blobs),
+      store_(store),
+      review_(review),
+      interval_us_(interval_us) {
+  if (days < 1) throw InputError("retention: violation_images_days must be >= 1");
+  if (interval_us < 1) throw InputError("retention: the purge interval must be positive");
+  status_.days = days;
+  status_.interval_s = interval_us / 1'000'000;
+}
+
+bool RetentionRunner::run_if_due(std::int64_t now_unix_us) {
+  std::int64_t days = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_.last_run_unix_us != 0 && now_unix_us < status_.next_run_unix_us) return false;
+    days = status_.days;
+  }
+  PurgeResult r;
+  std::string error;
+  std::int64_t images_all = 0, bytes_all = 0, cases_all = 0;
+  try {
+    r = purge_images(meta_db_, blobs_, store_, review_, days, now_unix_us);
+    sqlite::Db db(meta_db_, SQLITE_OPEN_READONLY);
+    sqlite::Stmt st(db,
+                    "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0), COUNT(DISTINCT case_id) "
+                    "FROM purged_blobs");
+    st.step();
+    images_all = st.col_int(0);
+    bytes_all = st.col_int(1);
+    cases_all = st.col_int(2);
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "unknown error";
+  }
+  std::lock_guard lock(mutex_);
+  auto& s = status_;
+  s.last_run_unix_us = now_unix_us;
+  s.next_run_unix_us = now_unix_us + interval_us_;
+  s.last_ok = error.empty();
+  s.last_error = error;
+  s.last = r;
+  if (s.last_ok) {
+    s.last_success_unix_us = now_unix_us;
+    ++s.runs_ok;
+    s.images_marked_all = images_all;
+    s.bytes_marked_all = bytes_all;
+    s.cases_all = cases_all;
+  } else {
+    ++s.runs_failed;
+  }
+  s.cases_purged += static_cast<std::int64_t>(r.cases.size());
+  s.files_removed += r.files_removed;
+  s.bytes_removed += r.bytes_removed;
+  return true;
+}
+
+RetentionStatus RetentionRunner::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+}  // namespace wim::collector
