@@ -6,6 +6,7 @@
 // backup.json is signed with the collector's backup key (config "backup"); verify-backup
 // and restore check that signature. --unsigned is the explicit, printed exception.
 #include "cmd_backup.hpp"
+#include "cmd_options.hpp"
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -40,24 +41,15 @@ void print_summary(const BackupResult& r) {
 }  // namespace
 
 static int run_backup_keygen(int argc, char** argv) {
-  po::options_description opts("wim-collector backup-keygen options");
-  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
-                                                 "collector config file (JSON)");
+  const auto opts = command_options("backup-keygen");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << "usage: wim-collector backup-keygen --config collector.json\n"
-                << "Creates the backup key pair at the config's /backup/signing_key (0600) and\n"
-                << "/backup/verify_key (0644); never overwrites. See docs/backup-restore.md.\n"
-                << opts;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "wim-collector backup-keygen: " << e.what() << "\n" << opts;
-    return 2;
-  }
+  if (const auto rc = parse_command_line(
+          argc, argv, "backup-keygen", opts,
+          "usage: wim-collector backup-keygen --config collector.json\n"
+          "Creates the backup key pair at the config's /backup/signing_key (0600) and\n"
+          "/backup/verify_key (0644); never overwrites. See docs/backup-restore.md.\n",
+          vm))
+    return *rc;
   const std::string config = vm["config"].as<std::string>();
   try {
     const auto cfg = CollectorConfig::load_file(config);
@@ -88,9 +80,7 @@ static int run_backup_keygen(int argc, char** argv) {
 int run_backup_command(int argc, char** argv) {
   const std::string cmd = argv[0];
   if (cmd == "backup-keygen") return run_backup_keygen(argc, argv);
-  po::options_description opts("wim-collector " + cmd + " options");
-  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
-                                                 "collector config file (JSON)");
+  auto opts = command_options(cmd);
   if (cmd == "restore")
     opts.add_options()("replace", "move an existing data folder aside (stop the collector first)");
   opts.add_options()("unsigned", cmd == "backup"
@@ -98,26 +88,18 @@ int run_backup_command(int argc, char** argv) {
                                      : "do not check backup.json.sig (no backup key at hand)");
   po::options_description hidden;
   hidden.add_options()("dir", po::value<std::string>()->required(), "");
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("dir", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::cout << "usage: wim-collector " << cmd << " --config collector.json DIR"
-                << (cmd == "restore" ? " [--replace]" : "") << " [--unsigned]\n"
-                << "Exit 0: done; 1: backup refused (every problem listed); 2: usage, config\n"
-                << "or I/O error. See docs/backup-restore.md.\n"
-                << opts;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "wim-collector " << cmd << ": " << e.what() << "\n" << opts;
-    return 2;
-  }
+  if (const auto rc = parse_command_line(
+          argc, argv, cmd, opts,
+          "usage: wim-collector " + cmd + " --config collector.json DIR" +
+              (cmd == "restore" ? " [--replace]" : "") +
+              " [--unsigned]\n"
+              "Exit 0: done; 1: backup refused (every problem listed); 2: usage, config\n"
+              "or I/O error. See docs/backup-restore.md.\n",
+          vm, {.hidden = &hidden, .positional = &pos}))
+    return *rc;
   const std::filesystem::path dir = vm["dir"].as<std::string>();
   try {
     const auto cfg = CollectorConfig::load_file(vm["config"].as<std::string>());

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "cmd_case_export.hpp"
+#include "cmd_options.hpp"
 #include "wim/collector/case_export.hpp"
 #include "wim/collector/chain_export.hpp"
 #include "wim/collector/config.hpp"
@@ -96,10 +97,8 @@ const char* usage(const std::string& cmd) {
 int run_case_export(int argc, char** argv) {
   const std::string cmd = argv[0];
   if (cmd != "export-audit" && cmd != "export-case" && cmd != "export-closed") return -1;
-  po::options_description opts("wim-collector " + cmd + " options");
-  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
-                                                 "collector config file (JSON)")(
-      "out", po::value<std::string>()->required(), "file to write")(
+  auto opts = command_options(cmd);
+  opts.add_options()("out", po::value<std::string>()->required(), "file to write")(
       "audit-key", po::value<std::string>()->default_value(""),
       "the collector's audit key (default: config \"audit_key\", <data_dir>/audit.key.pem)");
   if (cmd == "export-case")
@@ -111,22 +110,17 @@ int run_case_export(int argc, char** argv) {
     opts.add_options()("from", po::value<std::string>(), "UTC start, inclusive")(
         "to", po::value<std::string>(), "UTC end, exclusive");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-    if (vm.count("help")) {
-      std::cout << usage(cmd) << "Exit 0: written; 2: usage, config, unknown case or I/O error.\n"
-                << opts;
-      return kOk;
-    }
-    po::notify(vm);
-    if (cmd == "export-closed" && (!vm.count("from") || !vm.count("to")))
-      throw po::error("export-closed needs --from and --to");
-    if (cmd == "export-audit" && vm.count("case") && (vm.count("from") || vm.count("to")))
-      throw po::error("--case and --from/--to do not go together");
-  } catch (const std::exception& e) {
-    std::cerr << "wim-collector " << cmd << ": " << e.what() << "\n" << usage(cmd);
-    return kUsage;
-  }
+  if (const auto rc = parse_command_line(
+          argc, argv, cmd, opts,
+          std::string(usage(cmd)) +
+              "Exit 0: written; 2: usage, config, unknown case or I/O error.\n",
+          vm, {.check = [&cmd](const po::variables_map& v) {
+            if (cmd == "export-closed" && (!v.count("from") || !v.count("to")))
+              throw po::error("export-closed needs --from and --to");
+            if (cmd == "export-audit" && v.count("case") && (v.count("from") || v.count("to")))
+              throw po::error("--case and --from/--to do not go together");
+          }}))
+    return *rc;
   try {
     const std::filesystem::path config = vm["config"].as<std::string>();
     const std::filesystem::path out = vm["out"].as<std::string>();

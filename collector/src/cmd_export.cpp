@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cmd_export.hpp"
+#include "cmd_options.hpp"
 #include "wim/collector/chain_export.hpp"
 #include "wim/collector/config.hpp"
 #include "wim/collector/registry.hpp"
@@ -22,33 +23,23 @@ namespace po = boost::program_options;
 namespace wim::collector {
 
 int run_export(int argc, char** argv) {
-  po::options_description opts("wim-collector export options");
-  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
-                                                 "collector config file (JSON)")(
-      "station", po::value<std::string>()->required(), "station id")(
+  auto opts = command_options("export");
+  opts.add_options()("station", po::value<std::string>()->required(), "station id")(
       "out", po::value<std::string>()->required(),
       "folder for the tars and <station>.pub.pem (one station per folder)")(
       "from", po::value<std::int64_t>()->default_value(1), "first seq")(
       "to", po::value<std::int64_t>()->default_value(0), "last seq (0: the highest stored)")(
       "per-tar", po::value<std::size_t>()->default_value(1000), "packets per tar file");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout
-          << "usage: wim-collector export --config collector.json --station ID --out DIR\n"
-          << "Images removed by retention are left out and their signed retention_purge\n"
-          << "entries written beside the tars (<station>-retention.jsonl, collector.pub.pem).\n"
-          << "Exit 0: the range is complete; 1: seqs or attachments are missing (listed);\n"
-          << "2: usage, config or I/O error.\n"
-          << opts;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "wim-collector export: " << e.what() << "\n" << opts;
-    return 2;
-  }
+  if (const auto rc = parse_command_line(
+          argc, argv, "export", opts,
+          "usage: wim-collector export --config collector.json --station ID --out DIR\n"
+          "Images removed by retention are left out and their signed retention_purge\n"
+          "entries written beside the tars (<station>-retention.jsonl, collector.pub.pem).\n"
+          "Exit 0: the range is complete; 1: seqs or attachments are missing (listed);\n"
+          "2: usage, config or I/O error.\n",
+          vm))
+    return *rc;
   try {
     const auto cfg = CollectorConfig::load_file(vm["config"].as<std::string>());
     const auto station = vm["station"].as<std::string>();

@@ -4,6 +4,8 @@
 // the collector runs (SQLite WAL; the collector's own purge does the same, idempotently).
 #include "cmd_retention.hpp"
 
+#include "cmd_options.hpp"
+
 #include <boost/program_options.hpp>
 #include <iostream>
 
@@ -17,25 +19,16 @@ namespace po = boost::program_options;
 namespace wim::collector {
 
 int run_purge_images(int argc, char** argv) {
-  po::options_description opts("wim-collector purge-images options");
-  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
-                                                 "collector config file (JSON)");
+  const auto opts = command_options("purge-images");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << "usage: wim-collector purge-images --config collector.json\n"
-                   "Removes the images of cases closed or rejected more than\n"
-                   "/retention/violation_images_days ago, each with a retention_purge audit\n"
-                   "entry; the signed manifests stay (docs/retention.md).\n"
-                << opts;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "wim-collector purge-images: " << e.what() << "\n" << opts;
-    return 2;
-  }
+  if (const auto rc = parse_command_line(
+          argc, argv, "purge-images", opts,
+          "usage: wim-collector purge-images --config collector.json\n"
+          "Removes the images of cases closed or rejected more than\n"
+          "/retention/violation_images_days ago, each with a retention_purge audit\n"
+          "entry; the signed manifests stay (docs/retention.md).\n",
+          vm))
+    return *rc;
   try {
     const auto cfg = CollectorConfig::load_file(vm["config"].as<std::string>());
     if (cfg.retention_images_days == 0) {

@@ -4,6 +4,7 @@
 // so it stays out of the process list and shell history). The only way to make the first
 // admin: the collector has no default user or password.
 #include "cmd_users.hpp"
+#include "cmd_options.hpp"
 
 #include <boost/program_options.hpp>
 #include <fstream>
@@ -18,29 +19,22 @@ namespace po = boost::program_options;
 namespace wim::collector {
 
 int run_add_user(int argc, char** argv) {
-  po::options_description opts("wim-collector add-user options");
-  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>(),
-                                                 "collector config file (its data_dir)")(
-      "data", po::value<std::string>(), "the collector's data folder (instead of --config)")(
+  auto opts = command_options("add-user", false);
+  opts.add_options()("data", po::value<std::string>(),
+                     "the collector's data folder (instead of --config)")(
       "user", po::value<std::string>()->required(), "user name: 1..32 of a-z 0-9 . _ -")(
       "role", po::value<std::string>()->required(),
       "transport_reviewer, police_reviewer, supervisor, operator or admin");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << "usage: wim-collector add-user --config collector.json --user NAME --role ROLE\n"
-                << "       (password: first line of stdin, at least 12 bytes)\n"
-                << opts;
-      return 0;
-    }
-    po::notify(vm);
-    if (vm.count("config") == vm.count("data"))
-      throw po::error("give exactly one of --config and --data");
-  } catch (const std::exception& e) {
-    std::cerr << "wim-collector add-user: " << e.what() << "\n" << opts;
-    return 2;
-  }
+  if (const auto rc = parse_command_line(
+          argc, argv, "add-user", opts,
+          "usage: wim-collector add-user --config collector.json --user NAME --role ROLE\n"
+          "       (password: first line of stdin, at least 12 bytes)\n",
+          vm, {.check = [](const po::variables_map& v) {
+            if (v.count("config") == v.count("data"))
+              throw po::error("give exactly one of --config and --data");
+          }}))
+    return *rc;
   try {
     const std::filesystem::path data =
         vm.count("data") ? std::filesystem::path(vm["data"].as<std::string>())

@@ -14,6 +14,7 @@
 #include "cmd_backup.hpp"
 #include "cmd_case_export.hpp"
 #include "cmd_export.hpp"
+#include "cmd_options.hpp"
 #include "cmd_retention.hpp"
 #include "cmd_station_cert.hpp"
 #include "cmd_users.hpp"
@@ -112,38 +113,30 @@ int main(int argc, char** argv) {
     return run_purge_images(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]).starts_with("export-"))
     if (int rc = run_case_export(argc - 1, argv + 1); rc >= 0) return rc;
-  po::options_description opts("wim-collector options");
-  opts.add_options()("help,h", "show this help")("config,c", po::value<std::string>()->required(),
-                                                 "collector config file (JSON)");
+  const auto opts = command_options("");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << "usage: wim-collector --config collector.json\n"
-                << "       wim-collector export --config collector.json --station ID --out DIR\n"
-                << "         (a station's stored chain as tars for wim-verify; --help there)\n"
-                << "       wim-collector add-user --config collector.json --user NAME --role ROLE\n"
-                << "         (a workbench user; password on stdin; --help there)\n"
-                << "       wim-collector check-config collector.json\n"
-                << "         (every mistake of the config and its registry; exit 1 when any)\n"
-                << "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
-                << "         (online backup with a signed manifest, verified restore;\n"
-                << "         docs/backup-restore.md)\n"
-                << "       wim-collector backup-keygen --config collector.json\n"
-                << "       wim-collector station-cert add|retire|list STATION ...\n"
-                << "         (once: the key pair that signs backups, at the config's /backup)\n"
-                << "       wim-collector export-case|export-audit|export-closed ... (--help; "
-                   "docs/case-export.md)\n"
-                << "       wim-collector purge-images --config collector.json\n"
-                << "         (violation images past /retention; docs/retention.md)\n"
-                << opts;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "wim-collector: " << e.what() << "\n" << opts;
-    return 2;
-  }
+  if (const auto rc = parse_command_line(
+          argc, argv, "", opts,
+          "usage: wim-collector --config collector.json\n"
+          "       wim-collector export --config collector.json --station ID --out DIR\n"
+          "         (a station's stored chain as tars for wim-verify; --help there)\n"
+          "       wim-collector add-user --config collector.json --user NAME --role ROLE\n"
+          "         (a workbench user; password on stdin; --help there)\n"
+          "       wim-collector check-config collector.json\n"
+          "         (every mistake of the config and its registry; exit 1 when any)\n"
+          "       wim-collector backup|verify-backup|restore --config collector.json DIR\n"
+          "         (online backup with a signed manifest, verified restore;\n"
+          "         docs/backup-restore.md)\n"
+          "       wim-collector backup-keygen --config collector.json\n"
+          "         (once: the key pair that signs backups, at the config's /backup)\n"
+          "       wim-collector station-cert add|retire|list STATION ...\n"
+          "         (a station's TLS certificate in the registry; --help there)\n"
+          "       wim-collector export-case|export-audit|export-closed ... (--help; "
+          "docs/case-export.md)\n"
+          "       wim-collector purge-images --config collector.json\n"
+          "         (violation images past /retention; docs/retention.md)\n",
+          vm))
+    return *rc;
   try {
     auto cfg = CollectorConfig::load_file(vm["config"].as<std::string>());
     auto registry = std::make_shared<RegistryHolder>(cfg.registry);
