@@ -57,7 +57,12 @@ scripts/fuzz.sh 20
 # WIM_CROSS=0 skips it. Installs crossbuild-essential-arm64, qemu-user and 7 :arm64 -dev
 # packages the first time (idempotent; needs root or sudo). Measured 2026-11-29 from an
 # empty build folder, no ccache hit, load 3.7-7.5: apt 54 s, build 8 min 21 s, 126 tests under
-# qemu 68 s: 10 min 24 s in all.
+# qemu 68 s: 10 min 24 s in all. Issue 17 (2026-12-07): WIM_CROSS_CAMERA=1 adds OpenCV (camera
+# driver, plate reader) from an arm64 root made once by mmdebstrap (~70 s, cached in
+# /var/tmp/wim-bookworm-arm64-sysroot.tar) and reuses build/edge/anpr_model trained above
+# (opt-in until one plate case passes on aarch64):
+# first run 33 min 02 s at load median 4.2 (build 17 min 42 s, 221 tests under qemu
+# 13 min 31 s); docs/cross-build.md.
 # If apt cannot install the arm64 packages at all (exit 75: the machine's package sources,
 # after one retry), the cross step is reported as NOT RUN in a loud line and the rest of
 # the result stands; WIM_CROSS=strict turns that into a failure. A build or test failure

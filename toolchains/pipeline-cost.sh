@@ -66,6 +66,9 @@ vehicles_weighed=$(grep -c . "$work/cg.full.stdout" || true)
 
 arm_full="" arm_empty=""
 if [ -x "$edge_arm" ] && command -v qemu-aarch64 >/dev/null; then
+  # A cross build with OpenCV loads it from the target root (WIM_TARGET_SYSROOT): qemu -L.
+  arm_root=$(sed -n 's/^WIM_TARGET_SYSROOT:PATH=//p' "$(dirname "$(dirname "$edge_arm")")/CMakeCache.txt" 2>/dev/null || true)
+  [ -z "$arm_root" ] || export QEMU_LD_PREFIX="$arm_root"
   # qemu_count <recording>: guest instructions (in_asm: block sizes; exec+nochain: every
   # executed block), summed by awk from a fifo (the log would be gigabytes).
   qemu_count() {
