@@ -394,7 +394,17 @@ Response Workbench::case_detail(const Request& req, const Session&, const Review
   std::string station;
   std::uint64_t seq = 0;
   bj::array history;
-  for (const auto& e : review_.audit(c.case_id)) history.push_back(e.to_json());
+  for (const auto& e : review_.audit(c.case_id)) {
+    auto h = e.to_json();
+    // How late, in the working time the deadline was counted in (today's calendar; whole
+    // seconds, rounded up so that a late action is never "0 s" late).
+    if (e.deadline == "overdue")
+      h["overdue_working_s"] =
+          (review_.calendar().working_us_between(e.stage_deadline_unix_us, e.time_unix_us) +
+           999'999) /
+          1'000'000;
+    history.push_back(std::move(h));
+  }
   out["history"] = std::move(history);
   std::optional<packet::Packet> p;
   std::vector<std::string> absent;
