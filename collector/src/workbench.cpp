@@ -241,9 +241,16 @@ Response Workbench::route(const Request& req, const Peer& peer) {
     if (auto r = need_role({Role::supervisor, Role::operator_}, "read statistics")) return *r;
     return stats(req, path == "/api/stats.csv");
   }
-  if (path == "/api/stations" || path.rfind("/api/stations/", 0) == 0 || path == "/api/alerts") {
+  // The operators' read-only status (/v1/...): stations, alerts, the case and transition
+  // deliveries (counts and errors, no case data), the image retention purge.
+  if (path == "/api/stations" || path.rfind("/api/stations/", 0) == 0 || path == "/api/alerts" ||
+      path == "/api/deliveries" || path == "/api/retention") {
     if (auto r = need_method(false)) return *r;
-    if (auto r = need_role({Role::supervisor, Role::operator_}, "read stations")) return *r;
+    if (auto r = need_role({Role::supervisor, Role::operator_},
+                           path == "/api/deliveries"  ? "read the delivery status"
+                           : path == "/api/retention" ? "read the retention status"
+                                                      : "read stations"))
+      return *r;
     Request inner{http::verb::get, "/v1" + std::string(req.target()).substr(4), req.version()};
     inner.keep_alive(req.keep_alive());
     return api_.operators(inner, Peer{});

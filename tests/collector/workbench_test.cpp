@@ -210,6 +210,8 @@ TEST_CASE("workbench: every /api route x every role gets its answer or a 403 nam
       {G, "/api/stations", "", {"supervisor", "operator"}},
       {G, "/api/stations/G001", "", {"supervisor", "operator"}},
       {G, "/api/alerts", "", {"supervisor", "operator"}},
+      {G, "/api/deliveries", "", {"supervisor", "operator"}},
+      {G, "/api/retention", "", {"supervisor", "operator"}},
       {G, "/api/users", "", {"admin"}},
       {P,
        "/api/users",
