@@ -5,6 +5,7 @@
 #include <optional>
 #include <sstream>
 
+#include "wim/collector/transition_webhook.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/json.hpp"
 #include "wim/common/log.hpp"
@@ -162,6 +163,35 @@ bj::object retention_json(const RetentionStatus& s) {
                       {"bytes_marked", s.bytes_marked_all}}}};
 }
 
+/// GET /v1/deliveries (docs/collector.md "Delivery status"): counts, errors and times
+/// only; no case data (no plate: the workbench shows this to operators).
+bj::object deliveries_json(const Forwarder* f, const TransitionWebhook* t) {
+  bj::array sinks;
+  if (f)
+    for (const auto& s : f->sink_summaries())
+      sinks.push_back({{"sink", s.sink},
+                       {"state", s.state()},
+                       {"pending", s.pending},
+                       {"retrying", s.retrying},
+                       {"delivered", s.delivered},
+                       {"backlog", s.pending + s.retrying},
+                       {"oldest_waiting_utc", utc_or_null(s.oldest_waiting_unix_us)},
+                       {"last_error", s.last_error},
+                       {"next_attempt_utc", utc_or_null(s.next_attempt_unix_us)}});
+  bj::object tw{{"enabled", t != nullptr}};
+  if (t) {
+    const auto s = t->status();
+    tw["state"] = s.state();
+    tw["delivered_seq"] = s.delivered_seq;
+    tw["latest_seq"] = s.latest_seq;
+    tw["backlog"] = s.backlog();
+    tw["attempts"] = s.attempts;
+    tw["last_error"] = s.last_error;
+    tw["next_attempt_utc"] = utc_or_null(s.next_attempt_unix_us);
+  }
+  return bj::object{{"case_sinks", std::move(sinks)}, {"transition_webhook", std::move(tw)}};
+}
+
 }  // namespace
 
 Response Api::operators(const Request& req, const Peer&) {
@@ -216,6 +246,7 @@ Response Api::operators(const Request& req, const Peer&) {
                                       "config: images are kept forever"}});
     return ok_json(req, retention_json(retention_->status()));
   }
+  if (path == "/v1/deliveries") return ok_json(req, deliveries_json(forwarder_, transitions_));
   if (path == "/v1/stats") {
     const auto day = query_param(req.target(), "day");
     const auto station = query_param(req.target(), "station");
@@ -386,6 +417,16 @@ std::string Api::metrics_text() const {
     m.family("wim_cases_pending_deliveries", "gauge",
              "Case deliveries to the back office not yet accepted by their sink.")
         .sample("wim_cases_pending_deliveries", "", forwarder_->pending_deliveries());
+  if (transitions_) {
+    const auto s = transitions_->status();
+    m.family("wim_transition_webhook_backlog_entries", "gauge",
+             "Audit entries (review transitions) not yet accepted by the transition webhook.")
+        .sample("wim_transition_webhook_backlog_entries", "", s.backlog());
+    m.family("wim_transition_webhook_failed_attempts", "gauge",
+             "Failed tries of the next entry (0 when the last try succeeded; see "
+             "GET /v1/deliveries last_error).")
+        .sample("wim_transition_webhook_failed_attempts", "", s.attempts);
+  }
   m.family("wim_alerts_active", "gauge", "Alerts currently active (GET /v1/alerts?active=1).")
       .sample("wim_alerts_active", "", monitor_.alerts(true).size());
   if (retention_) {

@@ -137,27 +137,37 @@ void HttpPoster::post(const std::string& body,
   asio::io_context ioc;
   asio::ip::tcp::resolver resolver(ioc);
   beast::tcp_stream stream(ioc);
-  stream.expires_after(timeout_);
-  stream.connect(resolver.resolve(host_, port_));
-  http::request<http::string_body> req{http::verb::post, target_, 11};
-  req.set(http::field::host, host_);
-  req.set(http::field::content_type, "application/json");
-  for (const auto& [k, v] : headers) req.set(k, v);
-  req.body() = body;
-  req.prepare_payload();
-  stream.expires_after(timeout_);
-  http::write(stream, req);
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024);
-  stream.expires_after(timeout_);
-  http::read(stream, buf, parser);
-  beast::error_code ec;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  const auto status = parser.get().result_int();
-  if (status < 200 || status > 299)
-    throw std::runtime_error("HTTP " + std::to_string(status) + " from " + host_ + ":" + port_ +
-                             target_);
+  // The error an operator reads (GET /v1/deliveries, the workbench): the step, the peer
+  // and the system's reason, without boost's source location.
+  const char* step = "connect to ";
+  try {
+    stream.expires_after(timeout_);
+    stream.connect(resolver.resolve(host_, port_));
+    step = "send to ";
+    http::request<http::string_body> req{http::verb::post, target_, 11};
+    req.set(http::field::host, host_);
+    req.set(http::field::content_type, "application/json");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    stream.expires_after(timeout_);
+    http::write(stream, req);
+    step = "read the answer of ";
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024);
+    stream.expires_after(timeout_);
+    http::read(stream, buf, parser);
+    beast::error_code ec;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    const auto status = parser.get().result_int();
+    if (status < 200 || status > 299)
+      throw std::runtime_error("HTTP " + std::to_string(status) + " from " + host_ + ":" + port_ +
+                               target_);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(std::string(step) + host_ + ":" + port_ + target_ + ": " +
+                             e.code().message());
+  }
 }
 
 WebhookSink::WebhookSink(const std::string& url, std::chrono::milliseconds timeout)
@@ -412,6 +422,44 @@ std::int64_t Forwarder::pending_deliveries() const {
   sqlite::Stmt st(*db_, "SELECT COUNT(*) FROM deliveries WHERE state != 'delivered'");
   st.step();
   return st.col_int(0);
+}
+
+std::string SinkSummary::state() const {
+  if (retrying) return "failing";
+  return pending ? "pending" : "delivered";
+}
+
+std::vector<SinkSummary> Forwarder::sink_summaries() const {
+  std::map<std::string, SinkSummary> by;
+  for (const auto& s : sinks_) by[s->name()].sink = s->name();
+  std::lock_guard lock(mutex_);
+  sqlite::Stmt st(*db_, "SELECT sink, state, COUNT(*) FROM deliveries GROUP BY sink, state");
+  while (st.step()) {
+    auto& s = by[st.col_text(0)];
+    s.sink = st.col_text(0);
+    const auto state = st.col_text(1);
+    (state == "delivered"  ? s.delivered
+     : state == "retrying" ? s.retrying
+                           : s.pending) += st.col_int(2);
+  }
+  for (auto& [name, s] : by) {
+    sqlite::Stmt old(*db_,
+                     "SELECT MIN(c.created_unix_us) FROM deliveries d JOIN cases c USING(case_id) "
+                     "WHERE d.sink=?1 AND d.state != 'delivered'");
+    old.bind(1, name);
+    if (old.step() && !old.col_null(0)) s.oldest_waiting_unix_us = old.col_int(0);
+    sqlite::Stmt err(*db_,
+                     "SELECT last_error, next_attempt_unix_us FROM deliveries WHERE sink=?1 AND "
+                     "state='retrying' ORDER BY next_attempt_unix_us, case_id LIMIT 1");
+    err.bind(1, name);
+    if (err.step()) {
+      s.last_error = err.col_text(0);
+      s.next_attempt_unix_us = err.col_int(1);
+    }
+  }
+  std::vector<SinkSummary> out;
+  for (auto& [name, s] : by) out.push_back(std::move(s));
+  return out;
 }
 
 // --------------------------------------------------------------------------- statistics

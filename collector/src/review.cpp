@@ -122,6 +122,27 @@ std::int64_t WorkCalendar::add(std::int64_t from_unix_us, std::int64_t working_s
   throw InputError("calendar: deadline more than 20000 days away (holidays list too long?)");
 }
 
+std::int64_t WorkCalendar::working_us_between(std::int64_t from_unix_us,
+                                              std::int64_t to_unix_us) const {
+  if (to_unix_us <= from_unix_us) return 0;
+  if (day_end_s <= day_start_s || (weekdays & 0x7f) == 0)
+    throw InputError("calendar: no working time (day_end <= day_start or no weekday)");
+  constexpr std::int64_t kDayUs = 86400ll * 1'000'000;
+  const std::int64_t offset_us = std::int64_t{utc_offset_s} * 1'000'000;
+  const std::int64_t from = from_unix_us + offset_us, to = to_unix_us + offset_us;  // local
+  std::int64_t sum = 0;
+  for (std::int64_t day = floor_div(from, kDayUs); day * kDayUs < to; ++day) {
+    const std::int64_t weekday = ((day % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday (3)
+    if (!((weekdays >> weekday) & 1) ||
+        std::find(holidays.begin(), holidays.end(), civil_date(day)) != holidays.end())
+      continue;
+    const std::int64_t start = std::max(from, day * kDayUs + std::int64_t{day_start_s} * 1'000'000);
+    const std::int64_t end = std::min(to, day * kDayUs + std::int64_t{day_end_s} * 1'000'000);
+    if (end > start) sum += end - start;
+  }
+  return sum;
+}
+
 WorkCalendar WorkCalendar::from_json(const bj::object& o) {
   WorkCalendar c;
   auto num = [&](const char* k, int& out, int lo, int hi) {

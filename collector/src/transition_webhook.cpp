@@ -29,16 +29,20 @@ TransitionWebhook::TransitionWebhook(const std::filesystem::path& cases_db, Revi
 TransitionWebhook::~TransitionWebhook() = default;
 
 TransitionWebhookStatus TransitionWebhook::status() const {
+  std::lock_guard lock(mutex_);
   sqlite::Stmt st(*db_,
                   "SELECT delivered_seq, attempts, next_attempt_unix_us, last_error FROM "
                   "transition_webhook WHERE id=1");
   TransitionWebhookStatus s;
   if (st.step())
     s = {st.col_int(0), static_cast<int>(st.col_int(1)), st.col_int(2), st.col_text(3)};
+  sqlite::Stmt last(*db_, "SELECT COALESCE(MAX(seq), 0) FROM audit_log");
+  if (last.step()) s.latest_seq = last.col_int(0);
   return s;
 }
 
 void TransitionWebhook::save(const TransitionWebhookStatus& s) {
+  std::lock_guard lock(mutex_);
   sqlite::Stmt st(*db_,
                   "UPDATE transition_webhook SET delivered_seq=?, attempts=?, "
                   "next_attempt_unix_us=?, last_error=? WHERE id=1");
@@ -67,7 +71,7 @@ int TransitionWebhook::pump(std::int64_t now_unix_us) {
                                              ", retry in " + std::to_string(delay_ms) + " ms)");
       return sent;
     }
-    s = {e.seq, 0, 0, ""};
+    s = {e.seq, 0, 0, "", s.latest_seq};
     save(s);
     ++sent;
   }

@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
           cfg.data_dir / "cases.db", review, wim::crypto::SigningKey::from_pem(audit_key.to_pem()),
           cfg.transition_webhook_url, std::chrono::milliseconds(cfg.webhook_timeout_ms),
           cfg.forward.retry_initial_ms, cfg.forward.retry_max_ms);
+    api.set_transitions(transitions.get());
     Users users(cfg.data_dir / "users.db");
     std::optional<boost::asio::ssl::context> browser_tls;
     std::unique_ptr<Workbench> workbench;

@@ -241,9 +241,16 @@ Response Workbench::route(const Request& req, const Peer& peer) {
     if (auto r = need_role({Role::supervisor, Role::operator_}, "read statistics")) return *r;
     return stats(req, path == "/api/stats.csv");
   }
-  if (path == "/api/stations" || path.rfind("/api/stations/", 0) == 0 || path == "/api/alerts") {
+  // The operators' read-only status (/v1/...): stations, alerts, the case and transition
+  // deliveries (counts and errors, no case data), the image retention purge.
+  if (path == "/api/stations" || path.rfind("/api/stations/", 0) == 0 || path == "/api/alerts" ||
+      path == "/api/deliveries" || path == "/api/retention") {
     if (auto r = need_method(false)) return *r;
-    if (auto r = need_role({Role::supervisor, Role::operator_}, "read stations")) return *r;
+    if (auto r = need_role({Role::supervisor, Role::operator_},
+                           path == "/api/deliveries"  ? "read the delivery status"
+                           : path == "/api/retention" ? "read the retention status"
+                                                      : "read stations"))
+      return *r;
     Request inner{http::verb::get, "/v1" + std::string(req.target()).substr(4), req.version()};
     inner.keep_alive(req.keep_alive());
     return api_.operators(inner, Peer{});
@@ -394,7 +401,17 @@ Response Workbench::case_detail(const Request& req, const Session&, const Review
   std::string station;
   std::uint64_t seq = 0;
   bj::array history;
-  for (const auto& e : review_.audit(c.case_id)) history.push_back(e.to_json());
+  for (const auto& e : review_.audit(c.case_id)) {
+    auto h = e.to_json();
+    // How late, in the working time the deadline was counted in (today's calendar; whole
+    // seconds, rounded up so that a late action is never "0 s" late).
+    if (e.deadline == "overdue")
+      h["overdue_working_s"] =
+          (review_.calendar().working_us_between(e.stage_deadline_unix_us, e.time_unix_us) +
+           999'999) /
+          1'000'000;
+    history.push_back(std::move(h));
+  }
   out["history"] = std::move(history);
   std::optional<packet::Packet> p;
   std::vector<std::string> absent;

@@ -201,6 +201,24 @@ function decisionForm(c) {
   return f;
 }
 
+// Working time [s] as a person reads it: "9 h 30 min", "45 min", "20 s".
+function fmtWorking(s) {
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  if (!h && !m) return `${s} s`;
+  return [h ? `${h} h` : '', m ? `${m} min` : ''].filter(Boolean).join(' ');
+}
+
+// Was this transition taken within its stage's deadline (the audit entry's "deadline")?
+function deadlineText(e) {
+  if (e.deadline === 'met') return 'met';
+  if (e.deadline === 'overdue') {
+    return e.overdue_working_s ? `overdue by ${fmtWorking(e.overdue_working_s)} of working time`
+      : 'overdue (after the deadline, outside working hours)';
+  }
+  if (e.deadline === 'none') return 'no deadline';
+  return 'not recorded'; // an entry written before deadlines were recorded
+}
+
 let caseForm = null;
 async function caseView(view, id) {
   const d = await api('GET', `/api/cases/${encodeURIComponent(id)}`);
@@ -226,10 +244,13 @@ async function caseView(view, id) {
         el('h2', {}, 'Verification'), verification(d.verification || {})),
       el('div', {}, el('div', { class: 'card' }, el('h2', {}, 'Axles'), axleTable(d.manifest)), caseForm)),
     el('div', { class: 'card' }, el('h2', {}, 'Waveform'), canvas),
-    el('div', { class: 'card' }, el('h2', {}, 'History'), el('table', {},
-      el('tr', {}, ...['Time (UTC)', 'User', 'Action', 'From', 'To', 'Reason'].map((h) => el('th', {}, h))),
-      ...(d.history || []).map((e) => el('tr', {}, ...[e.time_utc, `${e.user} (${e.role})`, e.action, e.from, e.to, e.reason]
-        .map((x) => el('td', {}, x)))))));
+    el('div', { class: 'card' }, el('h2', {}, 'History'), el('table', { id: 'history' },
+      el('tr', {}, ...['Time (UTC)', 'User', 'Action', 'From', 'To', 'Reason', 'Stage deadline (UTC)', 'Deadline']
+        .map((h) => el('th', {}, h))),
+      ...(d.history || []).map((e) => el('tr', { 'data-seq': String(e.seq) },
+        ...[e.time_utc, `${e.user} (${e.role})`, e.action, e.from, e.to, e.reason, e.stage_deadline_utc || '—']
+          .map((x) => el('td', {}, x)),
+        el('td', { class: e.deadline === 'overdue' ? 'overdue' : e.deadline === 'met' ? 'ok' : '' }, deadlineText(e)))))));
   if (wave) {
     const r = await fetch(wave.url, { credentials: 'same-origin' });
     if (r.ok) drawWaveform(canvas, await r.text());
@@ -243,13 +264,51 @@ function cell(v) {
   return String(v);
 }
 
+// The collector's own deliveries and image retention (operator, supervisor): counts,
+// errors and times only, no case data.
+function deliveriesCard(d) {
+  const stateCell = (x) => el('td', { class: x === 'failing' ? 'bad' : x === 'delivered' ? 'ok' : '' }, x);
+  const cols = ['Sink', 'State', 'Backlog', 'Pending', 'Retrying', 'Delivered', 'Oldest waiting (UTC)', 'Last error', 'Next try (UTC)'];
+  const rows = d.case_sinks.map((s) => el('tr', { 'data-sink': s.sink }, el('td', {}, s.sink), stateCell(s.state),
+    ...[s.backlog, s.pending, s.retrying, s.delivered, s.oldest_waiting_utc, s.last_error || '', s.next_attempt_utc]
+      .map((x) => el('td', {}, x === null ? '—' : String(x)))));
+  const t = d.transition_webhook;
+  const tw = t.enabled
+    ? el('p', { id: 'transitions' }, 'Review transitions webhook: ', el('strong', { class: t.state === 'failing' ? 'bad' : t.state === 'delivered' ? 'ok' : '' }, t.state),
+      ` — ${t.backlog} audit entr${t.backlog === 1 ? 'y' : 'ies'} waiting (delivered up to seq ${t.delivered_seq} of ${t.latest_seq})`,
+      t.attempts ? `, ${t.attempts} failed tr${t.attempts === 1 ? 'y' : 'ies'}, last error: ${t.last_error}, next try ${t.next_attempt_utc}` : '')
+    : el('p', { id: 'transitions' }, 'Review transitions webhook: not configured (forward.transition_webhook_url).');
+  return el('div', { class: 'card', id: 'delivery-status' }, el('h2', {}, 'Case deliveries'),
+    rows.length ? el('table', { id: 'deliveries' }, el('tr', {}, ...cols.map((h) => el('th', {}, h))), ...rows)
+      : el('p', {}, 'No case sink configured (forward.spool_dir, forward.webhook_url).'), tw);
+}
+
+function retentionCard(r) {
+  const card = el('div', { class: 'card', id: 'retention-status' }, el('h2', {}, 'Image retention'));
+  if (!r.enabled) { card.append(el('p', { id: 'retention-off' }, r.detail)); return card; }
+  const row = (k, label, v) => el('tr', { 'data-k': k }, el('th', {}, label), el('td', {}, v === null ? '—' : String(v)));
+  const l = r.last_run, a = r.all_time, s = r.since_start;
+  card.append(el('table', { id: 'retention' },
+    row('days', 'Images kept after a case ends', `${r.violation_images_days} days`),
+    row('last_run', 'Last purge run (UTC)', r.last_run_utc),
+    row('result', 'Result', r.last_run_utc === null ? 'not run yet' : r.last_ok ? 'ok' : `failed: ${r.last_error}`),
+    row('last_success', 'Last completed run (UTC)', r.last_success_utc),
+    row('next_run', 'Next run (UTC)', r.next_run_utc),
+    row('last_counts', 'Last run', `${l.cases_purged} cases, ${l.files_removed} files / ${l.bytes_removed} bytes removed`),
+    row('since_start', 'Since start', `${s.runs_ok} runs ok, ${s.runs_failed} failed; ${s.cases_purged} cases, ${s.files_removed} files / ${s.bytes_removed} bytes removed`),
+    row('all_time', 'All time', `${a.cases} cases, ${a.images_marked} images / ${a.bytes_marked} bytes removed`)));
+  return card;
+}
+
 async function stationsView(view) {
-  const st = await api('GET', '/api/stations');
+  const [st, deliveries, retention] = await Promise.all([api('GET', '/api/stations'),
+    api('GET', '/api/deliveries'), api('GET', '/api/retention')]);
   const map = el('canvas', { id: 'map' });
   const cols = ['id', 'name', 'last_record_utc', 'records_per_hour', 'outbox', 'clock', 'faults', 'alerts'];
   view.replaceChildren(el('h1', {}, `Stations (${st.length})`), el('div', { class: 'card' }, map),
     el('table', { id: 'stations' }, el('tr', {}, ...cols.map((h) => el('th', {}, h))),
-      ...st.map((s) => el('tr', {}, ...cols.map((k) => el('td', {}, cell(s[k] ?? s[k.replace('id', 'station_id')])))))));
+      ...st.map((s) => el('tr', {}, ...cols.map((k) => el('td', {}, cell(s[k] ?? s[k.replace('id', 'station_id')])))))),
+    el('div', { class: 'status' }, deliveriesCard(deliveries), retentionCard(retention)));
   const w = (map.width = map.clientWidth || 600), h = (map.height = 180), g = map.getContext('2d');
   const pts = st.filter((s) => s.location);
   const lat = pts.map((s) => s.location.lat), lon = pts.map((s) => s.location.lon);

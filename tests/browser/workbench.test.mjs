@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -54,10 +55,27 @@ const station = (id, lat, lon) => ({ id, location: { lat, lon }, lanes: 2,
 fs.writeFileSync(path.join(dir, 'registry.json'), JSON.stringify({ stations: [
   station('G001', 31.98, 118.76), station('G002', 32.06, 118.91)] }));
 const transportH = 8, policeH = 16;
+// The case webhook points at a port nobody listens on (it must show as failing); the
+// transition webhook at a receiver here that accepts everything (delivered).
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+});
+const deadPort = await freePort();
+const transitionsIn = [];
+const receiver = http.createServer((req, res) => {
+  let b = ''; req.on('data', (d) => { b += d; });
+  req.on('end', () => { transitionsIn.push(JSON.parse(b)); res.writeHead(200); res.end('{}'); });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+const retentionDays = 30;
 fs.writeFileSync(path.join(dir, 'collector.json'), JSON.stringify({
   registry: 'registry.json', data_dir: 'data', threads: 2,
   tls: { cert: path.join(pki, 'collector.cert.pem'), key: path.join(pki, 'collector.key.pem'), ca: path.join(pki, 'ca.cert.pem') },
   listen: { port: 0 }, operator_listen: { port: 0 }, workbench_listen: '127.0.0.1:0',
+  forward: { spool_dir: 'spool', webhook_url: `http://127.0.0.1:${deadPort}/cases`, tick_ms: 100,
+    transition_webhook_url: `http://127.0.0.1:${receiver.address().port}/transitions`,
+    retry_initial_ms: 60000, retry_max_ms: 60000 },
+  retention: { violation_images_days: retentionDays },
   // Every day, all day: a stage deadline is then the case's start + the working hours.
   review: { transport_working_h: transportH, police_working_h: policeH,
     calendar: { weekdays: [1, 2, 3, 4, 5, 6, 7], day_start_s: 0, day_end_s: 86400 } },
@@ -158,6 +176,8 @@ try {
       `${id} ${state}: back in the queue, the case no longer in it`);
   };
 
+  let otherDeadlineUs = 0;
+  const deadlines = {}; // case id -> the deadline text the transport / police queue showed
   const fine = byPlate['青S38938'], human = byPlate['川X2M3B7'], warn = byPlate['新Z57A58'], other = byPlate['渝XF77615'];
 
   // ---- transport reviewer ------------------------------------------------------------------
@@ -171,6 +191,7 @@ try {
     const hours = dl.map((d) => (d - nowS * 1000) / 3600e3);
     check(hours.every((h) => h > transportH - 0.25 && h < transportH + 0.25),
       `deadlines shown are ${transportH} working hours after the case came (24/7 calendar): ${hours.map((h) => h.toFixed(2))}`);
+    for (const r of rows) deadlines[`transport ${r.id}`] = r.deadline;
     const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.textContent));
     check(JSON.stringify(nav) === JSON.stringify(['Transport queue']), `transport nav ${JSON.stringify(nav)}`);
     await shot(page, '01-transport-queue');
@@ -212,6 +233,11 @@ try {
       await backInQueue(page, c.case_id, 'awaiting_police_review');
     }
     check(true, 'two cases confirmed with the c key');
+    // Overdue: the stage deadline of this case set 2 h back in cases.db (the collector has
+    // no clock control; Review reads the stored deadline at each action).
+    otherDeadlineUs = (nowS - 7200) * 1e6;
+    run('sqlite3', ['-cmd', '.timeout 5000', path.join(dir, 'data', 'cases.db'),
+      `UPDATE review_queue SET stage_deadline_unix_us=${otherDeadlineUs} WHERE case_id='${other.case_id}'`]);
     // Reject needs a reason.
     await openCase(page, other.case_id);
     await page.click('#decide button[data-key=r]');
@@ -229,6 +255,11 @@ try {
     check(u.status === 403, `transport may not list users (${u.status})`);
     const q = await apiAs(page, 'GET', '/api/cases?queue=police');
     check(q.status === 403, `transport may not read the police queue (${q.status})`);
+    for (const [u, what] of [['/api/deliveries', 'delivery'], ['/api/retention', 'retention']]) {
+      const x = await apiAs(page, 'GET', u);
+      check(x.status === 403 && x.body?.detail === `transport_reviewer may not read the ${what} status (needs supervisor or operator)`,
+        `transport may not read ${u} (${x.status} ${x.body?.detail})`);
+    }
   });
 
   // ---- police reviewer ---------------------------------------------------------------------
@@ -237,6 +268,7 @@ try {
     const ids = await page.$$eval('#queue tr[data-id]', (trs) => trs.map((tr) => tr.dataset.id));
     check(ids.length === 3 && !ids.includes(other.case_id), `police queue: the 3 confirmed cases, not the rejected one (${ids})`);
     const dl = await page.$$eval('#queue tr[data-id] td:nth-child(5)', (tds) => tds.map((t) => t.textContent));
+    ids.forEach((id, i) => { deadlines[`police ${id}`] = dl[i]; });
     const hours = dl.map((d) => (Date.parse(d.replace(' OVERDUE', '')) - nowS * 1000) / 3600e3);
     check(hours.every((h) => h > policeH - 0.25 && h < policeH + 0.25), `police deadlines ${policeH} h after confirmation: ${hours.map((h) => h.toFixed(2))}`);
     await shot(page, '04-police-queue');
@@ -286,6 +318,43 @@ try {
     check(JSON.stringify(nav) === JSON.stringify(['Stations', 'Statistics']), `operator nav ${JSON.stringify(nav)}`);
     const ids = await page.$$eval('#stations tr td:first-child', (tds) => tds.map((t) => t.textContent));
     check(ids.includes('G001') && ids.includes('G002'), `stations table ${ids}`);
+    // Deliveries: wait until the transition webhook took all 10 entries (plate read, 3
+    // confirms, reject; 2 decides, 2 closes, return), then reload the page.
+    let del = null;
+    for (let i = 0; i < 100; ++i) {
+      del = (await apiAs(page, 'GET', '/api/deliveries')).body;
+      if (del?.transition_webhook?.backlog === 0 && del.case_sinks.every((x) => x.pending === 0)) break;
+      await sleep(100);
+    }
+    check(transitionsIn.length === 10 && transitionsIn.map((e) => e.seq).join() === '1,2,3,4,5,6,7,8,9,10',
+      `the transition receiver got seq 1..10 in order (${transitionsIn.map((e) => e.seq)})`);
+    await page.reload();
+    await page.waitForSelector('#deliveries');
+    const sinkRow = (name) => page.$$eval(`#deliveries tr[data-sink=${name}] td`, (tds) => tds.map((t) => t.textContent));
+    const spool = await sinkRow('spool'), hook = await sinkRow('webhook');
+    // Sink, State, Backlog, Pending, Retrying, Delivered, Oldest waiting, Last error, Next try
+    check(JSON.stringify(spool) === JSON.stringify(['spool', 'delivered', '0', '0', '0', '4', '—', '', '—']),
+      `spool sink row: ${JSON.stringify(spool)}`);
+    check(hook.slice(0, 6).join() === 'webhook,failing,4,0,4,0' && hook[7] === `connect to 127.0.0.1:${deadPort}/cases: Connection refused`,
+      `webhook sink row (dead port ${deadPort}): ${JSON.stringify(hook)}`);
+    const oldest = del.case_sinks.find((x) => x.sink === 'webhook').oldest_waiting_utc;
+    check(hook[6] === oldest && Math.abs(Date.parse(oldest) / 1000 - nowS) < 300 && Date.parse(hook[8]) > Date.parse(oldest),
+      `webhook: oldest waiting ${hook[6]} (the cases came at the start), next try ${hook[8]}`);
+    check(await page.$eval('#deliveries tr[data-sink=webhook] td:nth-child(2)', (t) => t.className) === 'bad', 'failing sink in red');
+    const tw = await page.textContent('#transitions');
+    check(tw === 'Review transitions webhook: delivered — 0 audit entries waiting (delivered up to seq 10 of 10)',
+      `transitions line: ${tw}`);
+    const ret = Object.fromEntries(await page.$$eval('#retention tr', (trs) => trs.map((tr) => [tr.dataset.k, tr.cells[1].textContent])));
+    const r = (await apiAs(page, 'GET', '/api/retention')).body;
+    check(ret.days === `${retentionDays} days` && ret.result === 'ok' && ret.last_run === r.last_run_utc
+      && Math.abs(Date.parse(r.last_run_utc) / 1000 - nowS) < 300
+      && Date.parse(r.next_run_utc) - Date.parse(r.last_run_utc) === 3600e3 && ret.next_run === r.next_run_utc,
+      `retention: ${JSON.stringify(ret)}`);
+    check(ret.last_counts === '0 cases, 0 files / 0 bytes removed' && ret.all_time === '0 cases, 0 images / 0 bytes removed',
+      'retention: nothing removed (every case ended today)');
+    const stationsHtml = await page.content();
+    check(cases.every((c) => !stationsHtml.includes(c.plate) && !stationsHtml.includes(c.true_plate) && !stationsHtml.includes(c.case_id)),
+      'no plate and no case id in the operator\'s stations page');
     await shot(page, '06-operator-stations');
     await page.goto(`${base}/#/stats`);
     await page.waitForSelector('#by-state');
@@ -312,8 +381,30 @@ try {
   await asRole('su1', async (page) => {
     await page.goto(`${base}/#/case/${fine.case_id}`);
     await page.waitForSelector('#state');
-    const actions = await page.$$eval('.card table tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent));
-    check(['confirm', 'decide:fine', 'close'].every((a) => actions.includes(a)), `history of the fined case: ${actions}`);
+    const history = async () => page.$$eval('#history tr[data-seq]', (trs) => trs.map((tr) => {
+      const td = [...tr.cells].map((c) => c.textContent);
+      return { action: td[2], deadline_utc: td[6], deadline: td[7] };
+    }));
+    const h = await history();
+    const tdl = deadlines[`transport ${fine.case_id}`], pdl = deadlines[`police ${fine.case_id}`];
+    check(JSON.stringify(h) === JSON.stringify([{ action: 'confirm', deadline_utc: tdl, deadline: 'met' },
+      { action: 'decide:fine', deadline_utc: pdl, deadline: 'met' }, { action: 'close', deadline_utc: pdl, deadline: 'met' }]),
+    `history of the fined case, each stage's deadline as its queue showed it: ${JSON.stringify(h)}`);
+    await page.goto(`${base}/#/case/${other.case_id}`);
+    await page.waitForSelector('#history');
+    const ho = await history();
+    const e = (await apiAs(page, 'GET', `/api/cases/${other.case_id}`)).body.history[0];
+    const late = Math.ceil((e.time_unix_us - otherDeadlineUs) / 1e6);
+    const fmt = (x) => [Math.floor(x / 3600) ? `${Math.floor(x / 3600)} h` : '', Math.floor((x % 3600) / 60) ? `${Math.floor((x % 3600) / 60)} min` : '']
+      .filter(Boolean).join(' ') || `${x} s`;
+    check(e.stage_deadline_unix_us === otherDeadlineUs && e.overdue_working_s === late && late >= 7200 && late < 7500,
+      `rejected case: the API's deadline ${e.stage_deadline_utc}, overdue by ${e.overdue_working_s} s (expected ${late})`);
+    check(JSON.stringify(ho) === JSON.stringify([{ action: 'reject', deadline_utc: e.stage_deadline_utc,
+      deadline: `overdue by ${fmt(late)} of working time` }]), `history of the rejected case: ${JSON.stringify(ho)}`);
+    check(await page.$eval('#history tr[data-seq] td:nth-child(8)', (t) => t.className) === 'overdue', 'overdue in red');
+    await shot(page, '09-supervisor-overdue-history');
+    await page.goto(`${base}/#/case/${fine.case_id}`);
+    await page.waitForSelector('#history');
     check((await buttons(page)).length === 0 && (await page.$('#decide textarea')) === null, 'supervisor: no decision button, no reason field');
     check((await page.$('#deadline')) === null, 'a closed case shows no deadline');
     await shot(page, '08-supervisor-case-history');
@@ -323,12 +414,17 @@ try {
     check(JSON.stringify(states) === JSON.stringify(['returned_to_transport']), `transport queue now: ${states}`);
     const d = await apiAs(page, 'POST', `/api/cases/${human.case_id}/reject`, { reason: 'x' });
     check(d.status === 403, `supervisor is read-only (${d.status})`);
+    await page.goto(`${base}/#/stations`);
+    await page.waitForSelector('#retention');
+    check((await page.$$eval('#deliveries tr[data-sink]', (t) => t.map((r) => r.dataset.sink))).join() === 'spool,webhook',
+      'supervisor sees the delivery status too');
   });
 } catch (e) {
   check(false, `exception: ${e.stack || e}`);
 } finally {
   if (browser) await browser.close();
   collector.kill('SIGTERM');
+  receiver.close();
   await new Promise((r) => (collector.exitCode !== null ? r() : collector.on('exit', r)));
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -466,6 +466,122 @@ TEST_CASE("forward: every review transition goes to the transition webhook, sign
   CHECK(entries[3].at("to").as_string() == "closed");
 }
 
+TEST_CASE(
+    "forward: GET /v1/deliveries and /metrics give each sink's backlog and error and the "
+    "transition webhook's, and no case data") {
+  Fixture f;
+  std::uint16_t dead_port;
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    dead_port = a.local_endpoint().port();
+  }
+  Receiver rx(1);  // the transition webhook: the first POST is refused (503)
+  auto fw = f.forwarder();
+  fw->add_sink(std::make_unique<SpoolSink>(f.dir / "spool",
+                                           [&](const std::string& id) { return f.key_pem(id); }));
+  fw->add_sink(std::make_unique<WebhookSink>("http://127.0.0.1:" + std::to_string(dead_port) + "/x",
+                                             std::chrono::milliseconds(500)));
+  f.ingest->add_observer(fw.get());
+  f.send(5);  // cases at seq 3 and 5
+  Monitor monitor(*f.store, MonitorOptions{});
+  Api api(*f.ingest, *f.store, monitor, f.registry);
+  api.set_forwarder(fw.get());
+  const auto get = [&](const char* target) {
+    auto res = api.operators(Request{http::verb::get, target, 11}, Peer{});
+    REQUIRE(res.result() == http::status::ok);
+    return res.body();
+  };
+  const auto deliveries = [&] { return boost::json::parse(get("/v1/deliveries")).as_object(); };
+  const auto sink = [](const boost::json::object& d, const std::string& name) {
+    for (const auto& s : d.at("case_sinks").as_array())
+      if (s.at("sink").as_string() == name) return s.as_object();
+    FAIL("no sink " << name);
+    return boost::json::object{};
+  };
+
+  auto d = deliveries();
+  REQUIRE(d.at("case_sinks").as_array().size() == 2);
+  CHECK(d.at("transition_webhook").as_object() == boost::json::object{{"enabled", false}});
+  std::int64_t created = 0;
+  for (const auto& c : fw->cases())
+    created = created ? std::min(created, c.created_unix_us) : c.created_unix_us;
+  for (const auto* name : {"spool", "webhook"}) {
+    INFO(name);
+    const auto s = sink(d, name);
+    CHECK(s.at("state").as_string() == "pending");
+    CHECK(s.at("pending").as_int64() == 2);
+    CHECK(s.at("backlog").as_int64() == 2);
+    CHECK(s.at("delivered").as_int64() == 0);
+    CHECK(s.at("oldest_waiting_utc").as_string() == time::format_utc_ms(created));
+    CHECK(s.at("last_error").as_string() == "");
+  }
+  const auto t0 = time::now_unix_us();
+  CHECK(fw->pump(t0) == 2);  // the spool takes both, the dead webhook none
+  d = deliveries();
+  auto spool = sink(d, "spool"), hook = sink(d, "webhook");
+  CHECK(spool.at("state").as_string() == "delivered");
+  CHECK(spool.at("delivered").as_int64() == 2);
+  CHECK(spool.at("backlog").as_int64() == 0);
+  CHECK(spool.at("oldest_waiting_utc").is_null());
+  CHECK(spool.at("next_attempt_utc").is_null());
+  CHECK(hook.at("state").as_string() == "failing");
+  CHECK(hook.at("retrying").as_int64() == 2);
+  CHECK(hook.at("pending").as_int64() == 0);
+  CHECK(hook.at("backlog").as_int64() == 2);
+  CHECK(hook.at("oldest_waiting_utc").as_string() == time::format_utc_ms(created));
+  // The step, the peer and the reason, without boost's source location.
+  CHECK(hook.at("last_error").as_string() ==
+        "connect to 127.0.0.1:" + std::to_string(dead_port) + "/x: Connection refused");
+  CHECK(hook.at("next_attempt_utc").as_string() ==
+        time::format_utc_ms(t0 + ForwardOptions{}.retry_initial_ms * 1000));
+
+  // The transition webhook: 2 entries, the first try refused, then both delivered.
+  std::int64_t now = t0;
+  Review review(
+      f.dir / "cases.db", crypto::SigningKey::generate(), ReviewOptions{}, [&] { return now; },
+      [](const std::string&) {
+        return record::Plate{"沪A12345", "blue", 0.95, false};
+      });
+  const Actor tina{"tina", Role::transport_reviewer};
+  review.read_plate(tina, packet::dir_name("G001", 3), "沪A54321");
+  review.reject(tina, packet::dir_name("G001", 5), "wrong lane");
+  TransitionWebhook tw(f.dir / "cases.db", review, crypto::SigningKey::generate(),
+                       "http://127.0.0.1:" + std::to_string(rx.port()) + "/t",
+                       std::chrono::milliseconds(2000), 1000, 4000);
+  api.set_transitions(&tw);
+  auto t = deliveries().at("transition_webhook").as_object();
+  CHECK(t.at("enabled").as_bool());
+  CHECK(t.at("state").as_string() == "pending");
+  CHECK(t.at("backlog").as_int64() == 2);
+  CHECK(tw.pump(now) == 0);
+  const auto body = get("/v1/deliveries");
+  t = boost::json::parse(body).at("transition_webhook").as_object();
+  CHECK(t.at("state").as_string() == "failing");
+  CHECK(t.at("delivered_seq").as_int64() == 0);
+  CHECK(t.at("latest_seq").as_int64() == 2);
+  CHECK(t.at("backlog").as_int64() == 2);
+  CHECK(t.at("attempts").as_int64() == 1);
+  CHECK(t.at("last_error").as_string().rfind("audit seq 1: HTTP 503", 0) == 0);
+  CHECK(t.at("next_attempt_utc").as_string() == time::format_utc_ms(now + 1'000'000));
+  auto metrics = get("/metrics");
+  CHECK(metrics.find("\nwim_transition_webhook_backlog_entries 2\n") != std::string::npos);
+  CHECK(metrics.find("\nwim_transition_webhook_failed_attempts 1\n") != std::string::npos);
+  // No case data: no plate (the stored one, the one read), no case id.
+  for (const auto* no : {"沪A12345", "沪A54321", "京A12345", "G001-"}) {
+    INFO(no);
+    CHECK(body.find(no) == std::string::npos);
+  }
+  CHECK(tw.pump(now + 1'000'000) == 2);
+  t = deliveries().at("transition_webhook").as_object();
+  CHECK(t.at("state").as_string() == "delivered");
+  CHECK(t.at("backlog").as_int64() == 0);
+  CHECK(t.at("last_error").as_string() == "");
+  CHECK(t.at("next_attempt_utc").is_null());
+  metrics = get("/metrics");
+  CHECK(metrics.find("\nwim_transition_webhook_backlog_entries 0\n") != std::string::npos);
+}
+
 TEST_CASE("forward: a transition webhook url that is not http://host:port/path is refused") {
   Fixture f;
   Review review(

@@ -237,6 +237,29 @@ TEST_CASE("review: working-time deadlines and overdue flags on a controlled cloc
   CHECK(f.review->get("D2").overdue);
 }
 
+TEST_CASE("review: working time between two instants counts what a deadline counts") {
+  WorkCalendar cal;  // Mon-Fri 09:00-17:00 at +8 h
+  constexpr std::int64_t kH = 3600ll * 1'000'000;
+  const auto at = [](const char* utc) { return time::parse_utc(utc); };
+  const auto fri16 = at("2026-12-11T08:00:00Z");  // Friday 16:00 local
+  // Friday 16:00 -> Monday 10:00 local: 1 h on Friday, nothing on the weekend, 1 h Monday.
+  CHECK(cal.working_us_between(fri16, at("2026-12-14T02:00:00Z")) == 2 * kH);
+  // The inverse of add(): from any instant, add(from, s) is s working seconds later.
+  for (const auto from : {fri16, at("2026-12-12T04:00:00Z"), at("2026-12-07T00:59:59Z")})
+    for (const std::int64_t s : {1ll, 3600ll, 7 * 3600ll + 17, 40 * 3600ll})
+      CHECK(cal.working_us_between(from, cal.add(from, s)) == s * 1'000'000);
+  // Outside working hours only: Friday 17:00 to Monday 09:00 local is none.
+  CHECK(cal.working_us_between(at("2026-12-11T09:00:00Z"), at("2026-12-14T01:00:00Z")) == 0);
+  // A holiday counts nothing: Friday 16:00 -> Tuesday 10:00 with Monday off is 2 h.
+  cal.holidays = {"2026-12-14"};
+  CHECK(cal.working_us_between(fri16, at("2026-12-15T02:00:00Z")) == 2 * kH);
+  // An end before the start is no time, not negative time.
+  CHECK(cal.working_us_between(at("2026-12-15T02:00:00Z"), fri16) == 0);
+  CHECK(cal.working_us_between(fri16, fri16) == 0);
+  cal.weekdays = 0;
+  CHECK_THROWS_AS(cal.working_us_between(fri16, fri16 + kH), InputError);
+}
+
 TEST_CASE("review: the audit chain verifies and a tampered entry is found") {
   Fixture f;
   f.add_case("A1", 3000);

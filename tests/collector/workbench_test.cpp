@@ -210,6 +210,8 @@ TEST_CASE("workbench: every /api route x every role gets its answer or a 403 nam
       {G, "/api/stations", "", {"supervisor", "operator"}},
       {G, "/api/stations/G001", "", {"supervisor", "operator"}},
       {G, "/api/alerts", "", {"supervisor", "operator"}},
+      {G, "/api/deliveries", "", {"supervisor", "operator"}},
+      {G, "/api/retention", "", {"supervisor", "operator"}},
       {G, "/api/users", "", {"admin"}},
       {P,
        "/api/users",
@@ -585,4 +587,69 @@ TEST_CASE(
   const auto w = c.request(bhttp::verb::get, "/api/cases/" + c0 + "/files/waveform.csv", "", "", h);
   CHECK(w.status == 200);
   CHECK(w.body == wim::test::violation_attachments().at("waveform.csv"));
+}
+
+TEST_CASE(
+    "workbench: the case history gives each transition's stage deadline in UTC and whether "
+    "it was met, or by how much working time it was overdue") {
+  Bench b(2);  // created Mon 2026-12-07 10:00 local (+8 h), transport deadline + 72 h wall
+  const auto a = b.case_ids[0], r = b.case_ids[1];
+  const Actor tr{"transport", Role::transport_reviewer}, po{"police", Role::police_reviewer};
+  b.review->confirm(tr, a, "");  // at once: met; police deadline 40 working h = Mon 14th 10:00
+  b.now = time::parse_utc("2026-12-12T04:00:00Z");  // Saturday 12:00 local
+  // Deadline Thu 10th 10:00 local: Thu 7 h + Fri 8 h of working time late (50 h wall).
+  b.review->reject(tr, r, "plate unreadable");
+  b.now = time::parse_utc("2026-12-15T03:30:00Z");  // Tuesday 11:30 local
+  // Police deadline Mon 14th 10:00: Mon 7 h + Tue 2.5 h late (25.5 h wall).
+  b.review->decide(po, a, "fine", "");
+  b.review->close(po, a, "paid");
+
+  auto c = b.client();
+  const auto l = login(c, "supervisor");
+  REQUIRE(l.reply.status == 200);
+  const std::map<std::string, std::string> h = {{"Cookie", l.cookie}};
+  struct Row {
+    std::string action, deadline_utc, deadline;
+    std::int64_t overdue_working_s;  ///< -1: the field is absent
+  };
+  const auto history = [&](const std::string& id) {
+    const auto reply = c.request(bhttp::verb::get, "/api/cases/" + id, "", "", h);
+    INFO(reply.body);
+    REQUIRE(reply.status == 200);
+    std::vector<Row> out;
+    const auto d = body_of(reply);
+    for (const auto& e : d.at("history").as_array()) {
+      const auto& o = e.as_object();
+      out.push_back({std::string(o.at("action").as_string()),
+                     std::string(o.at("stage_deadline_utc").as_string()),
+                     std::string(o.at("deadline").as_string()),
+                     o.contains("overdue_working_s") ? o.at("overdue_working_s").as_int64() : -1});
+    }
+    return out;
+  };
+  const auto ha = history(a);
+  REQUIRE(ha.size() == 3);
+  CHECK(ha[0].action == "confirm");
+  CHECK(ha[0].deadline_utc == "2026-12-10T02:00:00.000000Z");
+  CHECK(ha[0].deadline == "met");
+  CHECK(ha[0].overdue_working_s == -1);
+  for (const auto& row : {ha[1], ha[2]}) {
+    INFO(row.action);
+    CHECK(row.deadline_utc == "2026-12-14T02:00:00.000000Z");
+    CHECK(row.deadline == "overdue");
+    CHECK(row.overdue_working_s == 34200);  // 9.5 h
+  }
+  CHECK(ha[1].action == "decide:fine");
+  CHECK(ha[2].action == "close");
+  const auto hr = history(r);
+  REQUIRE(hr.size() == 1);
+  CHECK(hr[0].action == "reject");
+  CHECK(hr[0].deadline_utc == "2026-12-10T02:00:00.000000Z");
+  CHECK(hr[0].deadline == "overdue");
+  CHECK(hr[0].overdue_working_s == 54000);  // 15 h
+  // The same numbers through /api/audit (what export-audit signs) and the case: the page
+  // only adds the working time, it changes no recorded field.
+  const auto audit = body_of(c.request(bhttp::verb::get, "/api/audit?case=" + r, "", "", h));
+  CHECK(audit.at("entries").as_array()[0].at("deadline").as_string() == "overdue");
+  CHECK_FALSE(audit.at("entries").as_array()[0].as_object().contains("overdue_working_s"));
 }

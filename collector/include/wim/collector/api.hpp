@@ -3,7 +3,8 @@
 //   POST /v1/records, GET /v1/stations/{id}/ack, POST /v1/heartbeat.
 // Operators' read-only endpoints (plain HTTP on 127.0.0.1, docs/collector.md):
 //   GET /v1/stations, /v1/stations/{id}, /v1/alerts[?active=1], /metrics,
-//   /v1/cases[?station=ID], /v1/stats?day=YYYY-MM-DD[&station=ID], /v1/retention.
+//   /v1/cases[?station=ID], /v1/stats?day=YYYY-MM-DD[&station=ID], /v1/retention,
+//   /v1/deliveries.
 // Thread-safe (everything it calls is).
 #pragma once
 #include <memory>
@@ -16,6 +17,8 @@
 #include "wim/collector/server.hpp"
 
 namespace wim::collector {
+
+class TransitionWebhook;
 
 class Api {
  public:
@@ -36,6 +39,9 @@ class Api {
   /// The image retention purge (docs/retention.md): GET /v1/retention and the
   /// wim_retention_* metrics. Without it /v1/retention says retention is off.
   void set_retention(const RetentionRunner* r) { retention_ = r; }
+  /// The review transitions' webhook: in GET /v1/deliveries and the
+  /// wim_transition_webhook_* metrics.
+  void set_transitions(const TransitionWebhook* t) { transitions_ = t; }
   std::string metrics_text() const;
 
  private:
@@ -46,6 +52,7 @@ class Api {
   const ServerCounters* server_counters_ = nullptr;
   const Forwarder* forwarder_ = nullptr;
   const RetentionRunner* retention_ = nullptr;
+  const TransitionWebhook* transitions_ = nullptr;
 };
 
 }  // namespace wim::collector

@@ -124,6 +124,21 @@ struct Delivery {
   std::string last_error;
 };
 
+/// One sink's deliveries, summed over all cases (the operator's delivery status).
+struct SinkSummary {
+  std::string sink;
+  std::int64_t pending = 0;    ///< never tried yet
+  std::int64_t retrying = 0;   ///< failed at least once, not delivered yet
+  std::int64_t delivered = 0;  ///< accepted by the sink
+  /// [us] UTC creation of the oldest case not delivered to this sink (0: none waits).
+  std::int64_t oldest_waiting_unix_us = 0;
+  /// The retrying delivery tried next: its error and when [us] UTC ("" / 0: none).
+  std::string last_error;
+  std::int64_t next_attempt_unix_us = 0;
+  /// "delivered" (nothing waits), "pending" (waits, none failed), "failing" (one retrying).
+  std::string state() const;
+};
+
 class Forwarder final : public IngestObserver {
  public:
   /// Opens (creates) the outbox at `db_path`; sinks are added before catch_up()/pump().
@@ -151,6 +166,8 @@ class Forwarder final : public IngestObserver {
   /// [{case fields..., "deliveries":[...]}] newest first.
   boost::json::array cases_json(const std::string& station = "", std::size_t limit = 1000) const;
   std::int64_t pending_deliveries() const;
+  /// Every configured sink (and any sink named in the outbox), by name.
+  std::vector<SinkSummary> sink_summaries() const;
 
  private:
   bool create_case(const StoredRecord& r, const record::Manifest& m, std::int64_t now_us);

@@ -42,6 +42,9 @@ struct WorkCalendar {
   std::vector<std::string> holidays;  ///< local dates "YYYY-MM-DD"
   /// [us] UTC instant at which `working_s` of working time after `from_unix_us` is used.
   std::int64_t add(std::int64_t from_unix_us, std::int64_t working_s) const;
+  /// [us] working time in [from_unix_us, to_unix_us) (0 when to <= from): how far past a
+  /// deadline an action came, counted like the deadline itself.
+  std::int64_t working_us_between(std::int64_t from_unix_us, std::int64_t to_unix_us) const;
   /// InputError naming the field on a bad value.
   static WorkCalendar from_json(const boost::json::object& o);
 };
@@ -145,6 +148,8 @@ class Review {
   /// The entries with seq > `after_seq`, in order, at most `limit`.
   std::vector<AuditEntry> audit_after(std::int64_t after_seq, std::size_t limit);
   crypto::VerifyKey public_key() const { return key_.public_key(); }
+  /// The calendar the deadlines are counted on (the site's config).
+  const WorkCalendar& calendar() const { return options_.calendar; }
 
  private:
   ReviewCase load(const std::string& case_id);

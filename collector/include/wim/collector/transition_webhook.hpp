@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "wim/collector/forward.hpp"
@@ -28,6 +29,16 @@ struct TransitionWebhookStatus {
   int attempts = 0;                       ///< failed tries of the next entry
   std::int64_t next_attempt_unix_us = 0;  ///< [us] UTC, not before
   std::string last_error;                 ///< of the last failed try ("" = none)
+  std::int64_t latest_seq = 0;            ///< highest seq in the audit log (status() only)
+  /// Entries not yet accepted by the platform.
+  std::int64_t backlog() const {
+    return latest_seq > delivered_seq ? latest_seq - delivered_seq : 0;
+  }
+  /// "delivered" (nothing waits), "pending" (waits, none failed), "failing" (a try failed).
+  std::string state() const {
+    if (attempts > 0) return "failing";
+    return backlog() ? "pending" : "delivered";
+  }
 };
 
 class TransitionWebhook {
@@ -43,6 +54,7 @@ class TransitionWebhook {
 
  private:
   void save(const TransitionWebhookStatus& s);
+  mutable std::mutex mutex_;  // guards db_ (status() is read from the API's threads)
   std::unique_ptr<sqlite::Db> db_;
   Review& review_;
   crypto::SigningKey key_;
