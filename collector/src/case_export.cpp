@@ -210,7 +210,7 @@ CaseTar case_tar(const MetadataStore& store, const BlobStore& blobs, Review& rev
     out.files.push_back(case_id + "/" + path);
     in_tar.emplace_back(case_id + "/" + path, std::move(bytes));
   }
-  out.tar = packet::files_to_tar(in_tar, now_unix_us / 1'000'000);
+  out.tar = packet::files_to_tar(in_tar, now_unix_us / 1'000'000, packet::TarEnd::full_records);
   return out;
 }
 

@@ -48,7 +48,8 @@ void write_tar(const std::filesystem::path& path, const std::vector<packet::Pack
   const auto part = std::filesystem::path(path.string() + ".part");
   {
     std::ofstream out(part, std::ios::binary | std::ios::trunc);
-    const std::string tar = packet::to_tar(packets);
+    // Whole 10240-byte records: auditors edit these with GNU tar (docs/retention.md).
+    const std::string tar = packet::to_tar(packets, packet::TarEnd::full_records);
     out.write(tar.data(), static_cast<std::streamsize>(tar.size()));
     out.flush();
     if (!out) throw SystemError("cannot write " + part.string());

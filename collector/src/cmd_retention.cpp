@@ -26,7 +26,10 @@ int run_purge_images(int argc, char** argv) {
           "usage: wim-collector purge-images --config collector.json\n"
           "Removes the images of cases closed or rejected more than\n"
           "/retention/violation_images_days ago, each with a retention_purge audit\n"
-          "entry; the signed manifests stay (docs/retention.md).\n",
+          "entry; the signed manifests stay. With forward.spool_dir, each such case's\n"
+          "spool tar is rewritten without them, the entry beside it. Exit 0 done, 1 a\n"
+          "spool tar could not be rewritten (named), 2 config or data error\n"
+          "(docs/retention.md).\n",
           vm))
     return *rc;
   try {
@@ -47,15 +50,19 @@ int run_purge_images(int argc, char** argv) {
     Review review(
         cases, crypto::SigningKey::load_pem_file(cfg.audit_key), cfg.review,
         [] { return time::now_unix_us(); }, nullptr);
-    const auto r =
-        purge_images(meta, blobs, *store, review, cfg.retention_images_days, time::now_unix_us());
+    const auto r = purge_images(meta, blobs, *store, review, cfg.retention_images_days,
+                                time::now_unix_us(), cfg.spool_dir);
     std::cout << "purge-images: " << r.cases.size() << " case(s) purged, " << r.files_removed
               << " file(s) removed (" << r.bytes_removed << " bytes)";
     if (r.files_shared)
       std::cout << ", " << r.files_shared << " kept (shared with a retained record)";
+    if (!cfg.spool_dir.empty())
+      std::cout << ", " << r.spool_rewritten << " spool tar(s) rewritten (" << r.spool_bytes_removed
+                << " image bytes out)";
     std::cout << "\n";
     for (const auto& c : r.cases) std::cout << "  " << c << "\n";
-    return 0;
+    for (const auto& p : r.spool_problems) std::cerr << "wim-collector purge-images: " << p << "\n";
+    return r.spool_problems.empty() ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "wim-collector purge-images: " << e.what() << "\n";
     return 2;

@@ -111,7 +111,7 @@ void SpoolSink::deliver(const Case& c, const packet::Packet& p) {
     if (std::filesystem::file_size(key_path, ec) != pem.size() || ec)
       write_file_atomic(key_path, pem);
   }
-  write_file_atomic(dir_ / (c.case_id + ".tar"), packet::to_tar({p}));
+  write_file_atomic(dir_ / (c.case_id + ".tar"), packet::to_tar({p}, packet::TarEnd::full_records));
 }
 
 // -------------------------------------------------------------------------- WebhookSink

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/retention.hpp"
 
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
+#include "wim/collector/case_export.hpp"
+#include "wim/collector/chain_export.hpp"
+#include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
 #include "wim/common/packet.hpp"
 #include "wim/common/record.hpp"
@@ -18,6 +23,9 @@ CREATE TABLE IF NOT EXISTS purged_blobs(
   sha256 TEXT NOT NULL, size_bytes INTEGER NOT NULL, purged_unix_us INTEGER NOT NULL,
   PRIMARY KEY(manifest_sha256, name)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS purged_by_sha ON purged_blobs(sha256);
+CREATE TABLE IF NOT EXISTS purged_spool(
+  case_id TEXT PRIMARY KEY, manifest_sha256 TEXT NOT NULL, tar_bytes INTEGER NOT NULL,
+  done_unix_us INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
 constexpr const char* kAction = "retention_purge";
@@ -33,7 +41,81 @@ struct Image {
   std::int64_t size_bytes = 0;
 };
 
+std::string read_whole(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw SystemError(p.string() + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!in.good() && !in.eof()) throw SystemError(p.string() + ": read error");
+  return ss.str();
+}
+
+bool spool_done(sqlite::Db& db, const std::string& case_id) {
+  sqlite::Stmt st(db, "SELECT 1 FROM purged_spool WHERE case_id=?");
+  st.bind(1, case_id);
+  return st.step();
+}
+
+/// Step 4 for one case: its spool tar without the images. Returns the tar's new size
+/// [bytes], or -1 when the spool holds no tar of the case. Throws InputError /
+/// SystemError naming the file when it cannot be rewritten (nothing is changed then
+/// except, possibly, the list beside it, which only names what the entries say).
+std::int64_t purge_spool_copy(const std::filesystem::path& spool_dir, const std::string& case_id,
+                              const StoredRecord& rec, const std::vector<Image>& images,
+                              Review& review, PurgeResult& res) {
+  const auto tar_path = spool_dir / (case_id + ".tar");
+  std::error_code ec;
+  if (!std::filesystem::exists(tar_path, ec)) return -1;
+  std::vector<packet::Packet> packets;
+  try {
+    packets = packet::from_tar(read_whole(tar_path));
+  } catch (const InputError& e) {
+    throw InputError(tar_path.string() + ": " + e.what());
+  }
+  if (packets.size() != 1 || packets[0].origin != case_id)
+    throw InputError(tar_path.string() + ": expected the one packet " + case_id);
+  auto& p = packets[0];
+  if (crypto::sha256_hex(p.manifest_json) != rec.manifest_sha256)
+    throw InputError(tar_path.string() + ": its manifest.json is not the stored record's (sha256 " +
+                     rec.manifest_sha256 + "): left as it is");
+  bool changed = false;
+  std::int64_t removed = 0;
+  for (const auto& im : images) {
+    const auto it = p.attachments.find(im.name);
+    if (it == p.attachments.end()) continue;
+    removed += static_cast<std::int64_t>(it->second.size());
+    p.attachments.erase(it);
+    changed = true;
+  }
+  // The entries first: a spool tar without its image always has them beside it.
+  std::vector<AuditEntry> entries;
+  for (auto& e : review.audit(case_id))
+    if (e.action == kAction && e.manifest_sha256 == rec.manifest_sha256)
+      entries.push_back(std::move(e));
+  if (entries.empty())
+    throw InputError(tar_path.string() + ": no retention_purge entry of " + case_id +
+                     " to write beside it");
+  const auto list = spool_dir / spool_retention_list_name(case_id);
+  const auto jsonl = audit_jsonl(entries);
+  if (!std::filesystem::exists(list, ec) || read_whole(list) != jsonl)
+    write_file_atomic(list, jsonl);
+  const auto key_path = spool_dir / kCollectorKeyName;
+  const auto pem = review.public_key().to_pem();
+  if (!std::filesystem::exists(key_path, ec) || read_whole(key_path) != pem)
+    write_file_atomic(key_path, pem);
+  if (!changed) return static_cast<std::int64_t>(std::filesystem::file_size(tar_path));
+  const auto tar = packet::to_tar({p}, packet::TarEnd::full_records);
+  write_file_atomic(tar_path, tar);  // temporary name, fsync, rename, folder fsync
+  ++res.spool_rewritten;
+  res.spool_bytes_removed += removed;
+  return static_cast<std::int64_t>(tar.size());
+}
+
 }  // namespace
+
+std::string spool_retention_list_name(const std::string& case_id) {
+  return case_id + "-retention.jsonl";
+}
 
 std::set<std::pair<std::string, std::string>> purged_attachments(sqlite::Db& meta) {
   std::set<std::pair<std::string, std::string>> out;
@@ -57,7 +139,7 @@ std::set<std::string> purged_blob_files(sqlite::Db& meta) {
 
 PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& blobs,
                          const MetadataStore& store, Review& review, std::int64_t days,
-                         std::int64_t now_unix_us) {
+                         std::int64_t now_unix_us, const std::filesystem::path& spool_dir) {
   if (days < 1) throw InputError("retention: violation_images_days must be >= 1");
   constexpr std::int64_t kDayUs = 86400LL * 1'000'000;
   PurgeResult res;
@@ -127,18 +209,35 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
       ++res.files_removed;
       res.bytes_removed += size;
     }
+    // 4. The spool copy, unless done before. A case whose tar is not (or no longer) in the
+    // spool costs one stat per run and is not marked: a tar written later is still seen.
+    if (!spool_dir.empty() && !spool_done(db, case_id)) {
+      try {
+        const auto size = purge_spool_copy(spool_dir, case_id, *rec, images, review, res);
+        if (size >= 0) {
+          sqlite::Stmt done(db,
+                            "INSERT OR REPLACE INTO purged_spool(case_id, manifest_sha256, "
+                            "tar_bytes, done_unix_us) VALUES(?,?,?,?)");
+          done.bind(1, case_id).bind(2, rec->manifest_sha256).bind(3, size).bind(4, now_unix_us);
+          done.step();
+        }
+      } catch (const std::exception& e) {
+        res.spool_problems.push_back(std::string("spool: ") + e.what());
+      }
+    }
   }
   return res;
 }
 
 RetentionRunner::RetentionRunner(std::filesystem::path meta_db, FileBlobStore& blobs,
                                  const MetadataStore& store, Review& review, std::int64_t days,
-                                 std::int64_t interval_us)
+                                 std::int64_t interval_us, std::filesystem::path spool_dir)
     : meta_db_(std::move(meta_db)),
       blobs_(blobs),
       store_(store),
       review_(review),
-      interval_us_(interval_us) {
+      interval_us_(interval_us),
+      spool_dir_(std::move(spool_dir)) {
   if (days < 1) throw InputError("retention: violation_images_days must be >= 1");
   if (interval_us < 1) throw InputError("retention: the purge interval must be positive");
   status_.days = days;
@@ -156,7 +255,8 @@ bool RetentionRunner::run_if_due(std::int64_t now_unix_us) {
   std::string error;
   std::int64_t images_all = 0, bytes_all = 0, cases_all = 0;
   try {
-    r = purge_images(meta_db_, blobs_, store_, review_, days, now_unix_us);
+    r = purge_images(meta_db_, blobs_, store_, review_, days, now_unix_us, spool_dir_);
+    for (const auto& p : r.spool_problems) error += (error.empty() ? "" : "; ") + p;
     sqlite::Db db(meta_db_, SQLITE_OPEN_READONLY);
     sqlite::Stmt st(db,
                     "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0), COUNT(DISTINCT case_id) "

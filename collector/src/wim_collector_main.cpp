@@ -239,7 +239,8 @@ int main(int argc, char** argv) {
     std::unique_ptr<RetentionRunner> retention;
     if (cfg.retention_images_days > 0) {
       retention = std::make_unique<RetentionRunner>(cfg.data_dir / "meta.db", blobs, *store, review,
-                                                    cfg.retention_images_days);
+                                                    cfg.retention_images_days, 3600LL * 1'000'000,
+                                                    cfg.spool_dir);
       api.set_retention(retention.get());
     }
     std::thread fwd_thread([&] {
@@ -256,10 +257,12 @@ int main(int argc, char** argv) {
           const auto st = retention->status();
           if (!st.last_ok)
             wim::log::error("retention", st.last_error + " (retried in an hour)");
-          else if (!st.last.cases.empty() || st.last.files_removed)
+          else if (!st.last.cases.empty() || st.last.files_removed || st.last.spool_rewritten)
             wim::log::notice("retention", std::to_string(st.last.cases.size()) + " case(s), " +
                                               std::to_string(st.last.files_removed) +
-                                              " image file(s) removed");
+                                              " image file(s) removed, " +
+                                              std::to_string(st.last.spool_rewritten) +
+                                              " spool tar(s) rewritten");
         }
         lock.lock();
         fwd_cv.wait_for(lock, std::chrono::milliseconds(cfg.forward_tick_ms),

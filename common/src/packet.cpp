@@ -260,11 +260,15 @@ Packet read_dir(const fs::path& dir, const Limits& limits) {
 
 namespace {
 
-std::unique_ptr<archive, ArchiveWriteDeleter> open_tar_writer(std::string& out) {
+std::unique_ptr<archive, ArchiveWriteDeleter> open_tar_writer(std::string& out, TarEnd end) {
   std::unique_ptr<archive, ArchiveWriteDeleter> a(archive_write_new());
   if (!a) throw SystemError("tar: archive_write_new failed");
+  // libarchive writes in blocks of bytes_per_block and pads the last one to
+  // bytes_in_last_block: 1 = no padding, the block size = a whole record.
+  const int last_block = end == TarEnd::full_records ? static_cast<int>(kTarRecordBytes) : 1;
   if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
-      archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
+      archive_write_set_bytes_per_block(a.get(), static_cast<int>(kTarRecordBytes)) != ARCHIVE_OK ||
+      archive_write_set_bytes_in_last_block(a.get(), last_block) != ARCHIVE_OK ||
       archive_write_open(a.get(), &out, nullptr, append_to_string, nullptr) != ARCHIVE_OK)
     archive_fail(a.get(), "tar");
   return a;
@@ -273,9 +277,9 @@ std::unique_ptr<archive, ArchiveWriteDeleter> open_tar_writer(std::string& out) 
 }  // namespace
 
 std::string files_to_tar(const std::vector<std::pair<std::string, std::string>>& files,
-                         std::int64_t mtime_unix_s) {
+                         std::int64_t mtime_unix_s, TarEnd end) {
   std::string out;
-  auto a = open_tar_writer(out);
+  auto a = open_tar_writer(out, end);
   for (const auto& [path, bytes] : files) {
     const bool is_dir = !path.empty() && path.back() == '/';
     write_entry(a.get(), path, bytes, mtime_unix_s, is_dir);
@@ -284,9 +288,9 @@ std::string files_to_tar(const std::vector<std::pair<std::string, std::string>>&
   return out;
 }
 
-std::string to_tar(const std::vector<Packet>& packets) {
+std::string to_tar(const std::vector<Packet>& packets, TarEnd end) {
   std::string out;
-  auto a = open_tar_writer(out);
+  auto a = open_tar_writer(out, end);
   for (const auto& p : packets) {
     const std::string dir = p.dir_name();
     const auto mtime = record_time_s(p);

@@ -16,6 +16,7 @@
 #include "test_util.hpp"
 #include "wim/collector/api.hpp"
 #include "wim/collector/backup.hpp"
+#include "wim/collector/chain_export.hpp"
 #include "wim/collector/csv.hpp"
 #include "wim/collector/forward.hpp"
 #include "wim/collector/ingest.hpp"
@@ -667,21 +668,45 @@ std::size_t purge_entries(Review& review, const std::string& case_id) {
 
 /// Case 3 closed early in 2026 with 30 days of retention in the config, then the real
 /// `wim-collector purge-images` (on the programs' real clock) removed its photo.
+/// Delivers the stored records' cases 3 and 5 to a spool sink at `dir`, as the daemon does.
+void spool_cases(Collector& c, const std::filesystem::path& dir) {
+  SpoolSink sink(dir, [&](const std::string&) { return c.station_key.public_key().to_pem(); });
+  for (const std::int64_t seq : {3, 5}) {
+    Case k;
+    k.case_id = packet::dir_name("G001", static_cast<std::uint64_t>(seq));
+    k.station_id = "G001";
+    k.seq = seq;
+    const auto p = load_stored_packet(*c.store, *c.blobs, "G001", seq);
+    REQUIRE(p);
+    sink.deliver(k, *p);
+  }
+}
+
 struct Purged {
   Collector c{time::parse_utc("2026-01-05T02:00:00Z")};
   std::optional<StoredRecord> rec3, rec5;
   std::string img3, img5;
+  std::string spool3_before, spool5_before;  ///< the spool tars as delivered (with `spool`)
   wim::test::CommandResult purge;
-  Purged() {
-    write_file(c.dir / "collector.json", R"({"registry":"registry.json","data_dir":"data",)"
-                                         R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"},)"
-                                         R"("retention":{"violation_images_days":30}})");
+  /// `spool`: the config has forward.spool_dir "spool", which holds the tars of cases 3
+  /// and 5 before the purge.
+  explicit Purged(bool spool = false) {
+    write_file(c.dir / "collector.json",
+               std::string(R"({"registry":"registry.json","data_dir":"data",)"
+                           R"("tls":{"cert":"c.pem","key":"k.pem","ca":"ca.pem"},)") +
+                   (spool ? R"("forward":{"spool_dir":"spool"},)" : "") +
+                   R"("retention":{"violation_images_days":30}})");
     rec3 = c.store->get_record("G001", 3);
     rec5 = c.store->get_record("G001", 5);
     REQUIRE(rec3);
     REQUIRE(rec5);
     img3 = attachment_sha(*rec3, "plate.jpg");
     img5 = attachment_sha(*rec5, "plate.jpg");
+    if (spool) {
+      spool_cases(c, c.dir / "spool");
+      spool3_before = read_file(c.dir / "spool" / (c.case3 + ".tar"));
+      spool5_before = read_file(c.dir / "spool" / (c.case5 + ".tar"));
+    }
     purge = wim::test::run_command(kCollector + " purge-images --config " + c.config());
     INFO(purge.out);
     REQUIRE(purge.status == 0);
@@ -1013,6 +1038,183 @@ TEST_CASE(
     // A second export into the same folder is refused (the list too would be overwritten).
     r = wim::test::run_command(exporter + " --out " + d.string());
     CHECK(r.status == 2);
+  }
+}
+
+TEST_CASE(
+    "retention: a photo deleted from an exported chain tar with GNU tar --delete is the only "
+    "finding of wim-verify, and the tar ends on a whole 10240-byte record") {
+  Purged p;
+  auto& c = p.c;
+  const auto out = c.dir / "chain";
+  auto r = wim::test::run_command(kCollector + " export --config " + c.config() +
+                                  " --station G001 --out " + out.string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto tar = out / "G001-0000000001-0000000005.tar";
+  // GNU tar rewrites an archive in records of 20 blocks of 512 bytes and damages, without
+  // an error, one whose last record is short (docs/retention.md).
+  CHECK(std::filesystem::file_size(tar) % 10240 == 0);
+  const auto pub = (out / "G001.pub.pem").string();
+  // An auditor removes one photo, as GNU tar does it, and checks the rest.
+  const auto edited = [&](const std::string& name, const std::string& tar_bytes,
+                          const std::string& tar_options) {
+    const auto d = c.dir / name;
+    std::filesystem::create_directories(d);
+    for (const auto& f : std::filesystem::directory_iterator(out))
+      if (f.path().extension() != ".tar")
+        std::filesystem::copy_file(f.path(), d / f.path().filename());
+    write_file(d / tar.filename(), tar_bytes);
+    const auto del =
+        wim::test::run_command("tar " + tar_options + " --delete -f " +
+                               (d / tar.filename()).string() + " G001-0000000005/plate.jpg");
+    INFO(del.out);
+    REQUIRE(del.status == 0);
+    const auto packets = packet::from_tar(read_file(d / tar.filename()));
+    REQUIRE(packets.size() == 5);
+    CHECK_FALSE(packets[4].attachments.contains("plate.jpg"));
+    return wim::test::run_command(kVerify + " --from-one --key " + pub + " " + d.string());
+  };
+  const auto only_seq5_photo = [](const wim::test::CommandResult& v) {
+    INFO(v.out);
+    CHECK(v.status == 1);
+    CHECK_THAT(v.out, Catch::Contains("G001 seq 5: attachment_missing: plate.jpg is listed but "
+                                      "not in the packet"));
+    // Nothing else: no other member changed, seq 3's removal still explained by the list.
+    CHECK_THAT(v.out, !Catch::Contains("seq 1") && !Catch::Contains("seq 2") &&
+                          !Catch::Contains("seq 3") && !Catch::Contains("seq 4") &&
+                          !Catch::Contains("hash"));
+  };
+  SECTION("the tar as exported, GNU tar's default blocking") {
+    only_seq5_photo(edited("gnu-delete", read_file(tar), ""));
+  }
+  SECTION("a tar exported before the fix (no padding): tar -b 1 --delete, as the guide says") {
+    const auto packets = packet::from_tar(read_file(tar));
+    const auto compact = packet::to_tar(packets, packet::TarEnd::compact);
+    REQUIRE(compact.size() % 10240 != 0);
+    only_seq5_photo(edited("gnu-delete-b1", compact, "-b 1"));
+  }
+}
+
+TEST_CASE(
+    "retention: purge-images rewrites a purged case's spool tar without its image, the signed "
+    "entry beside it, wim-verify accepts exactly that, other spool tars stay as they were") {
+  Purged p(true);
+  auto& c = p.c;
+  INFO(p.purge.out);
+  const auto photo3_bytes = (wim::test::violation_attachments().at("plate.jpg") + "3").size();
+  CHECK_THAT(p.purge.out, Catch::Contains("1 case(s) purged, 1 file(s) removed") &&
+                              Catch::Contains("1 spool tar(s) rewritten (" +
+                                              std::to_string(photo3_bytes) + " image bytes out)"));
+  const auto spool = c.dir / "spool";
+  const auto tar3 = spool / (c.case3 + ".tar");
+  const auto tar3_bytes = read_file(tar3);
+  // The very packet as spooled, less the photo; a tar GNU tar edits safely.
+  const auto before = packet::from_tar(p.spool3_before), after = packet::from_tar(tar3_bytes);
+  REQUIRE(before.size() == 1);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].manifest_json == p.rec3->manifest);
+  CHECK(after[0].signature == before[0].signature);
+  CHECK_FALSE(after[0].attachments.contains("plate.jpg"));
+  auto kept = before[0].attachments;
+  kept.erase("plate.jpg");
+  CHECK(after[0].attachments == kept);
+  CHECK(tar3_bytes.size() % packet::kTarRecordBytes == 0);
+  // Case 5 is open: its tar is untouched.
+  CHECK(read_file(spool / (c.case5 + ".tar")) == p.spool5_before);
+  CHECK_FALSE(std::filesystem::exists(spool / spool_retention_list_name(c.case5)));
+  // Beside it: the case's one retention_purge entry, about its manifest, naming the photo.
+  const auto list = spool / spool_retention_list_name(c.case3);
+  const auto entries = lines_of(read_file(list));
+  REQUIRE(entries.size() == 1);
+  const auto entry = boost::json::parse(entries[0]).as_object();
+  CHECK(entry.at("action").as_string() == "retention_purge");
+  CHECK(entry.at("manifest_sha256").as_string() == p.rec3->manifest_sha256);
+  CHECK_THAT(std::string(entry.at("reason").as_string()), Catch::Contains("sha256=" + p.img3));
+  CHECK(read_file(spool / "collector.pub.pem") == c.audit_key.public_key().to_pem());
+
+  const auto key = (spool / "keys" / "G001.pub.pem").string();
+  auto r =
+      wim::test::run_command(kVerify + " --key " + key + " " + tar3.string() + " " + list.string());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("1 attachment(s) removed by retention"));
+  r = wim::test::run_command(kVerify + " --key " + key + " " + tar3.string());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("G001 seq 3: attachment_missing: plate.jpg"));
+  // A second run changes nothing.
+  r = wim::test::run_command(kCollector + " purge-images --config " + c.config());
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("0 case(s) purged, 0 file(s) removed (0 bytes), 0 spool "
+                                    "tar(s) rewritten"));
+  CHECK(read_file(tar3) == tar3_bytes);
+}
+
+TEST_CASE(
+    "retention: a spool rewrite cut short is completed by the next run, a spool tar that is not "
+    "the stored packet is named and left as it was, the rest of the purge done") {
+  Collector c;
+  const auto closed_at = c.now;
+  const auto spool = c.dir / "spool";
+  spool_cases(c, spool);
+  const auto meta = c.data / "meta.db";
+  const auto tar3 = spool / (c.case3 + ".tar");
+  const auto spooled = read_file(tar3);
+  const auto rows = [&] {
+    sqlite::Db db(meta);
+    sqlite::Stmt st(db, "SELECT COUNT(*) FROM purged_spool");
+    st.step();
+    return st.col_int(0);
+  };
+  const auto forget_done = [&] {
+    sqlite::Db db(meta);
+    db.exec("DELETE FROM purged_spool");
+  };
+  auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs, spool);
+  REQUIRE(r.spool_rewritten == 1);
+  REQUIRE(r.spool_problems.empty());
+  CHECK(rows() == 1);
+  const auto rewritten = read_file(tar3);
+  REQUIRE(rewritten != spooled);
+  SECTION("stopped after the list, before the tar was renamed into place") {
+    write_file(tar3, spooled);
+    forget_done();
+    r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs, spool);
+    CHECK(r.spool_rewritten == 1);
+    CHECK(read_file(tar3) == rewritten);
+    CHECK(rows() == 1);
+    CHECK(purge_entries(*c.review, c.case3) == 1);
+  }
+  SECTION("stopped after the rename, before meta.db recorded it") {
+    forget_done();
+    r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs, spool);
+    CHECK(r.spool_rewritten == 0);
+    CHECK(r.spool_problems.empty());
+    CHECK(read_file(tar3) == rewritten);
+    CHECK(rows() == 1);
+  }
+  SECTION("a spool tar not of the stored packet: named, kept, retried") {
+    const auto foreign = packet::to_tar({*load_stored_packet(*c.store, *c.blobs, "G001", 5)});
+    write_file(tar3, "not a tar at all");
+    forget_done();
+    r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs, spool);
+    REQUIRE(r.spool_problems.size() == 1);
+    CHECK_THAT(r.spool_problems[0], Catch::StartsWith("spool: " + tar3.string() + ": "));
+    CHECK(read_file(tar3) == "not a tar at all");
+    CHECK(rows() == 0);
+    // Case 5's packet under case 3's name: not the one packet G001-0000000003.
+    write_file(tar3, foreign);
+    r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 33 * kDayUs, spool);
+    REQUIRE(r.spool_problems.size() == 1);
+    CHECK_THAT(r.spool_problems[0], Catch::Contains("expected the one packet " + c.case3));
+    CHECK(read_file(tar3) == foreign);
+    // Put right, the next run completes it.
+    write_file(tar3, spooled);
+    r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 34 * kDayUs, spool);
+    CHECK(r.spool_problems.empty());
+    CHECK(read_file(tar3) == rewritten);
+    CHECK(rows() == 1);
   }
 }
 

@@ -172,6 +172,25 @@ TEST_CASE("Tar round trip keeps every packet byte for byte") {
   }
 }
 
+TEST_CASE("A tar for people ends on a whole 10240-byte record, an uplink tar does not") {
+  auto key = crypto::SigningKey::generate();
+  const std::vector<Packet> ps{
+      seal(numbered(test::violation_record(), 3), test::violation_attachments(), key)};
+  const auto compact = to_tar(ps), full = to_tar(ps, TarEnd::full_records);
+  // compact: the entries and the two zero blocks of end-of-archive, nothing more.
+  CHECK(compact.size() % 512 == 0);
+  CHECK(compact.size() % kTarRecordBytes != 0);
+  CHECK(full.size() % kTarRecordBytes == 0);
+  CHECK(full.size() - compact.size() < kTarRecordBytes);
+  CHECK(full.substr(0, compact.size()) == compact);
+  CHECK(full.find_first_not_of('\0', compact.size()) == std::string::npos);
+  CHECK(from_tar(full) == from_tar(compact));
+  const std::vector<std::pair<std::string, std::string>> files{{"a/", ""}, {"a/x.txt", "x"}};
+  CHECK(files_to_tar(files, 0, TarEnd::full_records).size() % kTarRecordBytes == 0);
+  CHECK(files_from_tar(files_to_tar(files, 0, TarEnd::full_records)) ==
+        files_from_tar(files_to_tar(files, 0)));
+}
+
 TEST_CASE("Malformed tars give errors naming the entry, not crashes") {
   auto key = crypto::SigningKey::generate();
   auto good =

@@ -8,7 +8,11 @@
 //      purged_unix_us): from now on backup/verify/export treat the blob as expected-absent;
 //   2. one audit entry "retention_purge" on the case (signed, hash-chained) naming each
 //      file and its SHA-256;
-//   3. the blob file is deleted (unless another, retained record refers to the same bytes).
+//   3. the blob file is deleted (unless another, retained record refers to the same bytes);
+//   4. when the collector spools cases (forward.spool_dir), the case's spool tar is
+//      rewritten without the images: first <case_id>-retention.jsonl (the case's signed
+//      retention_purge entries) and collector.pub.pem beside it, then the tar (temporary
+//      name, fsync, rename, folder fsync), then meta.db purged_spool records it as done.
 // A re-run completes whatever an interrupted one left and otherwise changes nothing.
 #pragma once
 #include <cstdint>
@@ -26,18 +30,29 @@
 namespace wim::collector {
 
 struct PurgeResult {
-  std::vector<std::string> cases;  ///< cases that got a retention_purge entry in this run
-  std::int64_t images_marked = 0;  ///< purged_blobs rows added in this run
-  std::int64_t files_removed = 0;  ///< blob files deleted in this run
-  std::int64_t bytes_removed = 0;  ///< [bytes] their size
-  std::int64_t files_shared = 0;   ///< kept: another retained record refers to the bytes
+  std::vector<std::string> cases;        ///< cases that got a retention_purge entry in this run
+  std::int64_t images_marked = 0;        ///< purged_blobs rows added in this run
+  std::int64_t files_removed = 0;        ///< blob files deleted in this run
+  std::int64_t bytes_removed = 0;        ///< [bytes] their size
+  std::int64_t files_shared = 0;         ///< kept: another retained record refers to the bytes
+  std::int64_t spool_rewritten = 0;      ///< spool tars rewritten without their images
+  std::int64_t spool_bytes_removed = 0;  ///< [bytes] image bytes taken out of them
+  /// Spool tars that could not be rewritten (unreadable, another manifest, I/O), one
+  /// message each naming the file; retried at the next run. The rest of the run is done.
+  std::vector<std::string> spool_problems;
 };
 
 /// The purge. `days` >= 1; `now_unix_us` [us UTC] the clock (injected in tests). Cases
 /// still open are never touched (Review::ended_before lists only rejected / closed ones).
+/// `spool_dir`: the config's forward.spool_dir (empty: no spool, step 4 skipped).
 PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& blobs,
                          const MetadataStore& store, Review& review, std::int64_t days,
-                         std::int64_t now_unix_us);
+                         std::int64_t now_unix_us, const std::filesystem::path& spool_dir = {});
+
+/// Beside a rewritten spool tar <case_id>.tar: the case's retention_purge entries
+/// (wim-verify reads it with the tar: `wim-verify --key keys/G001.pub.pem G001-...tar
+/// G001-...-retention.jsonl`).
+std::string spool_retention_list_name(const std::string& case_id);
 
 /// (manifest_sha256, attachment name) of every purged image in the open meta.db `meta`
 /// (read-only is enough); empty when the table does not exist (a data folder from before
@@ -73,7 +88,8 @@ struct RetentionStatus {
 class RetentionRunner {
  public:
   RetentionRunner(std::filesystem::path meta_db, FileBlobStore& blobs, const MetadataStore& store,
-                  Review& review, std::int64_t days, std::int64_t interval_us = 3600LL * 1'000'000);
+                  Review& review, std::int64_t days, std::int64_t interval_us = 3600LL * 1'000'000,
+                  std::filesystem::path spool_dir = {});
   /// True when a run was due and was made (it may have failed: see status()). Never throws
   /// the purge's error: it is kept in status().last_error (and the caller logs it).
   bool run_if_due(std::int64_t now_unix_us);
@@ -87,6 +103,7 @@ class RetentionRunner {
   mutable std::mutex mutex_;
   RetentionStatus status_;
   std::int64_t interval_us_;
+  std::filesystem::path spool_dir_;
 };
 
 }  // namespace wim::collector

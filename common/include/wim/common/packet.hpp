@@ -75,13 +75,25 @@ void write_dir(const Packet& p, const std::filesystem::path& parent);
 /// file; a missing manifest.json or manifest.sig is an error.
 Packet read_dir(const std::filesystem::path& dir, const Limits& limits = {});
 
+/// How a tar ends after its two zero blocks of end-of-archive.
+enum class TarEnd {
+  /// Nothing more (a request body on the uplink: the smallest).
+  compact,
+  /// Zeros up to a whole record of 10240 bytes (20 blocks of 512), as GNU tar, bsdtar and
+  /// Python's tarfile write by default. For every tar a person may handle with GNU tar:
+  /// GNU tar 1.34 `--delete` rewrites an archive in such records and, without an error,
+  /// damages members of one whose last record is short (docs/retention.md).
+  full_records,
+};
+inline constexpr std::size_t kTarRecordBytes = 10240;
+
 /// One tar holding each packet as "<dir_name>/" entries, in the given order.
 /// Deterministic: entry times are the record time, owner 0, modes 0755/0644.
-std::string to_tar(const std::vector<Packet>& packets);
+std::string to_tar(const std::vector<Packet>& packets, TarEnd end = TarEnd::compact);
 /// One tar of (path, bytes) entries in the given order (a path ending in '/' is a
 /// directory); owner 0, modes 0755/0644, every entry at `mtime_unix_s`.
 std::string files_to_tar(const std::vector<std::pair<std::string, std::string>>& files,
-                         std::int64_t mtime_unix_s);
+                         std::int64_t mtime_unix_s, TarEnd end = TarEnd::compact);
 /// Reads every regular file of a tar as (path, bytes), in order (directory entries skipped,
 /// a leading "./" dropped). Rejects absolute paths, "..", links, devices, duplicate paths,
 /// more than `limits.max_packets` files and anything over max_entry_bytes or
