@@ -711,6 +711,15 @@ struct Purged {
     INFO(purge.out);
     REQUIRE(purge.status == 0);
   }
+  /// `list` holds case 3's one retention_purge entry, about seq 3's manifest, naming img3.
+  void check_case3_list(const std::filesystem::path& list) const {
+    const auto entries = lines_of(read_file(list));
+    REQUIRE(entries.size() == 1);
+    const auto entry = boost::json::parse(entries[0]).as_object();
+    CHECK(entry.at("action").as_string() == "retention_purge");
+    CHECK(entry.at("manifest_sha256").as_string() == rec3->manifest_sha256);
+    CHECK_THAT(std::string(entry.at("reason").as_string()), Catch::Contains("sha256=" + img3));
+  }
 };
 
 }  // namespace
@@ -942,12 +951,7 @@ TEST_CASE(
   CHECK(packets[2].attachments.contains("waveform.csv"));
   CHECK(packets[4].attachments.contains("plate.jpg"));
   // The list: the case's one retention_purge entry, about seq 3's manifest, naming p.img3.
-  const auto entries = lines_of(read_file(list));
-  REQUIRE(entries.size() == 1);
-  const auto entry = boost::json::parse(entries[0]).as_object();
-  CHECK(entry.at("action").as_string() == "retention_purge");
-  CHECK(entry.at("manifest_sha256").as_string() == p.rec3->manifest_sha256);
-  CHECK_THAT(std::string(entry.at("reason").as_string()), Catch::Contains("sha256=" + p.img3));
+  p.check_case3_list(list);
 
   const auto pub = (out / "G001.pub.pem").string();
   const auto verify = [&](const std::filesystem::path& folder, const std::string& extra = "") {
@@ -1125,12 +1129,7 @@ TEST_CASE(
   CHECK_FALSE(std::filesystem::exists(spool / spool_retention_list_name(c.case5)));
   // Beside it: the case's one retention_purge entry, about its manifest, naming the photo.
   const auto list = spool / spool_retention_list_name(c.case3);
-  const auto entries = lines_of(read_file(list));
-  REQUIRE(entries.size() == 1);
-  const auto entry = boost::json::parse(entries[0]).as_object();
-  CHECK(entry.at("action").as_string() == "retention_purge");
-  CHECK(entry.at("manifest_sha256").as_string() == p.rec3->manifest_sha256);
-  CHECK_THAT(std::string(entry.at("reason").as_string()), Catch::Contains("sha256=" + p.img3));
+  p.check_case3_list(list);
   CHECK(read_file(spool / "collector.pub.pem") == c.audit_key.public_key().to_pem());
 
   const auto key = (spool / "keys" / "G001.pub.pem").string();
