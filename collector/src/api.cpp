@@ -2,6 +2,7 @@
 #include "wim/collector/api.hpp"
 
 #include <algorithm>
+#include <boost/json/value_from.hpp>
 #include <optional>
 #include <sstream>
 
@@ -150,7 +151,11 @@ bj::object retention_json(const RetentionStatus& s) {
                       {"images_marked", s.last.images_marked},
                       {"files_removed", s.last.files_removed},
                       {"bytes_removed", s.last.bytes_removed},
-                      {"files_shared", s.last.files_shared}}},
+                      {"files_shared", s.last.files_shared},
+                      {"cases_already_done", s.last.cases_already_done},
+                      {"spool_rewritten", s.last.spool_rewritten},
+                      {"spool_bytes_removed", s.last.spool_bytes_removed},
+                      {"spool_problems", bj::value_from(s.last.spool_problems)}}},
                     {"since_start",
                      {{"runs_ok", s.runs_ok},
                       {"runs_failed", s.runs_failed},
@@ -160,7 +165,9 @@ bj::object retention_json(const RetentionStatus& s) {
                     {"all_time",
                      {{"cases", s.cases_all},
                       {"images_marked", s.images_marked_all},
-                      {"bytes_marked", s.bytes_marked_all}}}};
+                      {"bytes_marked", s.bytes_marked_all},
+                      {"spool_tars", s.spool_tars_all},
+                      {"cases_done", s.cases_done_all}}}};
 }
 
 /// GET /v1/deliveries (docs/collector.md "Delivery status"): counts, errors and times
@@ -470,6 +477,14 @@ std::string Api::metrics_text() const {
         .sample("wim_retention_purged_bytes", "", s.bytes_marked_all);
     m.family("wim_retention_purged_cases", "gauge", "Cases with an image removed, all time.")
         .sample("wim_retention_purged_cases", "", s.cases_all);
+    m.family("wim_retention_spool_tars", "gauge",
+             "Spool tars of purged cases done (rewritten without their images), all time.")
+        .sample("wim_retention_spool_tars", "", s.spool_tars_all);
+    m.family("wim_retention_last_run_spool_problems", "gauge",
+             "Spool tars the last run could not rewrite (GET /v1/retention "
+             "last_run.spool_problems names them).")
+        .sample("wim_retention_last_run_spool_problems", "",
+                static_cast<std::int64_t>(s.last.spool_problems.size()));
   }
   return m.str();
 }

@@ -97,8 +97,8 @@ bj::object Case::to_json() const {
 
 // ---------------------------------------------------------------------------- SpoolSink
 
-SpoolSink::SpoolSink(std::filesystem::path dir, KeyLookup keys)
-    : dir_(std::move(dir)), keys_(std::move(keys)) {
+SpoolSink::SpoolSink(std::filesystem::path dir, KeyLookup keys, RetentionWriter retention)
+    : dir_(std::move(dir)), keys_(std::move(keys)), retention_(std::move(retention)) {
   std::filesystem::create_directories(dir_ / "keys");
 }
 
@@ -110,6 +110,17 @@ void SpoolSink::deliver(const Case& c, const packet::Packet& p) {
     std::error_code ec;
     if (std::filesystem::file_size(key_path, ec) != pem.size() || ec)
       write_file_atomic(key_path, pem);
+  }
+  // Attachments the signed manifest lists but the packet lacks (removed by retention while
+  // the delivery waited): the entries that say so go beside the tar first.
+  std::string absent;
+  for (const auto& a : record::parse_manifest(p.manifest_json).attachments)
+    if (!p.attachments.count(a.name)) absent += (absent.empty() ? "" : ", ") + a.name;
+  if (!absent.empty()) {
+    if (!retention_)
+      throw SystemError(c.case_id + ": " + absent +
+                        " absent and no retention entries to write beside the tar: not spooled");
+    retention_(dir_, c);
   }
   write_file_atomic(dir_ / (c.case_id + ".tar"), packet::to_tar({p}, packet::TarEnd::full_records));
 }
@@ -296,11 +307,18 @@ int Forwarder::catch_up(std::int64_t now_us) {
 }
 
 std::optional<packet::Packet> Forwarder::load_packet(const Case& c) const {
-  try {
-    return load_stored_packet(store_, blobs_, c.station_id, c.seq);
-  } catch (const SystemError& e) {
-    throw SystemError(c.case_id + ": " + e.what());
-  }
+  std::vector<std::string> absent;
+  auto p = load_stored_packet(store_, blobs_, c.station_id, c.seq, &absent);
+  // An image the retention removed (the case ended long ago, the sink was down) is left
+  // out; any other absent blob is damage, named, and the delivery retried.
+  std::string lost;
+  for (const auto& name : absent)
+    if (!options_.purged_by_retention || !options_.purged_by_retention(c.manifest_sha256, name))
+      lost += (lost.empty() ? "" : ", ") + name;
+  if (!lost.empty())
+    throw SystemError(c.case_id + ": attachment(s) " + lost +
+                      " missing from the blob store (not removed by retention)");
+  return p;
 }
 
 int Forwarder::pump(std::int64_t now_us) {

@@ -9,6 +9,7 @@
 #include "wim/collector/chain_export.hpp"
 #include "wim/common/crypto.hpp"
 #include "wim/common/error.hpp"
+#include "wim/common/fs_sync.hpp"
 #include "wim/common/packet.hpp"
 #include "wim/common/record.hpp"
 #include "wim/common/time.hpp"
@@ -26,6 +27,9 @@ CREATE INDEX IF NOT EXISTS purged_by_sha ON purged_blobs(sha256);
 CREATE TABLE IF NOT EXISTS purged_spool(
   case_id TEXT PRIMARY KEY, manifest_sha256 TEXT NOT NULL, tar_bytes INTEGER NOT NULL,
   done_unix_us INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS purged_cases(
+  case_id TEXT PRIMARY KEY, manifest_sha256 TEXT NOT NULL, done_unix_us INTEGER NOT NULL)
+  WITHOUT ROWID;
 )sql";
 
 constexpr const char* kAction = "retention_purge";
@@ -50,10 +54,11 @@ std::string read_whole(const std::filesystem::path& p) {
   return ss.str();
 }
 
-bool spool_done(sqlite::Db& db, const std::string& case_id) {
-  sqlite::Stmt st(db, "SELECT 1 FROM purged_spool WHERE case_id=?");
-  st.bind(1, case_id);
-  return st.step();
+std::set<std::string> case_ids(sqlite::Db& db, const char* table) {
+  std::set<std::string> out;
+  for (sqlite::Stmt st(db, std::string("SELECT case_id FROM ") + table); st.step();)
+    out.insert(st.col_text(0));
+  return out;
 }
 
 /// Step 4 for one case: its spool tar without the images. Returns the tar's new size
@@ -88,21 +93,11 @@ std::int64_t purge_spool_copy(const std::filesystem::path& spool_dir, const std:
     changed = true;
   }
   // The entries first: a spool tar without its image always has them beside it.
-  std::vector<AuditEntry> entries;
-  for (auto& e : review.audit(case_id))
-    if (e.action == kAction && e.manifest_sha256 == rec.manifest_sha256)
-      entries.push_back(std::move(e));
-  if (entries.empty())
-    throw InputError(tar_path.string() + ": no retention_purge entry of " + case_id +
-                     " to write beside it");
-  const auto list = spool_dir / spool_retention_list_name(case_id);
-  const auto jsonl = audit_jsonl(entries);
-  if (!std::filesystem::exists(list, ec) || read_whole(list) != jsonl)
-    write_file_atomic(list, jsonl);
-  const auto key_path = spool_dir / kCollectorKeyName;
-  const auto pem = review.public_key().to_pem();
-  if (!std::filesystem::exists(key_path, ec) || read_whole(key_path) != pem)
-    write_file_atomic(key_path, pem);
+  try {
+    write_spool_retention_files(spool_dir, case_id, rec.manifest_sha256, review);
+  } catch (const InputError& e) {
+    throw InputError(tar_path.string() + ": " + e.what());
+  }
   if (!changed) return static_cast<std::int64_t>(std::filesystem::file_size(tar_path));
   const auto tar = packet::to_tar({p}, packet::TarEnd::full_records);
   write_file_atomic(tar_path, tar);  // temporary name, fsync, rename, folder fsync
@@ -115,6 +110,36 @@ std::int64_t purge_spool_copy(const std::filesystem::path& spool_dir, const std:
 
 std::string spool_retention_list_name(const std::string& case_id) {
   return case_id + "-retention.jsonl";
+}
+
+void write_spool_retention_files(const std::filesystem::path& spool_dir, const std::string& case_id,
+                                 const std::string& manifest_sha256, Review& review) {
+  std::vector<AuditEntry> entries;
+  for (auto& e : review.audit(case_id))
+    if (e.action == kAction && e.manifest_sha256 == manifest_sha256)
+      entries.push_back(std::move(e));
+  if (entries.empty())
+    throw InputError("no retention_purge entry of " + case_id + " to write beside its tar");
+  std::error_code ec;
+  const auto list = spool_dir / spool_retention_list_name(case_id);
+  const auto jsonl = audit_jsonl(entries);
+  if (!std::filesystem::exists(list, ec) || read_whole(list) != jsonl)
+    write_file_atomic(list, jsonl);
+  const auto key_path = spool_dir / kCollectorKeyName;
+  const auto pem = review.public_key().to_pem();
+  if (!std::filesystem::exists(key_path, ec) || read_whole(key_path) != pem)
+    write_file_atomic(key_path, pem);
+}
+
+bool purged_by_retention(const std::filesystem::path& meta_db, const std::string& manifest_sha256,
+                         const std::string& name) {
+  std::error_code ec;
+  if (!std::filesystem::exists(meta_db, ec)) return false;
+  sqlite::Db db(meta_db, SQLITE_OPEN_READONLY);
+  if (!has_table(db, "purged_blobs")) return false;
+  sqlite::Stmt st(db, "SELECT 1 FROM purged_blobs WHERE manifest_sha256=? AND name=?");
+  st.bind(1, manifest_sha256).bind(2, name);
+  return st.step();
 }
 
 std::set<std::pair<std::string, std::string>> purged_attachments(sqlite::Db& meta) {
@@ -146,7 +171,31 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
   sqlite::Db db(meta_db);
   db.exec("PRAGMA busy_timeout=5000");
   db.exec(kSchema);
+  // Cases whose steps 1-3 are done (durably: the blob folders were fsync'd first) and
+  // spool tars done: read once, so an hourly re-run over 100 000 ended cases costs one
+  // lookup per case, not a record read and two transactions.
+  const auto done_cases = case_ids(db, "purged_cases");
+  const auto spool_done = case_ids(db, "purged_spool");
+  const auto mark_case_done = [&](const std::string& case_id, const std::string& manifest_sha) {
+    sqlite::Stmt st(db,
+                    "INSERT OR REPLACE INTO purged_cases(case_id, manifest_sha256, done_unix_us) "
+                    "VALUES(?,?,?)");
+    st.bind(1, case_id).bind(2, manifest_sha).bind(3, now_unix_us);
+    st.step();
+  };
   for (const auto& [case_id, ended_us] : review.ended_before(now_unix_us - days * kDayUs)) {
+    const bool case_done = done_cases.count(case_id) > 0;
+    const bool spool_pending = !spool_dir.empty() && !spool_done.count(case_id);
+    if (case_done && !spool_pending) {
+      ++res.cases_already_done;
+      continue;
+    }
+    // Done but for its spool tar: a tar the spool does not hold costs one stat.
+    std::error_code ec;
+    if (case_done && !std::filesystem::exists(spool_dir / (case_id + ".tar"), ec)) {
+      ++res.cases_already_done;
+      continue;
+    }
     std::string station;
     std::uint64_t seq = 0;
     if (!packet::parse_dir_name(case_id, station, seq)) continue;  // not a packet's case
@@ -157,61 +206,71 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
     for (const auto& a : record::parse_manifest(rec->manifest).attachments)
       if (a.media_type.starts_with("image/"))
         images.push_back({a.name, a.sha256, static_cast<std::int64_t>(a.size_bytes)});
-    if (images.empty()) continue;
-    // 1. Mark (one transaction; a row already there from an interrupted run is kept).
-    {
-      sqlite::Transaction tx(db);
-      sqlite::Stmt ins(db,
-                       "INSERT OR IGNORE INTO purged_blobs(case_id, manifest_sha256, name, "
-                       "sha256, size_bytes, purged_unix_us) VALUES(?,?,?,?,?,?)");
+    if (images.empty()) {  // the signed manifest never changes: nothing to do, ever
+      mark_case_done(case_id, rec->manifest_sha256);
+      continue;
+    }
+    if (!case_done) {
+      // 1. Mark (one transaction; a row already there from an interrupted run is kept).
+      {
+        sqlite::Transaction tx(db);
+        sqlite::Stmt ins(db,
+                         "INSERT OR IGNORE INTO purged_blobs(case_id, manifest_sha256, name, "
+                         "sha256, size_bytes, purged_unix_us) VALUES(?,?,?,?,?,?)");
+        for (const auto& im : images) {
+          ins.reset();
+          ins.bind(1, case_id).bind(2, rec->manifest_sha256).bind(3, im.name).bind(4, im.sha256);
+          ins.bind(5, im.size_bytes).bind(6, now_unix_us);
+          ins.step();
+          res.images_marked += sqlite3_changes(db.handle());
+        }
+        tx.commit();
+      }
+      // 2. The audit entry, once per case (also against a concurrent purge-images).
+      {
+        std::string reason = "violation images removed by retention (" + std::to_string(days) +
+                             " day(s) after the case ended at " + time::format_utc_ms(ended_us) +
+                             "); the signed manifest stays:";
+        for (const auto& im : images)
+          reason += " " + im.name + " sha256=" + im.sha256 + " (" + std::to_string(im.size_bytes) +
+                    " bytes);";
+        if (review.record_system_once(case_id, kAction, reason)) res.cases.push_back(case_id);
+      }
+      // 3. The files, unless a record not purged refers to the same bytes. The query and the
+      // unlink happen under the blob store's exclusive lock, so an ingest that has just put
+      // the same bytes (a no-op, the file exists) and not yet committed its record either
+      // finished before the query (its reference is seen) or waits until the file is gone
+      // (it then writes the file anew).
+      std::set<std::filesystem::path> folders;
       for (const auto& im : images) {
-        ins.reset();
-        ins.bind(1, case_id).bind(2, rec->manifest_sha256).bind(3, im.name).bind(4, im.sha256);
-        ins.bind(5, im.size_bytes).bind(6, now_unix_us);
-        ins.step();
-        res.images_marked += sqlite3_changes(db.handle());
+        const auto hold = blobs.hold_for_delete();
+        sqlite::Stmt kept(db,
+                          "SELECT COUNT(*) FROM attachments a WHERE a.sha256=? AND NOT EXISTS "
+                          "(SELECT 1 FROM purged_blobs p WHERE p.manifest_sha256=a.manifest_sha256 "
+                          "AND p.name=a.name)");
+        kept.bind(1, im.sha256);
+        kept.step();
+        const auto path = blobs.path_of(im.sha256);
+        if (!std::filesystem::exists(path, ec)) continue;
+        if (kept.col_int(0) > 0) {
+          ++res.files_shared;  // removed by the purge of the last record that refers to it
+          continue;
+        }
+        const auto size = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
+        if (!std::filesystem::remove(path, ec) || ec)
+          throw SystemError("retention: cannot remove " + path.string() + ": " + ec.message());
+        folders.insert(path.parent_path());
+        ++res.files_removed;
+        res.bytes_removed += size;
       }
-      tx.commit();
-    }
-    // 2. The audit entry, once per case (also against a concurrent purge-images).
-    {
-      std::string reason = "violation images removed by retention (" + std::to_string(days) +
-                           " day(s) after the case ended at " + time::format_utc_ms(ended_us) +
-                           "); the signed manifest stays:";
-      for (const auto& im : images)
-        reason += " " + im.name + " sha256=" + im.sha256 + " (" + std::to_string(im.size_bytes) +
-                  " bytes);";
-      if (review.record_system_once(case_id, kAction, reason)) res.cases.push_back(case_id);
-    }
-    // 3. The files, unless a record not purged refers to the same bytes. The query and the
-    // unlink happen under the blob store's exclusive lock, so an ingest that has just put
-    // the same bytes (a no-op, the file exists) and not yet committed its record either
-    // finished before the query (its reference is seen) or waits until the file is gone
-    // (it then writes the file anew).
-    for (const auto& im : images) {
-      const auto hold = blobs.hold_for_delete();
-      sqlite::Stmt kept(db,
-                        "SELECT COUNT(*) FROM attachments a WHERE a.sha256=? AND NOT EXISTS "
-                        "(SELECT 1 FROM purged_blobs p WHERE p.manifest_sha256=a.manifest_sha256 "
-                        "AND p.name=a.name)");
-      kept.bind(1, im.sha256);
-      kept.step();
-      const auto path = blobs.path_of(im.sha256);
-      std::error_code ec;
-      if (!std::filesystem::exists(path, ec)) continue;
-      if (kept.col_int(0) > 0) {
-        ++res.files_shared;
-        continue;
-      }
-      const auto size = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
-      if (!std::filesystem::remove(path, ec) || ec)
-        throw SystemError("retention: cannot remove " + path.string() + ": " + ec.message());
-      ++res.files_removed;
-      res.bytes_removed += size;
+      // The removals made durable before the case is marked done: a file a power cut
+      // brought back would otherwise never be looked at again.
+      for (const auto& f : folders) fsync_dir(f);
+      mark_case_done(case_id, rec->manifest_sha256);
     }
     // 4. The spool copy, unless done before. A case whose tar is not (or no longer) in the
     // spool costs one stat per run and is not marked: a tar written later is still seen.
-    if (!spool_dir.empty() && !spool_done(db, case_id)) {
+    if (spool_pending) {
       try {
         const auto size = purge_spool_copy(spool_dir, case_id, *rec, images, review, res);
         if (size >= 0) {
@@ -253,18 +312,21 @@ bool RetentionRunner::run_if_due(std::int64_t now_unix_us) {
   }
   PurgeResult r;
   std::string error;
-  std::int64_t images_all = 0, bytes_all = 0, cases_all = 0;
+  std::int64_t images_all = 0, bytes_all = 0, cases_all = 0, spool_all = 0, done_all = 0;
   try {
     r = purge_images(meta_db_, blobs_, store_, review_, days, now_unix_us, spool_dir_);
     for (const auto& p : r.spool_problems) error += (error.empty() ? "" : "; ") + p;
     sqlite::Db db(meta_db_, SQLITE_OPEN_READONLY);
     sqlite::Stmt st(db,
-                    "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0), COUNT(DISTINCT case_id) "
+                    "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0), COUNT(DISTINCT case_id), "
+                    "(SELECT COUNT(*) FROM purged_spool), (SELECT COUNT(*) FROM purged_cases) "
                     "FROM purged_blobs");
     st.step();
     images_all = st.col_int(0);
     bytes_all = st.col_int(1);
     cases_all = st.col_int(2);
+    spool_all = st.col_int(3);
+    done_all = st.col_int(4);
   } catch (const std::exception& e) {
     error = e.what();
     if (error.empty()) error = "unknown error";
@@ -282,6 +344,8 @@ bool RetentionRunner::run_if_due(std::int64_t now_unix_us) {
     s.images_marked_all = images_all;
     s.bytes_marked_all = bytes_all;
     s.cases_all = cases_all;
+    s.spool_tars_all = spool_all;
+    s.cases_done_all = done_all;
   } else {
     ++s.runs_failed;
   }

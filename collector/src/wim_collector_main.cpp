@@ -151,12 +151,29 @@ int main(int argc, char** argv) {
     cfg.forward.first_deadline = [review = cfg.review](std::int64_t created_us) {
       return review.calendar.add(created_us, review.transport_working_s);
     };
+    // The review (cases.db, the audit chain signed by the collector's key); before the
+    // Forwarder: the spool sink writes the retention entries of a case purged while its
+    // delivery waited.
+    const auto audit_key = load_or_create_audit_key(cfg);
+    Review review(
+        cfg.data_dir / "cases.db", wim::crypto::SigningKey::from_pem(audit_key.to_pem()),
+        cfg.review, [] { return wim::time::now_unix_us(); },
+        [&](const std::string& id) { return stored_plate(*store, blobs, id); });
+    cfg.forward.purged_by_retention = [meta = cfg.data_dir / "meta.db"](const std::string& sha,
+                                                                        const std::string& name) {
+      return purged_by_retention(meta, sha, name);
+    };
     Forwarder forwarder(cfg.data_dir / "cases.db", *store, blobs, cfg.forward);
     if (!cfg.spool_dir.empty())
-      forwarder.add_sink(std::make_unique<SpoolSink>(cfg.spool_dir, [&](const std::string& id) {
-        const auto* e = registry->current()->by_id(id);
-        return e && e->signing_key ? e->signing_key->to_pem() : std::string();
-      }));
+      forwarder.add_sink(std::make_unique<SpoolSink>(
+          cfg.spool_dir,
+          [&](const std::string& id) {
+            const auto* e = registry->current()->by_id(id);
+            return e && e->signing_key ? e->signing_key->to_pem() : std::string();
+          },
+          [&](const std::filesystem::path& dir, const Case& c) {
+            write_spool_retention_files(dir, c.case_id, c.manifest_sha256, review);
+          }));
     if (!cfg.webhook_url.empty())
       forwarder.add_sink(std::make_unique<WebhookSink>(
           cfg.webhook_url, std::chrono::milliseconds(cfg.webhook_timeout_ms)));
@@ -175,12 +192,7 @@ int main(int argc, char** argv) {
                      [&](const Request& r, const Peer& p) { return api.operators(r, p); });
     api.set_server_counters(&stations.counters());
 
-    // The workbench: review of cases by people, on its own HTTPS port (browsers).
-    const auto audit_key = load_or_create_audit_key(cfg);
-    Review review(
-        cfg.data_dir / "cases.db", wim::crypto::SigningKey::from_pem(audit_key.to_pem()),
-        cfg.review, [] { return wim::time::now_unix_us(); },
-        [&](const std::string& id) { return stored_plate(*store, blobs, id); });
+    // The review transitions webhook, then the workbench (review by people, over HTTPS).
     std::unique_ptr<TransitionWebhook> transitions;
     if (!cfg.transition_webhook_url.empty())
       transitions = std::make_unique<TransitionWebhook>(

@@ -296,7 +296,9 @@ function retentionCard(r) {
     row('next_run', 'Next run (UTC)', r.next_run_utc),
     row('last_counts', 'Last run', `${l.cases_purged} cases, ${l.files_removed} files / ${l.bytes_removed} bytes removed`),
     row('since_start', 'Since start', `${s.runs_ok} runs ok, ${s.runs_failed} failed; ${s.cases_purged} cases, ${s.files_removed} files / ${s.bytes_removed} bytes removed`),
-    row('all_time', 'All time', `${a.cases} cases, ${a.images_marked} images / ${a.bytes_marked} bytes removed`)));
+    row('all_time', 'All time', `${a.cases} cases, ${a.images_marked} images / ${a.bytes_marked} bytes removed`),
+    row('spool', 'Spool tars', `${a.spool_tars} rewritten without images all time; last run ${l.spool_rewritten}` +
+      (l.spool_problems.length ? `, ${l.spool_problems.length} could not be rewritten: ${l.spool_problems.join('; ')}` : ''))));
   return card;
 }
 

@@ -352,6 +352,7 @@ try {
       `retention: ${JSON.stringify(ret)}`);
     check(ret.last_counts === '0 cases, 0 files / 0 bytes removed' && ret.all_time === '0 cases, 0 images / 0 bytes removed',
       'retention: nothing removed (every case ended today)');
+    check(ret.spool === '0 rewritten without images all time; last run 0', `retention spool line: ${ret.spool}`);
     const stationsHtml = await page.content();
     check(cases.every((c) => !stationsHtml.includes(c.plate) && !stationsHtml.includes(c.true_plate) && !stationsHtml.includes(c.case_id)),
       'no plate and no case id in the operator\'s stations page');

@@ -53,7 +53,11 @@ struct Collector {
   const std::string case3 = packet::dir_name("G001", 3), case5 = packet::dir_name("G001", 5);
 
   /// `start`: the review clock at the first action (the case closes an hour later).
-  explicit Collector(std::int64_t start = time::parse_utc("2026-12-07T02:00:00Z")) : now(start) {
+  /// `spool_sink`: the cases are made with a spool sink (folder dir/spool), so each has a
+  /// spool delivery, pending (nothing pumps it here).
+  explicit Collector(std::int64_t start = time::parse_utc("2026-12-07T02:00:00Z"),
+                     bool spool_sink = false)
+      : now(start) {
     std::filesystem::create_directories(data);
     const boost::json::object reg{
         {"stations", boost::json::array{{{"id", "G001"},
@@ -70,6 +74,9 @@ struct Collector {
     auto registry = std::make_shared<RegistryHolder>(dir / "registry.json");
     Ingest ingest(*store, *blobs, registry);
     Forwarder forwarder(data / "cases.db", *store, *blobs);
+    if (spool_sink)
+      forwarder.add_sink(std::make_unique<SpoolSink>(
+          dir / "spool", [this](const std::string&) { return station_key.public_key().to_pem(); }));
     ingest.add_observer(&forwarder);
     chain::ChainWriter writer{"G001", station_key, 0, ""};
     std::vector<packet::Packet> ps;
@@ -802,7 +809,12 @@ TEST_CASE(
   const auto meta = c.data / "meta.db";
   SECTION("stopped after the audit entry, before the file was removed") {
     purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs);
-    c.blobs->put(img3, *bytes);  // as if the removal had not happened
+    c.blobs->put(img3, *bytes);  // as if the removal had not happened,
+    {                            // and so the case not been marked done
+      sqlite::Db db(meta);
+      sqlite::Stmt st(db, "DELETE FROM purged_cases WHERE case_id=?");
+      st.bind(1, c.case3).step();
+    }
     const auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
     CHECK(r.cases.empty());
     CHECK(r.images_marked == 0);
@@ -1286,6 +1298,12 @@ TEST_CASE(
   CHECK(runner.run_if_due(t1 + 3600'000'000));
   s = status();
   CHECK(s.at("last_run").as_object().at("files_removed").as_int64() == 0);
+  CHECK(s.at("last_run").as_object().at("cases_already_done").as_int64() == 1);
+  CHECK(s.at("last_run").as_object().at("spool_problems").as_array().empty());
+  CHECK(s.at("all_time").as_object().at("cases_done").as_int64() == 1);
+  CHECK(s.at("all_time").as_object().at("spool_tars").as_int64() == 0);
+  CHECK_THAT(get("/metrics"), Catch::Contains("\nwim_retention_spool_tars 0\n") &&
+                                  Catch::Contains("\nwim_retention_last_run_spool_problems 0\n"));
   CHECK(s.at("since_start").as_object().at("files_removed").as_int64() == 1);
   CHECK(s.at("since_start").as_object().at("runs_ok").as_int64() == 2);
   CHECK(s.at("all_time").as_object().at("images_marked").as_int64() == 1);
@@ -1346,4 +1364,142 @@ TEST_CASE(
       purge_images(c.data / "meta.db", *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
   CHECK(again.files_removed == 0);
   CHECK(c.blobs->contains(img3));
+}
+
+TEST_CASE(
+    "retention: a purged case is done: later runs skip it with one lookup and change nothing; "
+    "a spool tar of it that turns up later is still rewritten") {
+  Collector c;
+  const auto closed_at = c.now;
+  const auto meta = c.data / "meta.db";
+  const auto spool = c.dir / "spool";
+  // A copy of case 3's tar as the spool sink would have written it before the purge.
+  const auto early = c.dir / "early";
+  spool_cases(c, early);
+  const auto r1 = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs);
+  CHECK(r1.cases == std::vector<std::string>{c.case3});
+  CHECK(r1.files_removed == 1);
+  CHECK(r1.cases_already_done == 0);
+  const auto done_rows = [&] {
+    sqlite::Db db(meta, SQLITE_OPEN_READONLY);
+    sqlite::Stmt st(db, "SELECT case_id, manifest_sha256 FROM purged_cases");
+    std::vector<std::string> out;
+    while (st.step()) out.push_back(st.col_text(0) + " " + st.col_text(1));
+    return out;
+  };
+  CHECK(done_rows() ==
+        std::vector<std::string>{c.case3 + " " + c.store->get_record("G001", 3)->manifest_sha256});
+  const auto entries = c.review->audit("").size();
+  // Without a spool: skipped, nothing marked, no entry.
+  auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 32 * kDayUs);
+  CHECK(r.cases.empty());
+  CHECK(r.cases_already_done == 1);
+  CHECK(r.images_marked == 0);
+  CHECK(r.files_removed == 0);
+  CHECK(c.review->audit("").size() == entries);
+  // With a spool that holds no tar of it: skipped after one stat.
+  std::filesystem::create_directories(spool);
+  r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 33 * kDayUs, spool);
+  CHECK(r.cases_already_done == 1);
+  CHECK(r.spool_rewritten == 0);
+  // The tar turns up (a delivery made late, a copy put back): rewritten, then done.
+  std::filesystem::copy_file(early / (c.case3 + ".tar"), spool / (c.case3 + ".tar"));
+  r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 34 * kDayUs, spool);
+  CHECK(r.cases_already_done == 0);
+  CHECK(r.spool_rewritten == 1);
+  CHECK(r.spool_problems.empty());
+  CHECK_FALSE(packet::from_tar(read_file(spool / (c.case3 + ".tar")))
+                  .at(0)
+                  .attachments.contains("plate.jpg"));
+  r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 35 * kDayUs, spool);
+  CHECK(r.cases_already_done == 1);
+  CHECK(r.spool_rewritten == 0);
+  CHECK(c.review->audit("").size() == entries);
+}
+
+TEST_CASE(
+    "retention: a spool delivery still waiting when its case is purged goes out without the "
+    "image, the signed entry beside it; a blob lost otherwise is named and retried") {
+  Collector c(time::parse_utc("2026-12-07T02:00:00Z"), /*spool_sink=*/true);
+  const auto closed_at = c.now;
+  const auto meta = c.data / "meta.db";
+  const auto spool = c.dir / "spool";
+  const auto r = purge_images(meta, *c.blobs, *c.store, *c.review, 30, closed_at + 31 * kDayUs,
+                              spool);  // the spool holds no tar yet: the sink was down
+  REQUIRE(r.cases == std::vector<std::string>{c.case3});
+  CHECK(r.spool_rewritten == 0);
+  const auto rec3 = c.store->get_record("G001", 3);
+  REQUIRE(rec3);
+  ForwardOptions o;
+  o.purged_by_retention = [&](const std::string& sha, const std::string& name) {
+    return purged_by_retention(meta, sha, name);
+  };
+  const auto keys = [&](const std::string&) { return c.station_key.public_key().to_pem(); };
+  const auto writer = [&](const std::filesystem::path& dir, const Case& k) {
+    write_spool_retention_files(dir, k.case_id, k.manifest_sha256, *c.review);
+  };
+  const auto now = closed_at + 31 * kDayUs + 1;
+  const auto delivery = [](const Forwarder& fw, const std::string& id) {
+    const auto ds = fw.deliveries(id);
+    REQUIRE(ds.size() == 1);
+    return ds.front();
+  };
+  SECTION("delivered without the photo, verifiable with the list beside it") {
+    Forwarder fw(c.data / "cases.db", *c.store, *c.blobs, o);
+    fw.add_sink(std::make_unique<SpoolSink>(spool, keys, writer));
+    CHECK(fw.pump(now) == 2);
+    const auto tar3 = spool / (c.case3 + ".tar");
+    const auto p3 = packet::from_tar(read_file(tar3));
+    REQUIRE(p3.size() == 1);
+    CHECK(p3[0].manifest_json == rec3->manifest);
+    CHECK_FALSE(p3[0].attachments.contains("plate.jpg"));
+    CHECK(p3[0].attachments.contains("waveform.csv"));
+    // Case 5 (open) goes out whole, with nothing beside it.
+    CHECK(packet::from_tar(read_file(spool / (c.case5 + ".tar")))
+              .at(0)
+              .attachments.contains("plate.jpg"));
+    CHECK_FALSE(std::filesystem::exists(spool / spool_retention_list_name(c.case5)));
+    const auto list = spool / spool_retention_list_name(c.case3);
+    const auto key = (spool / "keys" / "G001.pub.pem").string();
+    const auto v = wim::test::run_command(kVerify + " --key " + key + " " + tar3.string() + " " +
+                                          list.string());
+    INFO(v.out);
+    CHECK(v.status == 0);
+    CHECK_THAT(v.out, Catch::Contains("1 attachment(s) removed by retention"));
+    CHECK(read_file(spool / "collector.pub.pem") == c.audit_key.public_key().to_pem());
+    // The purge's next run finds the tar already without its image: done, not rewritten.
+    const auto tar_before = read_file(tar3);
+    const auto again =
+        purge_images(meta, *c.blobs, *c.store, *c.review, 30, now + 3600'000'000, spool);
+    CHECK(again.spool_rewritten == 0);
+    CHECK(again.spool_problems.empty());
+    CHECK(read_file(tar3) == tar_before);
+    CHECK(purge_images(meta, *c.blobs, *c.store, *c.review, 30, now + 7200'000'000, spool)
+              .cases_already_done == 1);
+  }
+  SECTION("a spool sink that cannot write the entries refuses it, and says why") {
+    Forwarder fw(c.data / "cases.db", *c.store, *c.blobs, o);
+    fw.add_sink(std::make_unique<SpoolSink>(spool, keys));
+    CHECK(fw.pump(now) == 1);  // case 5 only
+    const auto d = delivery(fw, c.case3);
+    CHECK(d.state == "retrying");
+    CHECK_THAT(d.last_error, Catch::Contains(c.case3 + ": plate.jpg absent and no retention "
+                                                       "entries to write beside the tar"));
+    CHECK_FALSE(std::filesystem::exists(spool / (c.case3 + ".tar")));
+  }
+  SECTION("a blob missing that the retention did not remove: named, retried, nothing spooled") {
+    // Both violations share the waveform's bytes; its file is lost (damage, not retention).
+    std::filesystem::remove(c.blobs->path_of(attachment_sha(*rec3, "waveform.csv")));
+    Forwarder fw(c.data / "cases.db", *c.store, *c.blobs, o);
+    fw.add_sink(std::make_unique<SpoolSink>(spool, keys, writer));
+    CHECK(fw.pump(now) == 0);
+    for (const auto& id : {c.case3, c.case5}) {
+      INFO(id);
+      const auto d = delivery(fw, id);
+      CHECK(d.state == "retrying");
+      CHECK_THAT(d.last_error, Catch::Contains(id + ": attachment(s) waveform.csv missing from "
+                                                    "the blob store (not removed by retention)"));
+      CHECK_FALSE(std::filesystem::exists(spool / (id + ".tar")));
+    }
+  }
 }

@@ -62,16 +62,23 @@ class CaseSink {
 /// manifest.sig, attachments), written to a temporary name, fsync'd, renamed, the folder
 /// fsync'd. The station's public key goes to <dir>/keys/<station>.pub.pem so that a
 /// reviewer can check a case with the openssl command line alone (docs/collector.md).
+///
+/// A case whose images the retention removed while its delivery waited comes without them:
+/// `retention` then writes the signed retention entries and the collector's key beside the
+/// tar first (write_spool_retention_files), so every tar in the folder verifies. Without
+/// `retention` such a case is refused (SystemError naming the missing attachments).
 class SpoolSink final : public CaseSink {
  public:
   using KeyLookup = std::function<std::string(const std::string& station)>;  ///< PEM or ""
-  SpoolSink(std::filesystem::path dir, KeyLookup keys);
+  using RetentionWriter = std::function<void(const std::filesystem::path& dir, const Case& c)>;
+  SpoolSink(std::filesystem::path dir, KeyLookup keys, RetentionWriter retention = {});
   std::string name() const override { return "spool"; }
   void deliver(const Case& c, const packet::Packet& p) override;
 
  private:
   std::filesystem::path dir_;
   KeyLookup keys_;
+  RetentionWriter retention_;
 };
 
 /// POSTs JSON to one http://host:port/path URL (InputError for another form). post()
@@ -110,6 +117,12 @@ struct ForwardOptions {
   /// [s] catch-up re-reads this much before the watermark (requests in flight when the
   /// watermark moved; the collector clock stepping back).
   std::int64_t catch_up_margin_s = 600;
+  /// Whether attachment `name` of the record with this manifest SHA-256 was removed by
+  /// the image retention (purged_by_retention on meta.db). A delivery whose attachment
+  /// blob is absent goes out without it when this says so, and fails (retried, the
+  /// error naming it) otherwise. Empty: every absent blob is an error.
+  std::function<bool(const std::string& manifest_sha256, const std::string& name)>
+      purged_by_retention;
   std::int64_t retry_initial_ms = 1000;  ///< [ms] first retry delay
   std::int64_t retry_max_ms = 300'000;   ///< [ms] backoff ceiling
 };

@@ -13,7 +13,10 @@
 //      rewritten without the images: first <case_id>-retention.jsonl (the case's signed
 //      retention_purge entries) and collector.pub.pem beside it, then the tar (temporary
 //      name, fsync, rename, folder fsync), then meta.db purged_spool records it as done.
-// A re-run completes whatever an interrupted one left and otherwise changes nothing.
+// After step 3 the blob folders are fsync'd and meta.db purged_cases records the case as
+// done, so the hourly re-run skips it with one lookup (its spool tar, if not yet done,
+// with one stat). A re-run completes whatever an interrupted one left and otherwise
+// changes nothing.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -35,6 +38,7 @@ struct PurgeResult {
   std::int64_t files_removed = 0;        ///< blob files deleted in this run
   std::int64_t bytes_removed = 0;        ///< [bytes] their size
   std::int64_t files_shared = 0;         ///< kept: another retained record refers to the bytes
+  std::int64_t cases_already_done = 0;   ///< ended cases skipped: purged by an earlier run
   std::int64_t spool_rewritten = 0;      ///< spool tars rewritten without their images
   std::int64_t spool_bytes_removed = 0;  ///< [bytes] image bytes taken out of them
   /// Spool tars that could not be rewritten (unreadable, another manifest, I/O), one
@@ -53,6 +57,20 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
 /// (wim-verify reads it with the tar: `wim-verify --key keys/G001.pub.pem G001-...tar
 /// G001-...-retention.jsonl`).
 std::string spool_retention_list_name(const std::string& case_id);
+
+/// Writes <case_id>-retention.jsonl (the case's retention_purge entries about
+/// `manifest_sha256`) and collector.pub.pem into `spool_dir`, each atomically and only
+/// when it differs. Before a spool tar without its images is written: by the purge, and
+/// by the spool sink delivering a case purged while its delivery waited. InputError when
+/// the case has no such entry (a tar without images would then be unverifiable).
+void write_spool_retention_files(const std::filesystem::path& spool_dir, const std::string& case_id,
+                                 const std::string& manifest_sha256, Review& review);
+
+/// True when meta.db (`meta_db`, opened read-only; false when it or the table does not
+/// exist) marks attachment `name` of the record with `manifest_sha256` as removed by
+/// retention.
+bool purged_by_retention(const std::filesystem::path& meta_db, const std::string& manifest_sha256,
+                         const std::string& name);
 
 /// (manifest_sha256, attachment name) of every purged image in the open meta.db `meta`
 /// (read-only is enough); empty when the table does not exist (a data folder from before
@@ -80,6 +98,9 @@ struct RetentionStatus {
   /// purge-images runs): images (attachment rows) marked removed, their size [bytes]
   /// (a blob shared by records counts once per record) and cases with a removed image.
   std::int64_t images_marked_all = 0, bytes_marked_all = 0, cases_all = 0;
+  /// All time, from meta.db: spool tars done (rewritten, or found without images) and
+  /// cases whose purge is complete (skipped by later runs).
+  std::int64_t spool_tars_all = 0, cases_done_all = 0;
 };
 
 /// The daemon's purge: runs purge_images when due (at the first call, then every
