@@ -15,6 +15,7 @@
 #include "wim/collector/retention.hpp"
 #include "wim/collector/store.hpp"
 #include "wim/common/crypto.hpp"
+#include "wim/common/fs_sync.hpp"
 #include "wim/common/json.hpp"
 #include "wim/common/packet.hpp"
 #include "wim/common/sqlite.hpp"
@@ -73,13 +74,6 @@ BackupFile copy_hashed(const fs::path& from, const fs::path& to, const std::stri
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) throw SystemError(to.string() + ": fsync failed");
   return {rel, h.final_hex(), size};
-}
-
-void fsync_dir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
 }
 
 // One consistent snapshot of a live database (another process may be writing it).

@@ -30,47 +30,24 @@ namespace {
 namespace bj = boost::json;
 namespace fs = std::filesystem;
 
-[[noreturn]] void sys_fail(const std::string& what) {
-  throw SystemError(what + ": " + std::strerror(errno));
-}
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-void write_all(int fd, std::string_view data, const fs::path& p) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      sys_fail(p.string() + ": write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-}
-
 /// Replaces `p` by `text` atomically (temp file beside it, same mode and owner, fsync,
 /// rename, fsync of the folder).
 void replace_file(const fs::path& p, std::string_view text) {
   struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) sys_fail(p.string() + ": stat");
+  if (::stat(p.c_str(), &st) != 0) throw_errno(p.string() + ": stat");
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   std::string templ = (dir / ("." + p.filename().string() + ".XXXXXX")).string();
-  Fd f{::mkstemp(templ.data())};
-  if (f.fd < 0) sys_fail(dir.string() + ": cannot create a temporary file");
+  UniqueFd f{::mkstemp(templ.data())};
+  if (f.fd < 0) throw_errno(dir.string() + ": cannot create a temporary file");
   const fs::path tmp = templ;
   try {
     write_all(f.fd, text, tmp);
-    if (::fchmod(f.fd, st.st_mode & 07777) != 0) sys_fail(tmp.string() + ": chmod");
+    if (::fchmod(f.fd, st.st_mode & 07777) != 0) throw_errno(tmp.string() + ": chmod");
     if (::fchown(f.fd, st.st_uid, st.st_gid) != 0 && errno != EPERM)
-      sys_fail(tmp.string() + ": chown");
-    if (::fsync(f.fd) != 0) sys_fail(tmp.string() + ": fsync");
+      throw_errno(tmp.string() + ": chown");
+    if (::fsync(f.fd) != 0) throw_errno(tmp.string() + ": fsync");
     if (::rename(tmp.c_str(), p.c_str()) != 0)
-      sys_fail("rename " + tmp.string() + " -> " + p.string());
+      throw_errno("rename " + tmp.string() + " -> " + p.string());
     fsync_dir(dir);
   } catch (...) {
     std::error_code ec;
@@ -80,10 +57,10 @@ void replace_file(const fs::path& p, std::string_view text) {
 }
 
 void append_line(const fs::path& p, const std::string& line) {
-  Fd f{::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)};
-  if (f.fd < 0) sys_fail(p.string() + ": cannot open the change log");
+  UniqueFd f{::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)};
+  if (f.fd < 0) throw_errno(p.string() + ": cannot open the change log");
   write_all(f.fd, line + "\n", p);
-  if (::fsync(f.fd) != 0) sys_fail(p.string() + ": fsync");
+  if (::fsync(f.fd) != 0) throw_errno(p.string() + ": fsync");
 }
 
 std::string read_text(const fs::path& p) {

@@ -24,4 +24,24 @@ void fsync_dir(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
+void throw_errno(const std::string& what) {
+  throw SystemError(what + ": " + std::strerror(errno));
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd >= 0) ::close(fd);
+}
+
+void write_all(int fd, std::string_view data, const std::filesystem::path& p) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(p.string() + ": write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace wim

@@ -23,41 +23,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void sys_fail(const std::string& what) {
-  throw SystemError(what + ": " + std::strerror(errno));
-}
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 void write_file_synced(const fs::path& p, std::string_view data) {
-  Fd f{::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-  if (f.fd < 0) sys_fail(p.string() + ": create");
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(f.fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      sys_fail(p.string() + ": write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(f.fd) != 0) sys_fail(p.string() + ": fsync");
+  UniqueFd f{::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+  if (f.fd < 0) throw_errno(p.string() + ": create");
+  write_all(f.fd, data, p);
+  if (::fsync(f.fd) != 0) throw_errno(p.string() + ": fsync");
 }
 
 std::string read_file_bounded(const fs::path& p, std::uint64_t max_bytes) {
-  Fd f{::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
+  UniqueFd f{::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
   if (f.fd < 0) {
     if (errno == ENOENT) throw InputError(p.string() + ": missing");
     if (errno == ELOOP) throw InputError(p.string() + ": a symbolic link, not a file");
-    sys_fail(p.string() + ": open");
+    throw_errno(p.string() + ": open");
   }
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) sys_fail(p.string() + ": stat");
+  if (::fstat(f.fd, &st) != 0) throw_errno(p.string() + ": stat");
   if (!S_ISREG(st.st_mode)) throw InputError(p.string() + ": not a regular file");
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
     throw InputError(p.string() + ": " + std::to_string(st.st_size) + " bytes, more than the " +
@@ -68,7 +49,7 @@ std::string read_file_bounded(const fs::path& p, std::uint64_t max_bytes) {
     ssize_t n = ::read(f.fd, out.data() + done, out.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      sys_fail(p.string() + ": read");
+      throw_errno(p.string() + ": read");
     }
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
@@ -198,7 +179,7 @@ void write_dir(const Packet& p, const fs::path& parent) {
     throw InputError(final_dir.string() + ": exists with different content; not overwritten");
   }
   std::string templ = (parent / (".tmp-" + name + "-XXXXXX")).string();
-  if (::mkdtemp(templ.data()) == nullptr) sys_fail(parent.string() + ": mkdtemp");
+  if (::mkdtemp(templ.data()) == nullptr) throw_errno(parent.string() + ": mkdtemp");
   const fs::path tmp = templ;
   try {
     write_file_synced(tmp / kManifestName, p.manifest_json);
@@ -210,7 +191,7 @@ void write_dir(const Packet& p, const fs::path& parent) {
     }
     fsync_dir(tmp);
     if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
-      sys_fail("rename " + tmp.string() + " -> " + final_dir.string());
+      throw_errno("rename " + tmp.string() + " -> " + final_dir.string());
     fsync_dir(parent);
   } catch (...) {
     fs::remove_all(tmp, ec);
