@@ -31,6 +31,9 @@ CREATE INDEX IF NOT EXISTS records_by_received ON records(received_unix_us);
 CREATE TABLE IF NOT EXISTS attachments(
   manifest_sha256 TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
   size_bytes INTEGER NOT NULL, PRIMARY KEY(manifest_sha256, name)) WITHOUT ROWID;
+-- Which records refer to a blob: the retention purge asks this for every image it removes
+-- (without the index, a scan of every attachment row per image: quadratic in the store).
+CREATE INDEX IF NOT EXISTS attachments_by_sha ON attachments(sha256);
 CREATE TABLE IF NOT EXISTS conflicts(
   station TEXT NOT NULL, seq INTEGER NOT NULL, stored_sha256 TEXT NOT NULL,
   incoming_sha256 TEXT NOT NULL, manifest BLOB NOT NULL, signature BLOB NOT NULL,

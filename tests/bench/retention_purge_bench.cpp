@@ -172,6 +172,7 @@ void run(int n, bool spool) {
 
 int main(int argc, char** argv) {
   log::set_min_level(log::Level::error);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as it comes (runs take minutes)
   const int n = argc > 1 ? std::atoi(argv[1]) : 10000;
   const std::string spool = argc > 2 ? argv[2] : "no";
   if (n < 1 || (spool != "no" && spool != "yes" && spool != "both")) {
