@@ -15,19 +15,24 @@ KIND:
   qop      the same as QLinearConv nodes (QOperator form).
   dw3      every depthwise 5x5 Conv (pads 2) as four depthwise 3x3 Convs with asymmetric pads
            (rows/columns 0-2 and 2-4 of the kernel, the shared row/column in the first) + 3 Adds:
-           the same function, OpenCV 4.6 has a fast path for 3x3 depthwise only.
+           the same function, OpenCV 4.6 has a fast path for 3x3 depthwise only. Since the sixth
+           session this is step 6 of anpr_ocr_rewrite.py (the build's model); dw3 and dwdil
+           take a model written with anpr_ocr_rewrite.py --no-split.
   dwdil    the same with symmetric pads and dilations (1,1) (2,2) (2,1) (1,2) (slower: dilated
            depthwise is off the fast path too).
 """
+import os
 import sys
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import anpr_ocr_rewrite  # noqa: E402  (step 6's split, shared)
 
-def attrs(n):
-    return {a.name: helper.get_attribute_value(a) for a in n.attribute}
+
+attrs = anpr_ocr_rewrite.attrs
 
 
 def cvquant(g, inits, new, _scale):
@@ -94,54 +99,28 @@ def int8_convs(g, inits, new, scale, qop):
     return nodes
 
 
-def split_dw5(g, inits, new, dilated):
-    nodes = []
-    count = 0
-    for n in g.node:
-        a = attrs(n)
-        if (n.op_type != "Conv" or a.get("group", 1) == 1
-                or inits[n.input[1]].shape[2:] != (5, 5) or a.get("pads") != [2, 2, 2, 2]):
-            nodes.append(n)
-            continue
-        count += 1
-        w = inits[n.input[1]]
-        parts = []
-        if dilated:
-            taken = np.zeros((5, 5), bool)
-            for dr, dc in ((1, 1), (2, 2), (2, 1), (1, 2)):
-                k = np.zeros((w.shape[0], 1, 3, 3), np.float32)
-                for i in range(3):
-                    for j in range(3):
-                        r, c = 2 + (i - 1) * dr, 2 + (j - 1) * dc
-                        if not taken[r, c]:
-                            k[:, :, i, j] = w[:, :, r, c]
-                            taken[r, c] = True
-                parts.append((k, [dr, dc, dr, dc], [dr, dc], dr == dc == 1))
-            assert taken.all()
-        else:
-            for r0 in (0, 2):
-                for c0 in (0, 2):
-                    k = w[:, :, r0:r0 + 3, c0:c0 + 3].astype(np.float32)
-                    if r0 == 2:
-                        k[:, :, 0, :] = 0  # row 2 of the kernel belongs to the r0 = 0 block
-                    if c0 == 2:
-                        k[:, :, :, 0] = 0
-                    parts.append((k, [2 - r0, 2 - c0, r0, c0], [1, 1], r0 == c0 == 0))
-        outs = []
-        for i, (k, pads, dil, with_bias) in enumerate(parts):
-            p = f"{n.name}_dw3_{i}"
-            new[p + "_w"] = k
-            ins = [n.input[0], p + "_w"] + (list(n.input[2:3]) if with_bias else [])
-            nodes.append(helper.make_node("Conv", ins, [p + "_y"], name=p, group=a["group"],
-                                          kernel_shape=[3, 3], strides=a.get("strides", [1, 1]),
-                                          pads=pads, dilations=dil))
-            outs.append(p + "_y")
-        nodes.append(helper.make_node("Add", outs[0:2], [n.name + "_s1"], name=n.name + "_s1"))
-        nodes.append(helper.make_node("Add", outs[2:4], [n.name + "_s2"], name=n.name + "_s2"))
-        nodes.append(helper.make_node("Add", [n.name + "_s1", n.name + "_s2"], [n.output[0]],
-                                      name=n.name + "_sum"))
+def dilated_pieces(w):
+    """dwdil: a 5x5 kernel as four 3x3 kernels with dilations and symmetric pads."""
+    taken = np.zeros((5, 5), bool)
+    parts = []
+    for dr, dc in ((1, 1), (2, 2), (2, 1), (1, 2)):
+        k = np.zeros((w.shape[0], 1, 3, 3), np.float32)
+        for i in range(3):
+            for j in range(3):
+                r, c = 2 + (i - 1) * dr, 2 + (j - 1) * dc
+                if not taken[r, c]:
+                    k[:, :, i, j] = w[:, :, r, c]
+                    taken[r, c] = True
+        parts.append((k, [dr, dc, dr, dc], [dr, dc], dr == dc == 1))
+    assert taken.all()
+    return parts
+
+
+def split(g, inits, new, pieces):
+    nodes, count = anpr_ocr_rewrite.split_dw5(list(g.node), inits, new, pieces)
     if count == 0:
-        sys.exit("anpr_ocr_variants: no depthwise 5x5 Conv with pads 2 found")
+        sys.exit("anpr_ocr_variants: no depthwise 5x5 Conv with pads 2 found (the build's model "
+                 "has them split already: write the input with anpr_ocr_rewrite.py --no-split)")
     return nodes
 
 
@@ -150,8 +129,8 @@ def main(kind, src, dst, scale="0.05"):
         "cvquant": cvquant,
         "qdq": lambda g, i, n, s: int8_convs(g, i, n, s, False),
         "qop": lambda g, i, n, s: int8_convs(g, i, n, s, True),
-        "dw3": lambda g, i, n, s: split_dw5(g, i, n, False),
-        "dwdil": lambda g, i, n, s: split_dw5(g, i, n, True),
+        "dw3": lambda g, i, n, s: split(g, i, n, anpr_ocr_rewrite.padded_pieces),
+        "dwdil": lambda g, i, n, s: split(g, i, n, dilated_pieces),
     }
     if kind not in kinds:
         sys.exit(f"anpr_ocr_variants: unknown KIND {kind!r}; one of {', '.join(kinds)}")
