@@ -188,19 +188,19 @@ def evaluate(nodes, inits, inp_name, x, want):
 
 
 def check_inputs():
-    """CHECK_INPUTS fixed 1x3x48x320 inputs in the reader's range [-1, 1], zero padded on the
+    """CHECK_INPUTS fixed 1x3x48xWIDTH inputs in the reader's range [-1, 1], zero padded on the
     right as OcrRecognizer pads a short crop: noise over the full width; a plate-like pattern
     (a dark blue ground, seven light character bars with gaps, 260 px wide); noise 100 px wide."""
     rng = np.random.default_rng(20261208)
-    full = rng.uniform(-1, 1, (1, 3, 48, 320)).astype(np.float32)
-    plate = np.zeros((1, 3, 48, 320), np.float32)
+    full = rng.uniform(-1, 1, (1, 3, 48, WIDTH)).astype(np.float32)
+    plate = np.zeros((1, 3, 48, WIDTH), np.float32)
     plate[:, :, :, :260] = np.array([0.2, -0.5, -0.8], np.float32)[None, :, None, None]
     for c in range(7):
         x0 = 12 + 35 * c
         plate[:, :, 8:40, x0:x0 + 7] = 0.9
         plate[:, :, 8:12, x0:x0 + 22] = 0.9
         plate[:, :, 22 + c % 3:26 + c % 3, x0:x0 + 20] = 0.9
-    short = np.zeros((1, 3, 48, 320), np.float32)
+    short = np.zeros((1, 3, 48, WIDTH), np.float32)
     short[:, :, :, :100] = rng.uniform(-1, 1, (1, 3, 48, 100))
     return [full, plate, short][:CHECK_INPUTS]
 

@@ -20,6 +20,8 @@ KIND:
            take a model written with anpr_ocr_rewrite.py --no-split.
   dwdil    the same with symmetric pads and dilations (1,1) (2,2) (2,1) (1,2) (slower: dilated
            depthwise is off the fast path too).
+  hswish   every x * Clip(x + 3, 0, 6) / 6 (Add, Clip, Mul, Div) as one HardSwish node (an
+           opset-14 operator in an opset-9 graph: OpenCV 4.6 takes it, onnx.checker would not).
 """
 import os
 import sys
@@ -124,6 +126,42 @@ def split(g, inits, new, pieces):
     return nodes
 
 
+def hswish(g, inits, new, _scale):
+    """x * Clip(x + 3, 0, 6) / 6 (hard-swish written out: Add, Clip, Mul, Div) -> HardSwish(x)."""
+    prod = {o: n for n in g.node for o in n.output}
+    cons = {}
+    for n in g.node:
+        for x in n.input:
+            cons.setdefault(x, []).append(n)
+
+    def const(name, value):
+        return name in inits and inits[name].size == 1 and float(inits[name]) == value
+
+    drop, repl = set(), {}
+    for n in g.node:
+        if n.op_type != "Clip" or attrs(n) != {"min": 0.0, "max": 6.0}:
+            continue
+        add = prod.get(n.input[0])
+        if add is None or add.op_type != "Add" or not const(add.input[1], 3.0):
+            continue
+        x = add.input[0]
+        users = cons.get(n.output[0], [])
+        if len(users) != 1 or users[0].op_type != "Mul" or set(users[0].input) != {x, n.output[0]}:
+            continue
+        mul = users[0]
+        divs = cons.get(mul.output[0], [])
+        if len(divs) != 1 or divs[0].op_type != "Div" or not const(divs[0].input[1], 6.0):
+            continue
+        if len(cons.get(add.output[0], [])) != 1:
+            continue
+        drop.update([id(add), id(n), id(mul)])
+        repl[id(divs[0])] = helper.make_node("HardSwish", [x], list(divs[0].output),
+                                             name=n.name + "_hswish")
+    if not repl:
+        sys.exit("anpr_ocr_variants: no hard-swish pattern found")
+    return [repl.get(id(n), n) for n in g.node if id(n) not in drop]
+
+
 def main(kind, src, dst, scale="0.05"):
     kinds = {
         "cvquant": cvquant,
@@ -131,6 +169,7 @@ def main(kind, src, dst, scale="0.05"):
         "qop": lambda g, i, n, s: int8_convs(g, i, n, s, True),
         "dw3": lambda g, i, n, s: split(g, i, n, anpr_ocr_rewrite.padded_pieces),
         "dwdil": lambda g, i, n, s: split(g, i, n, dilated_pieces),
+        "hswish": hswish,
     }
     if kind not in kinds:
         sys.exit(f"anpr_ocr_variants: unknown KIND {kind!r}; one of {', '.join(kinds)}")
