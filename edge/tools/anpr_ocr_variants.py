@@ -15,19 +15,26 @@ KIND:
   qop      the same as QLinearConv nodes (QOperator form).
   dw3      every depthwise 5x5 Conv (pads 2) as four depthwise 3x3 Convs with asymmetric pads
            (rows/columns 0-2 and 2-4 of the kernel, the shared row/column in the first) + 3 Adds:
-           the same function, OpenCV 4.6 has a fast path for 3x3 depthwise only.
+           the same function, OpenCV 4.6 has a fast path for 3x3 depthwise only. Since the sixth
+           session this is step 6 of anpr_ocr_rewrite.py (the build's model); dw3 and dwdil
+           take a model written with anpr_ocr_rewrite.py --no-split.
   dwdil    the same with symmetric pads and dilations (1,1) (2,2) (2,1) (1,2) (slower: dilated
            depthwise is off the fast path too).
+  hswish   every x * Clip(x + 3, 0, 6) / 6 (Add, Clip, Mul, Div) as one HardSwish node (an
+           opset-14 operator in an opset-9 graph: OpenCV 4.6 takes it, onnx.checker would not).
 """
+import os
 import sys
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import anpr_ocr_rewrite  # noqa: E402  (step 6's split, shared)
 
-def attrs(n):
-    return {a.name: helper.get_attribute_value(a) for a in n.attribute}
+
+attrs = anpr_ocr_rewrite.attrs
 
 
 def cvquant(g, inits, new, _scale):
@@ -94,55 +101,65 @@ def int8_convs(g, inits, new, scale, qop):
     return nodes
 
 
-def split_dw5(g, inits, new, dilated):
-    nodes = []
-    count = 0
-    for n in g.node:
-        a = attrs(n)
-        if (n.op_type != "Conv" or a.get("group", 1) == 1
-                or inits[n.input[1]].shape[2:] != (5, 5) or a.get("pads") != [2, 2, 2, 2]):
-            nodes.append(n)
-            continue
-        count += 1
-        w = inits[n.input[1]]
-        parts = []
-        if dilated:
-            taken = np.zeros((5, 5), bool)
-            for dr, dc in ((1, 1), (2, 2), (2, 1), (1, 2)):
-                k = np.zeros((w.shape[0], 1, 3, 3), np.float32)
-                for i in range(3):
-                    for j in range(3):
-                        r, c = 2 + (i - 1) * dr, 2 + (j - 1) * dc
-                        if not taken[r, c]:
-                            k[:, :, i, j] = w[:, :, r, c]
-                            taken[r, c] = True
-                parts.append((k, [dr, dc, dr, dc], [dr, dc], dr == dc == 1))
-            assert taken.all()
-        else:
-            for r0 in (0, 2):
-                for c0 in (0, 2):
-                    k = w[:, :, r0:r0 + 3, c0:c0 + 3].astype(np.float32)
-                    if r0 == 2:
-                        k[:, :, 0, :] = 0  # row 2 of the kernel belongs to the r0 = 0 block
-                    if c0 == 2:
-                        k[:, :, :, 0] = 0
-                    parts.append((k, [2 - r0, 2 - c0, r0, c0], [1, 1], r0 == c0 == 0))
-        outs = []
-        for i, (k, pads, dil, with_bias) in enumerate(parts):
-            p = f"{n.name}_dw3_{i}"
-            new[p + "_w"] = k
-            ins = [n.input[0], p + "_w"] + (list(n.input[2:3]) if with_bias else [])
-            nodes.append(helper.make_node("Conv", ins, [p + "_y"], name=p, group=a["group"],
-                                          kernel_shape=[3, 3], strides=a.get("strides", [1, 1]),
-                                          pads=pads, dilations=dil))
-            outs.append(p + "_y")
-        nodes.append(helper.make_node("Add", outs[0:2], [n.name + "_s1"], name=n.name + "_s1"))
-        nodes.append(helper.make_node("Add", outs[2:4], [n.name + "_s2"], name=n.name + "_s2"))
-        nodes.append(helper.make_node("Add", [n.name + "_s1", n.name + "_s2"], [n.output[0]],
-                                      name=n.name + "_sum"))
+def dilated_pieces(w):
+    """dwdil: a 5x5 kernel as four 3x3 kernels with dilations and symmetric pads."""
+    taken = np.zeros((5, 5), bool)
+    parts = []
+    for dr, dc in ((1, 1), (2, 2), (2, 1), (1, 2)):
+        k = np.zeros((w.shape[0], 1, 3, 3), np.float32)
+        for i in range(3):
+            for j in range(3):
+                r, c = 2 + (i - 1) * dr, 2 + (j - 1) * dc
+                if not taken[r, c]:
+                    k[:, :, i, j] = w[:, :, r, c]
+                    taken[r, c] = True
+        parts.append((k, [dr, dc, dr, dc], [dr, dc], dr == dc == 1))
+    assert taken.all()
+    return parts
+
+
+def split(g, inits, new, pieces):
+    nodes, count = anpr_ocr_rewrite.split_dw5(list(g.node), inits, new, pieces)
     if count == 0:
-        sys.exit("anpr_ocr_variants: no depthwise 5x5 Conv with pads 2 found")
+        sys.exit("anpr_ocr_variants: no depthwise 5x5 Conv with pads 2 found (the build's model "
+                 "has them split already: write the input with anpr_ocr_rewrite.py --no-split)")
     return nodes
+
+
+def hswish(g, inits, new, _scale):
+    """x * Clip(x + 3, 0, 6) / 6 (hard-swish written out: Add, Clip, Mul, Div) -> HardSwish(x)."""
+    prod = {o: n for n in g.node for o in n.output}
+    cons = {}
+    for n in g.node:
+        for x in n.input:
+            cons.setdefault(x, []).append(n)
+
+    def const(name, value):
+        return name in inits and inits[name].size == 1 and float(inits[name]) == value
+
+    drop, repl = set(), {}
+    for n in g.node:
+        if n.op_type != "Clip" or attrs(n) != {"min": 0.0, "max": 6.0}:
+            continue
+        add = prod.get(n.input[0])
+        if add is None or add.op_type != "Add" or not const(add.input[1], 3.0):
+            continue
+        x = add.input[0]
+        users = cons.get(n.output[0], [])
+        if len(users) != 1 or users[0].op_type != "Mul" or set(users[0].input) != {x, n.output[0]}:
+            continue
+        mul = users[0]
+        divs = cons.get(mul.output[0], [])
+        if len(divs) != 1 or divs[0].op_type != "Div" or not const(divs[0].input[1], 6.0):
+            continue
+        if len(cons.get(add.output[0], [])) != 1:
+            continue
+        drop.update([id(add), id(n), id(mul)])
+        repl[id(divs[0])] = helper.make_node("HardSwish", [x], list(divs[0].output),
+                                             name=n.name + "_hswish")
+    if not repl:
+        sys.exit("anpr_ocr_variants: no hard-swish pattern found")
+    return [repl.get(id(n), n) for n in g.node if id(n) not in drop]
 
 
 def main(kind, src, dst, scale="0.05"):
@@ -150,8 +167,9 @@ def main(kind, src, dst, scale="0.05"):
         "cvquant": cvquant,
         "qdq": lambda g, i, n, s: int8_convs(g, i, n, s, False),
         "qop": lambda g, i, n, s: int8_convs(g, i, n, s, True),
-        "dw3": lambda g, i, n, s: split_dw5(g, i, n, False),
-        "dwdil": lambda g, i, n, s: split_dw5(g, i, n, True),
+        "dw3": lambda g, i, n, s: split(g, i, n, anpr_ocr_rewrite.padded_pieces),
+        "dwdil": lambda g, i, n, s: split(g, i, n, dilated_pieces),
+        "hswish": hswish,
     }
     if kind not in kinds:
         sys.exit(f"anpr_ocr_variants: unknown KIND {kind!r}; one of {', '.join(kinds)}")
