@@ -8,6 +8,7 @@
 // whether the issue-21 targets are met.
 // Usage: weigh_accuracy [vehicles_per_seed=400] [seeds=5] [cell filter | full]
 //   env WEIGH_BENCH_FOLLOWER_PCT=x: the pipeline's follower_speed_diff_pct (default 3 %)
+//   env WEIGH_BENCH_TOW_KG=x: the pipeline's light_tow_max_kg (default 5 250 kg, 0: off)
 //   the default matrix: one knob at a time around 15 counts of noise, and the hard cells;
 //   "full": noise 2/15/40 x rows (4 @ 1 m, 4 @ 1.5 m, 2 @ 1.5 m) x strip/plate x dynamics
 //   1/2.5 x free flow/0.4 s gaps (72 cells).
@@ -217,9 +218,10 @@ void diagnose(const char* cell, int seed, const std::vector<wim::sim::Vehicle>& 
     std::printf("DIAG %s seed %d t %.3f s %s: %zu axles, valid %d, holds", cell, seed,
                 static_cast<double>(o.t_us) * 1e-6, kind.c_str(), o.axles.size(), o.valid);
     for (std::size_t k : vehs)
-      std::printf(" [%s %zu ax %.1f km/h a %+.2f]",
+      std::printf(" [%s %zu ax %.0f kg %.1f km/h a %+.2f]",
                   std::string(wim::sim::to_string(truth[k].cls)).c_str(),
-                  truth[k].axle_loads_kg.size(), truth[k].speed_kmh, truth[k].accel_mps2);
+                  truth[k].axle_loads_kg.size(), truth[k].gross_kg(), truth[k].speed_kmh,
+                  truth[k].accel_mps2);
     for (std::size_t i = 0; i + 1 < m.size(); ++i) {
       if (!m[i] || !m[i + 1] || m[i]->veh == m[i + 1]->veh) continue;
       const double dv_true = (m[i + 1]->v_mps - m[i]->v_mps) / m[i]->v_mps * 100;
@@ -304,6 +306,8 @@ void run(const Cell& cell, std::size_t per_seed, int seeds, Totals& tot) {
     // Sweep knob for the close-follower speed rule (pipeline only; the baseline has none).
     if (const char* pct = std::getenv("WEIGH_BENCH_FOLLOWER_PCT"))
       cfg.weighing.follower_speed_diff_pct = std::atof(pct);
+    if (const char* kg = std::getenv("WEIGH_BENCH_TOW_KG"))
+      cfg.weighing.light_tow_max_kg = std::atof(kg);
     std::vector<std::string> names;
     for (const auto& c : channels) names.push_back(c.name);
     wim::weigh::Pipeline p(cfg, site.sample_rate_hz, names);

@@ -42,12 +42,13 @@ TEST_CASE("A config with only the contract-2 fields is complete") {
 
 TEST_CASE("Weighing and legal settings override the defaults") {
   const StationConfig c = parse(channels(
-      R"("weighing":{"min_speed_kmh":20,"max_accel_mps2":0.5,"row_bias_vehicles":9},"legal":{"tolerance_kg":500,
+      R"("weighing":{"min_speed_kmh":20,"max_accel_mps2":0.5,"row_bias_vehicles":9,"light_tow_max_kg":3500},"legal":{"tolerance_kg":500,
       "axle_limits":{"source":"DB-XX","rows":[{"axles":2,"min_spacing_m":1.3,"limit_kg":18000}]}},
       "calibration":{"id":"CAL-7","date":"2026-11-27"},)"));
   CHECK(c.weighing.min_speed_kmh == 20);
   CHECK(c.weighing.max_accel_mps2 == 0.5);
   CHECK(c.weighing.row_bias_vehicles == 9);
+  CHECK(c.weighing.light_tow_max_kg == 3500);
   CHECK(c.legal.tolerance_kg == 500);
   CHECK(c.legal.axle_limits.source == "DB-XX");
   CHECK(c.legal.axle_limits.rows.at(0).limit_kg == 18000);
@@ -68,6 +69,8 @@ TEST_CASE("Every config error names the file and the field") {
              Catch::Contains("station.json: weighing.row_bias_vehicles: must be in"));
   CHECK_THAT(error_of(channels(R"("weighing":{"row_bias_vehicles":2.5},)")),
              Catch::Contains("weighing.row_bias_vehicles"));
+  CHECK_THAT(error_of(channels(R"("weighing":{"light_tow_max_kg":-1},)")),
+             Catch::Contains("station.json: weighing.light_tow_max_kg: must be in"));
   CHECK_THAT(error_of(channels(R"("legal":{"uncertainty_pct":"five"},)")),
              Catch::Contains("station.json: legal.uncertainty_pct"));
   const std::string lone = R"({"station_id":"G017","channels":[

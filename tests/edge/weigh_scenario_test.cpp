@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hardest cells of the weigh_accuracy matrix (issue 21) as regression cases: wim-sim
 // traffic through the pipeline, small enough for the default run (~40 vehicles each).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <optional>
@@ -19,24 +20,18 @@ struct Outcome {
   std::size_t speed_split_valid = 0;  ///< ... of them enforceable (must be 0)
 };
 
-Outcome run(const wim::sim::SiteConfig& site, const wim::sim::TrafficConfig& traffic,
-            std::size_t vehicles, std::uint64_t seed) {
+/// The signals of `source`'s vehicles through the pipeline: the vehicles drawn and the outputs.
+std::pair<std::vector<wim::sim::Vehicle>, std::vector<wim::weigh::WeighedVehicle>> weigh(
+    const wim::sim::SiteConfig& site, wim::sim::SignalSynth::VehicleSource source,
+    std::uint64_t seed, double light_tow_max_kg = -1) {
   const auto channels = site.channels(seed);
-  const auto cfg = wim::config::parse_station_config(site.station_json(channels), "sim");
+  auto cfg = wim::config::parse_station_config(site.station_json(channels), "sim");
+  if (light_tow_max_kg >= 0) cfg.weighing.light_tow_max_kg = light_tow_max_kg;
   std::vector<std::string> names;
   for (const auto& c : channels) names.push_back(c.name);
   wim::weigh::Pipeline p(cfg, site.sample_rate_hz, names);
-  wim::sim::TrafficModel model(traffic, 1, 2'000'000, seed);
-  std::size_t drawn = 0;
   std::vector<wim::sim::Vehicle> truth;
-  wim::sim::SignalSynth synth(
-      site, channels,
-      [&]() -> std::optional<wim::sim::Vehicle> {
-        if (drawn >= vehicles) return std::nullopt;
-        ++drawn;
-        return model.next();
-      },
-      {}, seed);
+  wim::sim::SignalSynth synth(site, channels, std::move(source), {}, seed);
   synth.on_vehicle([&](const wim::sim::Vehicle& v) { truth.push_back(v); });
   std::vector<std::int32_t> row(channels.size());
   for (;;) {
@@ -45,7 +40,21 @@ Outcome run(const wim::sim::SiteConfig& site, const wim::sim::TrafficConfig& tra
     if (auto q = synth.quiet_after_us(); q && t >= *q + 4'000'000) break;
   }
   p.finish();
-  const auto out = p.take();
+  return {std::move(truth), p.take()};
+}
+
+Outcome run(const wim::sim::SiteConfig& site, const wim::sim::TrafficConfig& traffic,
+            std::size_t vehicles, std::uint64_t seed) {
+  wim::sim::TrafficModel model(traffic, 1, 2'000'000, seed);
+  std::size_t drawn = 0;
+  const auto [truth, out] = weigh(
+      site,
+      [&]() -> std::optional<wim::sim::Vehicle> {
+        if (drawn >= vehicles) return std::nullopt;
+        ++drawn;
+        return model.next();
+      },
+      seed);
   Outcome o;
   o.truth = truth.size();
   o.out = out.size();
@@ -159,4 +168,105 @@ TEST_CASE(
   CHECK(o.speed_split_valid == 0);  // separated by speed alone: counted, never a case
   CHECK(o.wrong_axles_valid == 0);
   CHECK(o.false_cases == 0);
+}
+
+namespace {
+
+/// A hand-built unit for the towing-limit cases: `loads` [kg] per axle, `spacings` [m],
+/// its first axle at row 1 at `t_s`, constant speed, no imbalance.
+wim::sim::Vehicle unit(wim::sim::VehicleClass cls, std::vector<double> loads,
+                       std::vector<double> spacings, double t_s, double kmh) {
+  wim::sim::Vehicle v;
+  v.cls = cls;
+  v.t_us = static_cast<std::int64_t>(t_s * 1e6);
+  v.speed_kmh = kmh;
+  v.axle_loads_kg = std::move(loads);
+  v.axle_spacings_m = std::move(spacings);
+  const std::size_t n = v.axle_loads_kg.size();
+  v.axle_groups.assign(n, 1);
+  v.left_share.assign(n, 0.5);
+  v.hop_hz.assign(n, 12);
+  v.hop_phase.assign(n, 0);
+  v.front_overhang_m = 0.9;
+  v.rear_overhang_m = 0.8;
+  return v;
+}
+
+/// Reasons of `v` that start with `prefix`.
+std::size_t count_reasons(const wim::weigh::WeighedVehicle& v, std::string_view prefix) {
+  return static_cast<std::size_t>(
+      std::count_if(v.reasons.begin(), v.reasons.end(),
+                    [&](const std::string& r) { return r.starts_with(prefix); }));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "A car closely followed by a truck at its speed is split by the towing limit, never a case") {
+  // Pairs 10 s apart, both units at 60 km/h (16.67 m/s), the follower's first axle 7.5 m
+  // behind the leader's last (a 0.4 s gap plus the overhangs): inside the uncertain band
+  // (certain_axle_spacing_m 6.5 .. max_axle_spacing_m 9 m) and at one speed, so neither
+  // spacing nor speed can separate them. § 42 (1) StVZO: a Pkw may tow at most 3 500 kg
+  // (actual trailer mass), a Lkw with continuous brakes 1.5 x its permissible mass, i.e. at
+  // most 5 250 kg for one of 3.5 t; light_tow_max_kg 5 250 kg + axle_uncertainty_pct 10 %.
+  using C = wim::sim::VehicleClass;
+  const double v = 60 / 3.6, gap_m = 7.5, car_wb = 2.6;
+  auto behind = [&](double t_s, double wheelbase_m) { return t_s + (wheelbase_m + gap_m) / v; };
+  std::vector<wim::sim::Vehicle> traffic = {
+      // 1. car + unladen 2-axle truck (6 900 kg): two vehicles.
+      unit(C::car, {1150, 950}, {car_wb}, 3, 60),
+      unit(C::truck_2axle, {3800, 3100}, {4.5}, behind(3, car_wb), 60),
+      // 2. car + a 2-axle part of 5 200 kg (what a 3.5 t van with continuous brakes may
+      //    tow): stays one, flagged "separation uncertain" as before.
+      unit(C::car, {1150, 950}, {car_wb}, 13, 60),
+      unit(C::car, {2700, 2500}, {car_wb}, behind(13, car_wb), 60),
+      // 3. truck + truck: a truck may tow a heavy trailer, the rule does not apply.
+      unit(C::truck_2axle, {3800, 3100}, {4.5}, 23, 60),
+      unit(C::truck_2axle, {3800, 3100}, {4.5}, behind(23, 4.5), 60),
+      // 4. car + 3-axle truck of 21 000 kg with a tandem: two vehicles.
+      unit(C::car, {1250, 1050}, {car_wb}, 33, 60),
+      unit(C::truck_3axle, {6000, 7500, 7500}, {4.5, 1.3}, behind(33, car_wb), 60),
+  };
+  auto run_with = [&](double light_tow_max_kg) {
+    std::size_t next = 0;
+    return weigh(
+        hard_site(15),
+        [&]() -> std::optional<wim::sim::Vehicle> {
+          if (next >= traffic.size()) return std::nullopt;
+          return traffic[next++];
+        },
+        7, light_tow_max_kg);
+  };
+  // The rule off (light_tow_max_kg 0, as before 2026-12-08): all four pairs merged.
+  CHECK(run_with(0).second.size() == 4);
+  const auto [truth, out] = run_with(-1);  // the default
+  CHECK(wim::config::WeighSettings{}.light_tow_max_kg == 5250);
+  REQUIRE(truth.size() == 8);
+  REQUIRE(out.size() == 6);
+  const std::string_view tow = "vehicle separation by towing limit";
+  const std::string_view uncertain = "vehicle separation uncertain: axle spacing";
+  // 1: the car and the truck apart, each 2 axles, both flagged, none enforceable.
+  CHECK(out[0].axles.size() == 2);
+  CHECK(out[1].axles.size() == 2);
+  CHECK(count_reasons(out[0], tow) == 1);
+  CHECK(count_reasons(out[1], tow) == 1);
+  CHECK(std::abs(out[0].gross_kg - 2100) <= 0.05 * 2100);
+  CHECK(std::abs(out[1].gross_kg - 6900) <= 0.05 * 6900);
+  // 2: merged, flagged by the spacing as before, not by the towing limit.
+  CHECK(out[2].axles.size() == 4);
+  CHECK(count_reasons(out[2], tow) == 0);
+  CHECK(count_reasons(out[2], uncertain) == 1);
+  // 3: merged, the leader is not light.
+  CHECK(out[3].axles.size() == 4);
+  CHECK(count_reasons(out[3], tow) == 0);
+  CHECK(count_reasons(out[3], uncertain) == 1);
+  // 4: apart, 2 + 3 axles.
+  CHECK(out[4].axles.size() == 2);
+  CHECK(out[5].axles.size() == 3);
+  CHECK(count_reasons(out[4], tow) == 1);
+  CHECK(count_reasons(out[5], tow) == 1);
+  for (const auto& o : out) {
+    CHECK_FALSE(o.valid);  // every output here is either merged or split by a legal limit
+    CHECK_FALSE(o.legal.overloaded);
+  }
 }

@@ -245,7 +245,32 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
   //   plus the site's measured speed noise margin are two vehicles too, but the split rests
   //   on speed alone (a margin measured, not configured), so both sides are flagged: right
   //   for the count, never a case.
+  // - a light 2-axle unit (both axles below light_axle_kg: a car or van) followed, more than
+  //   certain_axle_spacing_m behind, by a part heavier than light_tow_max_kg (+ the axle
+  //   uncertainty) is two vehicles: no vehicle of at most 3.5 t may tow that much (§ 42 (1)
+  //   StVZO; docs/weighing.md "Towing limit"). A legal limit, not a physical one, so flagged
+  //   on both sides like the speed-only split.
   const double noise_pct = speed_noise_margin_pct();
+  auto spacing_m = [&](std::size_t i) {
+    return (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
+  };
+  // Axle load for the towing rule: median over the rows that saw both wheels (NaN: none),
+  // computed only for the axles the rule looks at.
+  std::vector<double> rough_cache(n, kNaN);
+  std::vector<bool> rough_done(n, false);
+  auto rough_kg = [&](std::size_t i) {
+    if (rough_done[i]) return rough_cache[i];
+    rough_done[i] = true;
+    std::vector<double> vals;
+    for (std::size_t r : good) {
+      const Hit& h = hits[r][i];
+      if (h.side[0] && h.side[1] && fit[i].v_mps > 0)
+        vals.push_back(wheel_load_kg(*h.side[0], fit[i].v_mps) +
+                       wheel_load_kg(*h.side[1], fit[i].v_mps));
+    }
+    return rough_cache[i] = vals.empty() ? kNaN : median(vals);
+  };
+  const double tow_limit_kg = w.light_tow_max_kg * (1 + cfg_.legal.axle_uncertainty_pct / 100);
   std::vector<std::pair<std::size_t, std::size_t>> vehicles;
   std::vector<std::string> speed_split;  // per vehicle boundary: why (empty: certain)
   std::size_t first = 0;
@@ -273,13 +298,30 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
         << " % + max_accel_mps2)";
       why = s.str();
     }
+    if (!split && w.light_tow_max_kg > 0 && sp > w.certain_axle_spacing_m && i == first + 1 &&
+        spacing_m(first) <= w.certain_axle_spacing_m && rough_kg(first) < w.light_axle_kg &&
+        rough_kg(i) < w.light_axle_kg) {
+      // The part behind: up to the next spacing that may be a gap to another vehicle.
+      double behind_kg = rough_kg(i + 1);
+      for (std::size_t j = i + 1; j + 1 < n && spacing_m(j) <= w.certain_axle_spacing_m; ++j)
+        behind_kg += rough_kg(j + 1);
+      if (behind_kg > tow_limit_kg) {
+        split = true;
+        std::ostringstream s;
+        s.precision(4);
+        s << "vehicle separation by towing limit: a light 2-axle unit (" << rough_kg(first) << " + "
+          << rough_kg(i) << " kg) " << sp << " m ahead of " << behind_kg
+          << " kg, more than light_tow_max_kg " << w.light_tow_max_kg << " kg + "
+          << cfg_.legal.axle_uncertainty_pct << " %";
+        why = s.str();
+      }
+    }
     if (split) vehicles.emplace_back(first, i + 1), first = i + 1, speed_split.push_back(why);
   }
   vehicles.emplace_back(first, n);
   // The site's speed noise, from the pairs that are one vehicle for certain.
   for (std::size_t i = 0; good.size() >= 2 && i + 1 < n; ++i) {
-    const double sp =
-        (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
+    const double sp = spacing_m(i);
     const double d = std::abs(fit[i + 1].v_mps - fit[i].v_mps) / fit[i].v_mps * 100;
     if (!(sp <= kOneVehicleSpacingM) || !std::isfinite(d)) continue;
     pair_speed_diff_pct_.push_back(d);

@@ -57,9 +57,15 @@ struct WeighSettings {
   double follower_speed_diff_pct = 3;      ///< [%] axles further apart than certain_axle_spacing_m
                                            ///< with speeds this much apart (+ accel): two vehicles
   double light_axle_kg =
-      1500;                   ///< [kg] a car-like axle; a light pair at a heavy vehicle's end: flag
-  double max_segment_s = 60;  ///< [s] bound on buffered traffic per lane (dense flow)
-  double min_speed_kmh = 10;  ///< [km/h] valid speed range for enforcement
+      1500;  ///< [kg] a car-like axle; a light pair at a heavy vehicle's end: flag
+  /// [kg] the most a light 2-axle unit (both axles below light_axle_kg) may tow: a part
+  /// heavier than this (+ legal.axle_uncertainty_pct) more than certain_axle_spacing_m
+  /// behind it is another vehicle (split, flagged on both sides). 0: off. Default 5 250 kg
+  /// = 1.5 x 3 500 kg, the largest towed load of a vehicle of at most 3.5 t (§ 42 (1) StVZO;
+  /// docs/weighing.md "Towing limit").
+  double light_tow_max_kg = 5250;
+  double max_segment_s = 60;    ///< [s] bound on buffered traffic per lane (dense flow)
+  double min_speed_kmh = 10;    ///< [km/h] valid speed range for enforcement
   double max_speed_kmh = 130;   ///< [km/h]
   double max_accel_mps2 = 1.0;  ///< [m/s^2] stronger acceleration: not enforceable
   double row_outlier_pct = 25;  ///< [%] one row's axle load this far from the median: dropped
