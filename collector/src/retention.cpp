@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wim/collector/retention.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "wim/collector/case_export.hpp"
@@ -45,15 +43,6 @@ struct Image {
   std::int64_t size_bytes = 0;
 };
 
-std::string read_whole(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw SystemError(p.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) throw SystemError(p.string() + ": read error");
-  return ss.str();
-}
-
 std::set<std::string> case_ids(sqlite::Db& db, const char* table) {
   std::set<std::string> out;
   for (sqlite::Stmt st(db, std::string("SELECT case_id FROM ") + table); st.step();)
@@ -73,7 +62,7 @@ std::int64_t purge_spool_copy(const std::filesystem::path& spool_dir, const std:
   if (!std::filesystem::exists(tar_path, ec)) return -1;
   std::vector<packet::Packet> packets;
   try {
-    packets = packet::from_tar(read_whole(tar_path));
+    packets = packet::from_tar(read_file(tar_path));
   } catch (const InputError& e) {
     throw InputError(tar_path.string() + ": " + e.what());
   }
@@ -123,11 +112,11 @@ void write_spool_retention_files(const std::filesystem::path& spool_dir, const s
   std::error_code ec;
   const auto list = spool_dir / spool_retention_list_name(case_id);
   const auto jsonl = audit_jsonl(entries);
-  if (!std::filesystem::exists(list, ec) || read_whole(list) != jsonl)
+  if (!std::filesystem::exists(list, ec) || read_file(list) != jsonl)
     write_file_atomic(list, jsonl);
   const auto key_path = spool_dir / kCollectorKeyName;
   const auto pem = review.public_key().to_pem();
-  if (!std::filesystem::exists(key_path, ec) || read_whole(key_path) != pem)
+  if (!std::filesystem::exists(key_path, ec) || read_file(key_path) != pem)
     write_file_atomic(key_path, pem);
 }
 
@@ -186,13 +175,10 @@ PurgeResult purge_images(const std::filesystem::path& meta_db, FileBlobStore& bl
   for (const auto& [case_id, ended_us] : review.ended_before(now_unix_us - days * kDayUs)) {
     const bool case_done = done_cases.count(case_id) > 0;
     const bool spool_pending = !spool_dir.empty() && !spool_done.count(case_id);
-    if (case_done && !spool_pending) {
-      ++res.cases_already_done;
-      continue;
-    }
-    // Done but for its spool tar: a tar the spool does not hold costs one stat.
+    // Done, or done but for a spool tar the spool does not hold (one stat).
     std::error_code ec;
-    if (case_done && !std::filesystem::exists(spool_dir / (case_id + ".tar"), ec)) {
+    if (case_done &&
+        (!spool_pending || !std::filesystem::exists(spool_dir / (case_id + ".tar"), ec))) {
       ++res.cases_already_done;
       continue;
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "wim/common/error.hpp"
+#include "wim/common/fs_sync.hpp"
 
 namespace wim::crypto {
 namespace {
@@ -40,14 +41,6 @@ std::string bio_to_string(BIO* bio) {
   char* data = nullptr;
   long len = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(len));
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SystemError("cannot read " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void require_ed25519(EVP_PKEY* key, const std::string& what) {

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "wim/common/error.hpp"
@@ -30,6 +32,15 @@ void throw_errno(const std::string& what) {
 
 UniqueFd::~UniqueFd() {
   if (fd >= 0) ::close(fd);
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw SystemError("cannot read " + p.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw SystemError("cannot read " + p.string() + ": read error");
+  return ss.str();
 }
 
 void write_all(int fd, std::string_view data, const std::filesystem::path& p) {

@@ -23,6 +23,9 @@ struct UniqueFd {
   ~UniqueFd();
 };
 
+/// The whole file; SystemError "cannot read <path>" when it cannot be opened or read.
+std::string read_file(const std::filesystem::path& p);
+
 /// write(2) of all of `data` to `fd` (EINTR retried); SystemError naming `p` otherwise.
 void write_all(int fd, std::string_view data, const std::filesystem::path& p);
 
