@@ -1,0 +1,476 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+# Builds the real plate sets of issue 17 (docs/anpr.md "Real data sets") from public
+# repositories brought here as git directories (the search tool's `fetch`), into OUT/:
+#   lyl-valid/  lyl8213/Plate_Recognition-LPRnet valid/: 136x36 crops, 146 after dropping
+#               the byte-identical copies whose names have a space; text from the file name
+#               (the repository's own province-code table, LPRtf3.py), colour by hue share
+#   lyl-train/  the same repository's train/, only the 11 province codes seen in valid/
+#   ccpd/       CCPD whole photos (720x1160), truth from the CCPD file name: ZhijuCen/
+#               chinese-plate-recognition-ccpd-remaster test_suite/ccpd_base + HuKai97/
+#               YOLOv5-LPRNet-Licence-Recognition demo/images (7 indices blue, 8 green)
+#   ccpd-hard/  CCPD photos of the hard subsets (ccpd_blur, _challenge, _db, _fn, _rotate,
+#               _tilt, _weather) found in the repositories given with --hard; the condition
+#               column from the subset (SUBSET_CONDITION below)
+# Each folder gets truth.tsv (file, colour, condition, text; tab-separated, as
+# hw/src/camera/plate_set.cpp read_plate_truth reads it) and truth-<group>.tsv per colour and
+# per condition present, so the frame bench can score each group on its own.
+# Plates are personal data: OUT must be under /tmp; nothing built here is committed.
+# Never feed it sirius-ai/LPRNet_Pytorch (its data/test is the issue's held-out set).
+#
+# usage: scripts/anpr-real-sets.py OUT --lyl GITDIR --ccpd GITDIR [GITDIR...]
+#                                  [--hard GITDIR[:PATH_PREFIX]...] [--check]
+# --check: exit 1 unless the counts are the ones the issue-17 notes give (lyl-valid 146:
+# 114 blue / 32 yellow; lyl-train 735: 594 / 141; ccpd 25: 20 blue / 5 green).
+# Standard library and numpy (Debian python3-numpy, a dependency of python3-onnx that
+# scripts/install-deps.sh installs); the JPEG crops are decoded by the small baseline
+# decoder below (no OpenCV python binding is installed).
+import argparse
+import collections
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+# lyl8213 LPRtf3.py `dict`: the file-name prefix of each province
+LYL_PROVINCE = {
+    "A01": "京", "A02": "津", "A03": "沪", "B02": "蒙", "S01": "皖", "S02": "闽", "S03": "粤",
+    "S04": "甘", "S05": "贵", "S06": "鄂", "S07": "冀", "S08": "黑", "S09": "湘", "S10": "豫",
+    "S12": "吉", "S13": "苏", "S14": "赣", "S15": "辽", "S17": "川", "S18": "鲁", "S22": "浙",
+    "S30": "渝", "S31": "晋", "S32": "桂", "S33": "琼", "S34": "云", "S35": "藏", "S36": "陕",
+    "S37": "青", "S38": "宁", "S39": "新"}
+
+# CCPD (detectRecog/CCPD README): the index tables of the file name's plate field
+CCPD_PROVINCES = ["皖", "沪", "津", "渝", "冀", "晋", "蒙", "辽", "吉", "黑", "苏", "浙", "京", "闽",
+                  "赣", "鲁", "豫", "鄂", "湘", "粤", "桂", "琼", "川", "贵", "云", "藏", "陕", "甘",
+                  "青", "宁", "新", "警", "学", "O"]
+CCPD_ALPHABETS = list("ABCDEFGHJKLMNPQRSTUVWXYZ") + ["O"]
+CCPD_ADS = list("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") + ["O"]
+
+# CCPD subset -> the nearest condition that read_plate_truth accepts (plate_render.hpp
+# kConditions: clear_day, dusk, night_ir, motion_blur, glare, dirt). CCPD's own words
+# (Xu et al., ECCV 2018): base ordinary; db dark or uneven light (dusk); blur camera
+# shake (motion_blur); fn far from or near the camera (clear_day: distance, not weather);
+# rotate/tilt large rotation, tilt (clear_day: geometry, no condition of ours); weather
+# rain, snow, fog (dirt: the nearest occlusion we render); challenge the hardest mixed
+# (glare is not implied; clear_day as the truth file needs one). The subset itself stays
+# in the file name (ccpd_<subset>__<name>) and in truth-<subset>.tsv.
+SUBSET_CONDITION = {
+    "base": "clear_day", "db": "dusk", "blur": "motion_blur", "fn": "clear_day",
+    "rotate": "clear_day", "tilt": "clear_day", "weather": "dirt", "challenge": "clear_day",
+    "green": "clear_day", "np": None}
+
+# ---------------------------------------------------------------- baseline JPEG decoder
+ZIGZAG = np.array([
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
+    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+    58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63])
+_K = np.arange(8)
+_C = np.array([[(np.sqrt(0.5) if u == 0 else 1.0) * np.cos((2 * x + 1) * u * np.pi / 16) / 2
+                for x in _K] for u in _K])  # IDCT basis: block = C.T @ F @ C
+
+
+class JpegError(Exception):
+    pass
+
+
+def decode_jpeg(data):
+    """Baseline (SOF0/SOF1) Huffman JPEG -> HxWx3 uint8 RGB (or HxW grey as 3 channels)."""
+    pos, qt, ht, comps, restart = 2, {}, {}, [], 0
+    if data[:2] != b"\xff\xd8":
+        raise JpegError("not a JPEG")
+    width = height = 0
+    while pos < len(data):
+        if data[pos] != 0xFF:
+            raise JpegError("bad marker")
+        marker = data[pos + 1]
+        pos += 2
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            continue
+        length = int.from_bytes(data[pos:pos + 2], "big")
+        seg = data[pos + 2:pos + length]
+        if marker == 0xDB:
+            i = 0
+            while i < len(seg):
+                prec, tid = seg[i] >> 4, seg[i] & 15
+                n = 128 if prec else 64
+                vals = seg[i + 1:i + 1 + n]
+                q = (np.frombuffer(vals, ">u2") if prec else np.frombuffer(vals, "u1"))
+                table = np.zeros(64)
+                table[ZIGZAG] = q
+                qt[tid] = table.reshape(8, 8)
+                i += 1 + n
+        elif marker in (0xC0, 0xC1):
+            height, width = int.from_bytes(seg[1:3], "big"), int.from_bytes(seg[3:5], "big")
+            for c in range(seg[5]):
+                cid, hv, tq = seg[6 + 3 * c:9 + 3 * c]
+                comps.append({"id": cid, "h": hv >> 4, "v": hv & 15, "tq": tq})
+        elif 0xC2 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            raise JpegError("not baseline (SOF%d)" % (marker - 0xC0))
+        elif marker == 0xC4:
+            i = 0
+            while i < len(seg):
+                tc_th = seg[i]
+                counts = seg[i + 1:i + 17]
+                syms = seg[i + 17:i + 17 + sum(counts)]
+                table, code, k = {}, 0, 0
+                for ln in range(1, 17):
+                    for _ in range(counts[ln - 1]):
+                        table[(ln, code)] = syms[k]
+                        code += 1
+                        k += 1
+                    code <<= 1
+                ht[tc_th] = table
+                i += 17 + sum(counts)
+        elif marker == 0xDD:
+            restart = int.from_bytes(seg[0:2], "big")
+        elif marker == 0xDA:
+            ns = seg[0]
+            order = []
+            for c in range(ns):
+                cid, tdta = seg[1 + 2 * c], seg[2 + 2 * c]
+                comp = next(x for x in comps if x["id"] == cid)
+                comp["td"], comp["ta"] = tdta >> 4, tdta & 15
+                order.append(comp)
+            return _scan(data, pos + length, order, comps, qt, ht, restart, width, height)
+        elif marker == 0xD9:
+            break
+        pos += length
+    raise JpegError("no scan")
+
+
+def _scan(data, pos, order, comps, qt, ht, restart, width, height):
+    # entropy-coded data up to the next non-RST marker, stuffing removed, RSTs split
+    end = pos
+    while True:
+        end = data.index(b"\xff", end)
+        nxt = data[end + 1]
+        if nxt == 0 or 0xD0 <= nxt <= 0xD7:
+            end += 2
+            continue
+        break
+    raw = data[pos:end]
+    chunks = re.split(rb"\xff[\xd0-\xd7]", raw)
+    chunks = [c.replace(b"\xff\x00", b"\xff") for c in chunks]
+    hmax, vmax = max(c["h"] for c in comps), max(c["v"] for c in comps)
+    mcux, mcuy = -(-width // (8 * hmax)), -(-height // (8 * vmax))
+    planes = {c["id"]: np.zeros((mcuy * c["v"] * 8, mcux * c["h"] * 8)) for c in comps}
+    total = mcux * mcuy
+    per_chunk = restart if restart else total
+    m = 0
+    for chunk in chunks:
+        bits = "".join(format(b, "08b") for b in chunk)
+        bp = 0
+        pred = {c["id"]: 0 for c in order}
+
+        def huff(table):
+            nonlocal bp
+            code = 0
+            for ln in range(1, 17):
+                code = (code << 1) | (bits[bp] == "1")
+                bp += 1
+                sym = table.get((ln, code))
+                if sym is not None:
+                    return sym
+            raise JpegError("bad Huffman code")
+
+        def receive(s):
+            nonlocal bp
+            if s == 0:
+                return 0
+            v = int(bits[bp:bp + s], 2)
+            bp += s
+            return v if v >= 1 << (s - 1) else v - (1 << s) + 1
+
+        for _ in range(per_chunk):
+            if m >= total:
+                break
+            my, mx = divmod(m, mcux)
+            for c in order:
+                for by in range(c["v"]):
+                    for bx in range(c["h"]):
+                        coef = np.zeros(64)
+                        t = huff(ht[c["td"]])
+                        pred[c["id"]] += receive(t)
+                        coef[0] = pred[c["id"]]
+                        k = 1
+                        while k < 64:
+                            rs = huff(ht[16 | c["ta"]])
+                            r, s = rs >> 4, rs & 15
+                            if s == 0:
+                                if r != 15:
+                                    break
+                                k += 16
+                                continue
+                            k += r
+                            coef[ZIGZAG[k]] = receive(s)
+                            k += 1
+                        block = _C.T @ (coef.reshape(8, 8) * qt[c["tq"]]) @ _C
+                        y0, x0 = (my * c["v"] + by) * 8, (mx * c["h"] + bx) * 8
+                        planes[c["id"]][y0:y0 + 8, x0:x0 + 8] = block + 128
+            m += 1
+    full = []
+    for c in comps:
+        p = planes[c["id"]]
+        p = np.repeat(np.repeat(p, vmax // c["v"], 0), hmax // c["h"], 1)
+        full.append(p[:height, :width])
+    if len(full) == 1:
+        return np.clip(np.stack([full[0]] * 3, -1), 0, 255).round().astype(np.uint8)
+    y, cb, cr = full[0], full[1] - 128, full[2] - 128
+    rgb = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], -1)
+    return np.clip(rgb, 0, 255).round().astype(np.uint8)
+
+
+# ---------------------------------------------------------------- colour by hue share
+SAT_MIN = 80   # [0-255] a pixel counts as paint when its HSV saturation is at least this
+VAL_MIN = 50   # [0-255] ... and its value (brightness) at least this
+BLUE_HUE = (95, 130)  # [OpenCV half-degrees, 0-180] blue plate paint
+YELLOW_HUE = (12, 35)  # [OpenCV half-degrees] yellow plate paint
+
+
+def hue_share(rgb):
+    """(blue share, yellow share) of the saturated pixels of an RGB image."""
+    f = rgb.astype(np.float64)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    v = f.max(-1)
+    d = v - f.min(-1)
+    s = np.where(v > 0, 255 * d / np.maximum(v, 1e-9), 0)
+    dd = np.maximum(d, 1e-9)
+    h = np.where(v == r, 60 * (g - b) / dd, np.where(v == g, 120 + 60 * (b - r) / dd,
+                                                      240 + 60 * (r - g) / dd))
+    h = np.mod(h, 360) / 2  # OpenCV's 8-bit hue scale
+    paint = (s >= SAT_MIN) & (v >= VAL_MIN) & (d > 0)
+    n = max(1, int(paint.sum()))
+    blue = int((paint & (h >= BLUE_HUE[0]) & (h <= BLUE_HUE[1])).sum())
+    yellow = int((paint & (h >= YELLOW_HUE[0]) & (h <= YELLOW_HUE[1])).sum())
+    return blue / n, yellow / n
+
+
+def crop_colour(jpeg):
+    blue, yellow = hue_share(decode_jpeg(jpeg))
+    return ("yellow" if yellow > blue else "blue"), blue, yellow
+
+
+# ---------------------------------------------------------------- git helpers
+def git_files(gitdir, prefix=""):
+    out = subprocess.run(["git", "--git-dir", gitdir, "ls-tree", "-r", "-z", "--name-only",
+                          "HEAD", "--", prefix] if prefix else
+                         ["git", "--git-dir", gitdir, "ls-tree", "-r", "-z", "--name-only",
+                          "HEAD"], check=True, capture_output=True).stdout
+    return [p.decode() for p in out.split(b"\0") if p]
+
+
+def git_blob(gitdir, path):
+    return subprocess.run(["git", "--git-dir", gitdir, "cat-file", "blob", "HEAD:" + path],
+                          check=True, capture_output=True).stdout
+
+
+def repo_name(gitdir):
+    # /work/.mirror/owner+name/repo -> owner/name
+    parts = os.path.abspath(gitdir).rstrip("/").split("/")
+    for p in reversed(parts):
+        if "+" in p:
+            return p.replace("+", "/", 1)
+    return gitdir
+
+
+# ---------------------------------------------------------------- sets
+class TruthSet:
+    def __init__(self, out, name, comment):
+        self.dir = os.path.join(out, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.name, self.comment, self.rows = name, comment, []
+
+    def add(self, file, data, colour, condition, text, group=None):
+        with open(os.path.join(self.dir, file), "wb") as f:
+            f.write(data)
+        self.rows.append((file, colour, condition, text, group))
+
+    def write(self):
+        def dump(path, rows, what):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("# file\tcolour\tcondition\ttext (UTF-8); %s%s\n" % (self.comment, what))
+                for r in rows:
+                    f.write("\t".join(r[:4]) + "\n")
+
+        dump(os.path.join(self.dir, "truth.tsv"), self.rows, "")
+        groups = collections.defaultdict(list)
+        for r in self.rows:
+            groups[r[1]].append(r)
+            groups[r[2]].append(r)
+            if r[4]:
+                groups[r[4]].append(r)
+        for g, rows in sorted(groups.items()):
+            if len(rows) < len(self.rows):
+                dump(os.path.join(self.dir, "truth-%s.tsv" % g), rows, "; only " + g)
+        return {g: len(v) for g, v in sorted(groups.items())}
+
+
+def lyl_label(name):
+    base = os.path.basename(name)
+    m = re.match(r"^([AB]\d\d|S\d\d)_([0-9A-Z]{6})_", base)
+    if not m:
+        return None
+    return m.group(1), LYL_PROVINCE.get(m.group(1), None), m.group(2)
+
+
+def build_lyl(out, gitdir):
+    repo = repo_name(gitdir)
+    sets = {}
+    valid_codes = set()
+    for part in ("valid", "train"):
+        ts = TruthSet(out, "lyl-" + part, "%s %s/, text from the file name (LPRtf3.py "
+                      "province codes), colour by hue share (scripts/anpr-real-sets.py)" %
+                      (repo, part))
+        files = sorted(git_files(gitdir, part + "/"))
+        blobs = {f: git_blob(gitdir, f) for f in files if f.lower().endswith(".jpg")}
+        by_hash = collections.defaultdict(list)
+        for f, b in blobs.items():
+            by_hash[hashlib.sha256(b).hexdigest()].append(f)
+        dropped = []
+        for f in sorted(blobs):
+            lab = lyl_label(f)
+            if lab is None or lab[1] is None:
+                print("%s: %s: no label, left out" % (ts.name, f), file=sys.stderr)
+                continue
+            code, prov, serial = lab
+            twins = by_hash[hashlib.sha256(blobs[f]).hexdigest()]
+            if part == "valid":
+                # the copies with a space in the name are byte-identical to a plain name
+                if " " in os.path.basename(f) and any(" " not in t for t in twins):
+                    dropped.append(f)
+                    continue
+                valid_codes.add(code)
+            elif code not in valid_codes:
+                continue
+            colour, blue, yellow = crop_colour(blobs[f])
+            ts.add(os.path.basename(f), blobs[f], colour, "clear_day", prov + serial)
+        if dropped:
+            print("%s: %d byte-identical copies left out: %s" % (ts.name, len(dropped),
+                                                                 ", ".join(dropped)),
+                  file=sys.stderr)
+        sets[ts.name] = ts.write()
+        sets[ts.name]["all"] = len(ts.rows)
+    return sets
+
+
+def ccpd_label(base):
+    """CCPD file name -> (text, colour) or None. Field 5 is the plate's index list."""
+    f = os.path.splitext(base)[0].split("-")
+    if len(f) != 7:
+        return None
+    try:
+        idx = [int(x) for x in f[4].split("_")]
+    except ValueError:
+        return None
+    if len(idx) not in (7, 8) or idx[0] >= len(CCPD_PROVINCES) or idx[1] >= len(
+            CCPD_ALPHABETS) or any(i >= len(CCPD_ADS) for i in idx[2:]):
+        return None
+    text = CCPD_PROVINCES[idx[0]] + CCPD_ALPHABETS[idx[1]] + "".join(CCPD_ADS[i] for i in idx[2:])
+    return text, ("green" if len(idx) == 8 else "blue")
+
+
+def ccpd_photos(gitdir, prefix, keep, seen):
+    """(path, file name, (text, colour)) of the CCPD-labelled .jpg files under prefix that
+    keep(path) takes, each file name once (seen: the names already used)."""
+    for f in sorted(git_files(gitdir, prefix)):
+        base = os.path.basename(f)
+        if not f.lower().endswith(".jpg") or base in seen or not keep(f):
+            continue
+        lab = ccpd_label(base)
+        if lab is None:
+            continue
+        seen.add(base)
+        yield f, base, lab
+
+
+def build_ccpd(out, gitdirs):
+    ts = TruthSet(out, "ccpd", "CCPD photos (%s), truth from the CCPD file names" %
+                  ", ".join(repo_name(g) for g in gitdirs))
+    seen = set()
+    for g in gitdirs:
+        # ZhijuCen test_suite/ccpd_base; HuKai97 demo/images (its det_/rec_result are the
+        # same photos with boxes drawn on them)
+        keep = lambda f: (os.path.dirname(f).endswith("test_suite/ccpd_base") or
+                          os.path.dirname(f) == "demo/images")
+        for f, base, lab in ccpd_photos(g, "", keep, seen):
+            ts.add(base, git_blob(g, f), lab[1], "clear_day", lab[0])
+    counts = ts.write()
+    counts["all"] = len(ts.rows)
+    return {"ccpd": counts}
+
+
+def subset_of(path):
+    """The CCPD subset a path names (ccpd_blur/..., ccpd_weather_..., ...), or None."""
+    for part in reversed(path.lower().split("/")[:-1]):
+        m = re.match(r"^ccpd_?(base|blur|challenge|db|fn|rotate|tilt|weather|green|np)\b", part)
+        if m:
+            return m.group(1)
+    return None
+
+
+def build_hard(out, specs, exclude):
+    ts = TruthSet(out, "ccpd-hard", "CCPD hard-subset photos (%s), truth from the CCPD file "
+                  "names, condition from the subset (scripts/anpr-real-sets.py "
+                  "SUBSET_CONDITION); file = ccpd_<subset>__<CCPD name>" %
+                  ", ".join(repo_name(s.split(":")[0]) for s in specs))
+    seen = set(exclude)
+    for spec in specs:
+        g, _, prefix = spec.partition(":")
+        hard = lambda f: SUBSET_CONDITION.get(subset_of(f)) is not None and subset_of(
+            f) not in ("base", "green")
+        for f, base, lab in ccpd_photos(g, prefix, hard, seen):
+            sub = subset_of(f)
+            ts.add("ccpd_%s__%s" % (sub, base), git_blob(g, f), lab[1], SUBSET_CONDITION[sub],
+                   lab[0], "ccpd_" + sub)
+    counts = ts.write()
+    counts["all"] = len(ts.rows)
+    return {"ccpd-hard": counts}
+
+
+EXPECTED = {"lyl-valid": {"all": 146, "blue": 114, "yellow": 32},
+            "lyl-train": {"all": 735, "blue": 594, "yellow": 141},
+            "ccpd": {"all": 25, "blue": 20, "green": 5}}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out")
+    ap.add_argument("--lyl", help="git dir of lyl8213/Plate_Recognition-LPRnet")
+    ap.add_argument("--ccpd", nargs="*", default=[],
+                    help="git dirs of ZhijuCen/... and HuKai97/... (CCPD photos)")
+    ap.add_argument("--hard", nargs="*", default=[],
+                    help="GITDIR[:PATH_PREFIX] holding CCPD hard-subset photos")
+    ap.add_argument("--check", action="store_true", help="exit 1 unless the notes' counts")
+    a = ap.parse_args()
+    if not os.path.abspath(a.out).startswith("/tmp/"):
+        sys.exit("anpr-real-sets: OUT must be under /tmp (plates are personal data)")
+    for g in [a.lyl or ""] + a.ccpd + [s.split(":")[0] for s in a.hard]:
+        if "lprnet_pytorch" in g.lower():
+            sys.exit("anpr-real-sets: %s is the held-out set's repository: not used" % g)
+    counts = {}
+    if a.lyl:
+        counts.update(build_lyl(a.out, a.lyl))
+    if a.ccpd:
+        counts.update(build_ccpd(a.out, a.ccpd))
+    if a.hard:
+        base_names = set()
+        for g in a.ccpd:
+            base_names.update(os.path.basename(f) for f in git_files(g))
+        counts.update(build_hard(a.out, a.hard, base_names))
+    bad = []
+    for name, c in counts.items():
+        print("%-10s %s" % (name, "  ".join("%s %d" % kv for kv in c.items())))
+        for k, v in EXPECTED.get(name, {}).items():
+            if c.get(k, 0) != v:
+                bad.append("%s %s: %d, the notes say %d" % (name, k, c.get(k, 0), v))
+    for b in bad:
+        print("anpr-real-sets: COUNT DIFFERS: " + b, file=sys.stderr)
+    return 1 if a.check and bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
