@@ -9,17 +9,21 @@
 #   ccpd/       CCPD whole photos (720x1160), truth from the CCPD file name: ZhijuCen/
 #               chinese-plate-recognition-ccpd-remaster test_suite/ccpd_base + HuKai97/
 #               YOLOv5-LPRNet-Licence-Recognition demo/images (7 indices blue, 8 green)
-#   ccpd-hard/  CCPD photos of the hard subsets (ccpd_blur, _challenge, _db, _fn, _rotate,
-#               _tilt, _weather) found in the repositories given with --hard; the condition
-#               column from the subset (SUBSET_CONDITION below)
+#   ccpd-hard/  CCPD photos of the hard subsets (blur, challenge, db, fn, rotate, tilt,
+#               weather) in any commit of the repositories given with --hard; subset from
+#               CCPD's own split lists (--ccpd-splits: detectRecog/CCPD) or a ccpd_<subset>
+#               folder; the condition column from the subset (SUBSET_CONDITION below)
+#   easypr/     liuruoze/EasyPR resources/image/general_test (GDTS): photos named by their
+#               plate; colour, box and rotation from its GroundTruth_others.xml; groups
+#               easypr_tilt (|rotation| >= 10 deg) and easypr_small (plate < 80 px wide)
 # Each folder gets truth.tsv (file, colour, condition, text; tab-separated, as
 # hw/src/camera/plate_set.cpp read_plate_truth reads it) and truth-<group>.tsv per colour and
-# per condition present, so the frame bench can score each group on its own.
+# per condition and group present, so the frame bench can score each group on its own.
 # Plates are personal data: OUT must be under /tmp; nothing built here is committed.
 # Never feed it sirius-ai/LPRNet_Pytorch (its data/test is the issue's held-out set).
 #
-# usage: scripts/anpr-real-sets.py OUT --lyl GITDIR --ccpd GITDIR [GITDIR...]
-#                                  [--hard GITDIR[:PATH_PREFIX]...] [--check]
+# usage: scripts/anpr-real-sets.py OUT [--lyl GITDIR] [--ccpd GITDIR...] [--easypr GITDIR]
+#                                  [--hard GITDIR... --ccpd-splits GITDIR] [--check]
 # --check: exit 1 unless the counts are the ones the issue-17 notes give (lyl-valid 146:
 # 114 blue / 32 yellow; lyl-train 735: 594 / 141; ccpd 25: 20 blue / 5 green).
 # Standard library and numpy (Debian python3-numpy, a dependency of python3-onnx that
@@ -28,6 +32,7 @@
 import argparse
 import collections
 import hashlib
+import math
 import os
 import re
 import subprocess
@@ -296,6 +301,9 @@ class TruthSet:
                 for r in rows:
                     f.write("\t".join(r[:4]) + "\n")
 
+        for f in os.listdir(self.dir):  # a group file of an earlier run
+            if f.startswith("truth-") and f.endswith(".tsv"):
+                os.remove(os.path.join(self.dir, f))
         dump(os.path.join(self.dir, "truth.tsv"), self.rows, "")
         groups = collections.defaultdict(list)
         for r in self.rows:
@@ -403,8 +411,28 @@ def build_ccpd(out, gitdirs):
     return {"ccpd": counts}
 
 
-def subset_of(path):
-    """The CCPD subset a path names (ccpd_blur/..., ccpd_weather_..., ...), or None."""
+def ccpd_split_subsets(ccpd_gitdir):
+    """CCPD file name -> subset, from detectRecog/CCPD split/ccpd_<subset>.txt (blur, db, fn,
+    rotate, tilt are listed there; weather has no list, challenge's is too large to fetch)."""
+    names = {}
+    for f in git_files(ccpd_gitdir, "split/"):
+        m = re.match(r"^split/ccpd_(\w+)\.txt$", f)
+        if not m:
+            continue
+        try:
+            text = git_blob(ccpd_gitdir, f).decode()
+        except subprocess.CalledProcessError:  # not in the snapshot (4 MiB and more)
+            print("ccpd-hard: %s not in the snapshot" % f, file=sys.stderr)
+            continue
+        for line in text.split():
+            names[os.path.basename(line)] = m.group(1)
+    return names
+
+
+def subset_of(path, split_names):
+    """The CCPD subset of a photo: its name in CCPD's split lists, else a folder ccpd_<subset>."""
+    if os.path.basename(path) in split_names:
+        return split_names[os.path.basename(path)]
     for part in reversed(path.lower().split("/")[:-1]):
         m = re.match(r"^ccpd_?(base|blur|challenge|db|fn|rotate|tilt|weather|green|np)\b", part)
         if m:
@@ -412,23 +440,104 @@ def subset_of(path):
     return None
 
 
-def build_hard(out, specs, exclude):
+def all_commit_jpgs(gitdir):
+    """(path, blob) of every .jpg in any commit of gitdir whose blob is present (a sample that
+    a repository once held and later deleted counts too)."""
+    seen = {}
+    revs = subprocess.run(["git", "--git-dir", gitdir, "rev-list", "--all"], check=True,
+                          capture_output=True, text=True).stdout.split()
+    for c in revs:
+        out = subprocess.run(["git", "--git-dir", gitdir, "ls-tree", "-r", "-z", c],
+                             check=True, capture_output=True).stdout
+        for entry in out.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, path = entry.partition(b"\t")
+            path = path.decode()
+            if path.lower().endswith(".jpg") and path not in seen:
+                seen[path] = meta.split()[2].decode()
+    for path, blob in sorted(seen.items()):
+        if subprocess.run(["git", "--git-dir", gitdir, "cat-file", "-e", blob],
+                          capture_output=True).returncode == 0:
+            yield path, blob
+
+
+def build_hard(out, gitdirs, ccpd_gitdir, exclude):
+    """Every CCPD-named photo of a hard subset in any commit of gitdirs (ccpd-hard/)."""
+    split_names = ccpd_split_subsets(ccpd_gitdir)
     ts = TruthSet(out, "ccpd-hard", "CCPD hard-subset photos (%s), truth from the CCPD file "
-                  "names, condition from the subset (scripts/anpr-real-sets.py "
-                  "SUBSET_CONDITION); file = ccpd_<subset>__<CCPD name>" %
-                  ", ".join(repo_name(s.split(":")[0]) for s in specs))
+                  "names, subset from CCPD's split lists or folder, condition from the subset "
+                  "(scripts/anpr-real-sets.py SUBSET_CONDITION); file = ccpd_<subset>__<name>" %
+                  ", ".join(repo_name(g) for g in gitdirs))
     seen = set(exclude)
-    for spec in specs:
-        g, _, prefix = spec.partition(":")
-        hard = lambda f: SUBSET_CONDITION.get(subset_of(f)) is not None and subset_of(
-            f) not in ("base", "green")
-        for f, base, lab in ccpd_photos(g, prefix, hard, seen):
-            sub = subset_of(f)
-            ts.add("ccpd_%s__%s" % (sub, base), git_blob(g, f), lab[1], SUBSET_CONDITION[sub],
-                   lab[0], "ccpd_" + sub)
+    for g in gitdirs:
+        for path, blob in all_commit_jpgs(g):
+            base, sub = os.path.basename(path), subset_of(path, split_names)
+            lab = ccpd_label(base)
+            if lab is None or base in seen or SUBSET_CONDITION.get(sub) is None or sub in (
+                    "base", "green"):
+                continue
+            seen.add(base)
+            data = subprocess.run(["git", "--git-dir", g, "cat-file", "blob", blob], check=True,
+                                  capture_output=True).stdout
+            ts.add("ccpd_%s__%s" % (sub, base), data, lab[1], SUBSET_CONDITION[sub], lab[0],
+                   "ccpd_" + sub)
     counts = ts.write()
     counts["all"] = len(ts.rows)
     return {"ccpd-hard": counts}
+
+
+# EasyPR GroundTruth colour names -> ours (a yellow plate under 2.4:1 is the two-row one)
+EASYPR_COLOUR = {"蓝牌": "blue", "黄牌": "yellow"}
+EASYPR_TILT_DEG = 10  # [deg] |rotation| of the tagged plate from which it is group easypr_tilt
+EASYPR_SMALL_PX = 80  # [px] tagged plate width under which it is group easypr_small
+
+
+def build_easypr(out, gitdir):
+    """liuruoze/EasyPR resources/image/general_test (GDTS): photos named by their plate, with
+    GroundTruth_others.xml (plate colour, box, rotation). Only photos with exactly one tagged
+    plate whose text equals the file name are kept (the others have a second plate a reader
+    may rightly read, or a name and a tag that disagree)."""
+    import xml.etree.ElementTree as ET
+    folder = "resources/image/general_test/"
+    xml = git_blob(gitdir, folder + "GroundTruth_others.xml").decode("utf-8")
+    tags = collections.defaultdict(list)
+    for im in ET.fromstring(xml.split("?>", 1)[1]).findall("image"):
+        for r in im.findall("taggedRectangles/taggedRectangle"):
+            tags[im.find("imageName").text].append(r)
+    ts = TruthSet(out, "easypr", "%s %s (GDTS, GDSL: non-commercial use only), text from the "
+                  "file name = its one GroundTruth tag, colour from the tag" %
+                  (repo_name(gitdir), folder))
+    left_out = collections.Counter()
+    for f in sorted(git_files(gitdir, folder)):
+        name, ext = os.path.splitext(os.path.basename(f))
+        if ext.lower() != ".jpg":
+            continue
+        rs = tags.get(name, [])
+        if len(rs) != 1:
+            left_out["%d plates tagged" % len(rs) if rs else "no tag"] += 1
+            continue
+        colour, _, text = rs[0].text.partition(":")
+        if text != name or colour not in EASYPR_COLOUR:
+            left_out["name and tag differ"] += 1
+            continue
+        w, h = int(rs[0].get("width")), int(rs[0].get("height"))
+        rot = float(rs[0].get("rotation"))  # [deg]
+        if abs(rot) > 45:  # a box tagged upright (-86 deg): width and height swapped
+            w, h, rot = h, w, rot - math.copysign(90, rot)
+        colour = EASYPR_COLOUR[colour]
+        if colour == "yellow" and w < 2.4 * h:
+            colour = "yellow_double"
+        group = None
+        if abs(rot) >= EASYPR_TILT_DEG:
+            group = "easypr_tilt"
+        elif w < EASYPR_SMALL_PX:
+            group = "easypr_small"
+        ts.add(os.path.basename(f), git_blob(gitdir, f), colour, "clear_day", text, group)
+    print("easypr: left out %s" % dict(left_out), file=sys.stderr)
+    counts = ts.write()
+    counts["all"] = len(ts.rows)
+    return {"easypr": counts}
 
 
 EXPECTED = {"lyl-valid": {"all": 146, "blue": 114, "yellow": 32},
@@ -443,12 +552,14 @@ def main():
     ap.add_argument("--ccpd", nargs="*", default=[],
                     help="git dirs of ZhijuCen/... and HuKai97/... (CCPD photos)")
     ap.add_argument("--hard", nargs="*", default=[],
-                    help="GITDIR[:PATH_PREFIX] holding CCPD hard-subset photos")
+                    help="git dirs to search (every commit) for CCPD hard-subset photos")
+    ap.add_argument("--ccpd-splits", help="git dir of detectRecog/CCPD (its split/ lists)")
+    ap.add_argument("--easypr", help="git dir of liuruoze/EasyPR")
     ap.add_argument("--check", action="store_true", help="exit 1 unless the notes' counts")
     a = ap.parse_args()
     if not os.path.abspath(a.out).startswith("/tmp/"):
         sys.exit("anpr-real-sets: OUT must be under /tmp (plates are personal data)")
-    for g in [a.lyl or ""] + a.ccpd + [s.split(":")[0] for s in a.hard]:
+    for g in [a.lyl or "", a.easypr or ""] + a.ccpd + a.hard:
         if "lprnet_pytorch" in g.lower():
             sys.exit("anpr-real-sets: %s is the held-out set's repository: not used" % g)
     counts = {}
@@ -457,10 +568,14 @@ def main():
     if a.ccpd:
         counts.update(build_ccpd(a.out, a.ccpd))
     if a.hard:
+        if not a.ccpd_splits:
+            sys.exit("anpr-real-sets: --hard needs --ccpd-splits (detectRecog/CCPD)")
         base_names = set()
         for g in a.ccpd:
             base_names.update(os.path.basename(f) for f in git_files(g))
-        counts.update(build_hard(a.out, a.hard, base_names))
+        counts.update(build_hard(a.out, a.hard, a.ccpd_splits, base_names))
+    if a.easypr:
+        counts.update(build_easypr(a.out, a.easypr))
     bad = []
     for name, c in counts.items():
         print("%-10s %s" % (name, "  ".join("%s %d" % kv for kv in c.items())))
