@@ -15,7 +15,8 @@
 #               folder; the condition column from the subset (SUBSET_CONDITION below)
 #   easypr/     liuruoze/EasyPR resources/image/general_test (GDTS): photos named by their
 #               plate; colour, box and rotation from its GroundTruth_others.xml; groups
-#               easypr_tilt (|rotation| >= 10 deg) and easypr_small (plate < 80 px wide)
+#               easypr_tilt (|rotation| >= 10 deg), easypr_small (plate < 80 px wide) and,
+#               tagged by eye (EASYPR_BY_EYE), easypr_night / easypr_dusk: condition dusk
 # Each folder gets truth.tsv (file, colour, condition, text; tab-separated, as
 # hw/src/camera/plate_set.cpp read_plate_truth reads it) and truth-<group>.tsv per colour and
 # per condition and group present, so the frame bench can score each group on its own.
@@ -82,8 +83,9 @@ class JpegError(Exception):
     pass
 
 
-def decode_jpeg(data):
-    """Baseline (SOF0/SOF1) Huffman JPEG -> HxWx3 uint8 RGB (or HxW grey as 3 channels)."""
+def decode_jpeg(data, dc_only=False):
+    """Baseline (SOF0/SOF1) Huffman JPEG -> HxWx3 uint8 RGB (grey as 3 channels).
+    dc_only: every 8x8 block filled with its mean (no inverse DCT: faster, for statistics)."""
     pos, qt, ht, comps, restart = 2, {}, {}, [], 0
     if data[:2] != b"\xff\xd8":
         raise JpegError("not a JPEG")
@@ -140,14 +142,15 @@ def decode_jpeg(data):
                 comp = next(x for x in comps if x["id"] == cid)
                 comp["td"], comp["ta"] = tdta >> 4, tdta & 15
                 order.append(comp)
-            return _scan(data, pos + length, order, comps, qt, ht, restart, width, height)
+            return _scan(data, pos + length, order, comps, qt, ht, restart, width, height,
+                         dc_only)
         elif marker == 0xD9:
             break
         pos += length
     raise JpegError("no scan")
 
 
-def _scan(data, pos, order, comps, qt, ht, restart, width, height):
+def _scan(data, pos, order, comps, qt, ht, restart, width, height, dc_only):
     # entropy-coded data up to the next non-RST marker, stuffing removed, RSTs split
     end = pos
     while True:
@@ -213,7 +216,10 @@ def _scan(data, pos, order, comps, qt, ht, restart, width, height):
                             k += r
                             coef[ZIGZAG[k]] = receive(s)
                             k += 1
-                        block = _C.T @ (coef.reshape(8, 8) * qt[c["tq"]]) @ _C
+                        if dc_only:  # the orthonormal IDCT's mean is F(0,0) / 8
+                            block = coef[0] * qt[c["tq"]][0, 0] / 8
+                        else:
+                            block = _C.T @ (coef.reshape(8, 8) * qt[c["tq"]]) @ _C
                         y0, x0 = (my * c["v"] + by) * 8, (mx * c["h"] + bx) * 8
                         planes[c["id"]][y0:y0 + 8, x0:x0 + 8] = block + 128
             m += 1
@@ -289,10 +295,10 @@ class TruthSet:
         os.makedirs(self.dir, exist_ok=True)
         self.name, self.comment, self.rows = name, comment, []
 
-    def add(self, file, data, colour, condition, text, group=None):
+    def add(self, file, data, colour, condition, text, groups=()):
         with open(os.path.join(self.dir, file), "wb") as f:
             f.write(data)
-        self.rows.append((file, colour, condition, text, group))
+        self.rows.append((file, colour, condition, text, tuple(groups)))
 
     def write(self):
         def dump(path, rows, what):
@@ -309,8 +315,8 @@ class TruthSet:
         for r in self.rows:
             groups[r[1]].append(r)
             groups[r[2]].append(r)
-            if r[4]:
-                groups[r[4]].append(r)
+            for g in r[4]:
+                groups[g].append(r)
         for g, rows in sorted(groups.items()):
             if len(rows) < len(self.rows):
                 dump(os.path.join(self.dir, "truth-%s.tsv" % g), rows, "; only " + g)
@@ -481,7 +487,7 @@ def build_hard(out, gitdirs, ccpd_gitdir, exclude):
             data = subprocess.run(["git", "--git-dir", g, "cat-file", "blob", blob], check=True,
                                   capture_output=True).stdout
             ts.add("ccpd_%s__%s" % (sub, base), data, lab[1], SUBSET_CONDITION[sub], lab[0],
-                   "ccpd_" + sub)
+                   ["ccpd_" + sub])
     counts = ts.write()
     counts["all"] = len(ts.rows)
     return {"ccpd-hard": counts}
@@ -491,6 +497,23 @@ def build_hard(out, gitdirs, ccpd_gitdir, exclude):
 EASYPR_COLOUR = {"蓝牌": "blue", "黄牌": "yellow"}
 EASYPR_TILT_DEG = 10  # [deg] |rotation| of the tagged plate from which it is group easypr_tilt
 EASYPR_SMALL_PX = 80  # [px] tagged plate width under which it is group easypr_small
+# GDTS does not tag conditions. Tagged by eye on 2026-12-08 (branch anprdata) from 1/8-scale
+# thumbnails of the 206 photos this script can decode (the 12 progressive JPEGs untagged),
+# one reader; keyed by the first 12 hex digits of the photo's SHA-256 (no plate here):
+# "night": dark scene, headlights on (colour camera); "dusk": low sun, the plate in shade.
+# Both get the condition dusk (a colour low-light scene; night_ir is the infrared camera).
+EASYPR_BY_EYE = {
+    "night": {
+        "0154428adfbc", "15e4e0334645", "23c459daf854", "25dbcee32311", "2cab6db6abc5",
+        "2ddaa90460a5", "3e845b35ec88", "43d4be677d78", "4f41960b1c1d", "539e481627c1",
+        "64686fe20c7a", "657eb2ccee7d", "7632cc7e294c", "823fc05b923a", "911e987c368b",
+        "97eeef009821", "a1cf1629fad5", "ac8e20f27bc3", "b16c496a618b", "b16eec784abd",
+        "c02a9f908986", "c8d625b5d487", "d668b617c70c", "d93b77835fa9", "db2f4fbdbadb",
+        "de388334ee84", "e0797c5dc6f7", "e90658ff0398", "ee4891500950", "f8ad96d12c56",
+        "f92a1a9e86a4", "fb57538391dd"},
+    "dusk": {"0731c7061213", "3084a5df97d8", "5852933070d0", "646f55302568", "9054b36b0d0a",
+             "9dd3b121509e"},
+}
 
 
 def build_easypr(out, gitdir):
@@ -528,12 +551,13 @@ def build_easypr(out, gitdir):
         colour = EASYPR_COLOUR[colour]
         if colour == "yellow" and w < 2.4 * h:
             colour = "yellow_double"
-        group = None
-        if abs(rot) >= EASYPR_TILT_DEG:
-            group = "easypr_tilt"
-        elif w < EASYPR_SMALL_PX:
-            group = "easypr_small"
-        ts.add(os.path.basename(f), git_blob(gitdir, f), colour, "clear_day", text, group)
+        data = git_blob(gitdir, f)
+        groups = ["easypr_tilt"] if abs(rot) >= EASYPR_TILT_DEG else []
+        groups += ["easypr_small"] if w < EASYPR_SMALL_PX else []
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        eye = [k for k, v in EASYPR_BY_EYE.items() if digest in v]
+        groups += ["easypr_" + k for k in eye]
+        ts.add(os.path.basename(f), data, colour, "dusk" if eye else "clear_day", text, groups)
     print("easypr: left out %s" % dict(left_out), file=sys.stderr)
     counts = ts.write()
     counts["all"] = len(ts.rows)
