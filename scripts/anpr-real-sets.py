@@ -10,9 +10,9 @@
 #               chinese-plate-recognition-ccpd-remaster test_suite/ccpd_base + HuKai97/
 #               YOLOv5-LPRNet-Licence-Recognition demo/images (7 indices blue, 8 green)
 #   ccpd-hard/  CCPD photos of the hard subsets (blur, challenge, db, fn, rotate, tilt,
-#               weather) in any commit of the repositories given with --hard; subset from
-#               CCPD's own split lists (--ccpd-splits: detectRecog/CCPD) or a ccpd_<subset>
-#               folder; the condition column from the subset (SUBSET_CONDITION below)
+#               weather) in any commit of the repositories given with --hard; subset from a
+#               ccpd_<subset> folder or CCPD's own split lists (--ccpd-splits:
+#               detectRecog/CCPD); the condition column from the subset (SUBSET_CONDITION)
 #   easypr/     liuruoze/EasyPR resources/image/general_test (GDTS): photos named by their
 #               plate; colour, box and rotation from its GroundTruth_others.xml; groups
 #               easypr_tilt (|rotation| >= 10 deg), easypr_small (plate < 80 px wide) and,
@@ -418,9 +418,10 @@ def build_ccpd(out, gitdirs):
 
 
 def ccpd_split_subsets(ccpd_gitdir):
-    """CCPD file name -> subset, from detectRecog/CCPD split/ccpd_<subset>.txt (blur, db, fn,
-    rotate, tilt are listed there; weather has no list, challenge's is too large to fetch)."""
-    names = {}
+    """CCPD file name -> its subsets, from detectRecog/CCPD split/ccpd_<subset>.txt (blur, db,
+    fn, rotate, tilt are listed there; weather has no list, challenge's is too large to fetch).
+    One name can be in several lists (15 667 of the 74 743 names are)."""
+    names = collections.defaultdict(set)
     for f in git_files(ccpd_gitdir, "split/"):
         m = re.match(r"^split/ccpd_(\w+)\.txt$", f)
         if not m:
@@ -431,19 +432,19 @@ def ccpd_split_subsets(ccpd_gitdir):
             print("ccpd-hard: %s not in the snapshot" % f, file=sys.stderr)
             continue
         for line in text.split():
-            names[os.path.basename(line)] = m.group(1)
+            names[os.path.basename(line)].add(m.group(1))
     return names
 
 
 def subset_of(path, split_names):
-    """The CCPD subset of a photo: its name in CCPD's split lists, else a folder ccpd_<subset>."""
-    if os.path.basename(path) in split_names:
-        return split_names[os.path.basename(path)]
+    """The CCPD subset of a photo: a folder ccpd_<subset> on its path, else its name's one
+    subset in CCPD's split lists; None when neither or the lists name several."""
     for part in reversed(path.lower().split("/")[:-1]):
         m = re.match(r"^ccpd_?(base|blur|challenge|db|fn|rotate|tilt|weather|green|np)\b", part)
         if m:
             return m.group(1)
-    return None
+    listed = split_names.get(os.path.basename(path), set())
+    return next(iter(listed)) if len(listed) == 1 else None
 
 
 def all_commit_jpgs(gitdir):
