@@ -16,7 +16,8 @@
 #   easypr/     liuruoze/EasyPR resources/image/general_test (GDTS): photos named by their
 #               plate; colour, box and rotation from its GroundTruth_others.xml; groups
 #               easypr_tilt (|rotation| >= 10 deg), easypr_small (plate < 80 px wide) and,
-#               tagged by eye (EASYPR_BY_EYE), easypr_night / easypr_dusk: condition dusk
+#               tagged by eye (EASYPR_BY_EYE), easypr_night / easypr_dusk: condition dusk;
+#               plus its former extreme_test (history): easypr_dirty (dirt), easypr_angle
 # Each folder gets truth.tsv (file, colour, condition, text; tab-separated, as
 # hw/src/camera/plate_set.cpp read_plate_truth reads it) and truth-<group>.tsv per colour and
 # per condition and group present, so the frame bench can score each group on its own.
@@ -517,6 +518,36 @@ EASYPR_BY_EYE = {
 }
 
 
+# EasyPR's extreme_test (removed from the tree in 2016, kept in its history): photos named by
+# their plate, no tags. Folder -> (condition, group); colour blue unless tagged yellow by eye
+# (2026-12-08, one reader; SHA-256 prefixes as above).
+EASYPR_EXTREME = {"污损": ("dirt", "easypr_dirty"), "大角度": ("clear_day", "easypr_angle")}
+EASYPR_EXTREME_YELLOW = {"00ba21ed71b8", "79c98c082b5f"}
+
+
+def add_easypr_extreme(ts, gitdir):
+    folder = "resources/image/extreme_test"
+    log = subprocess.run(["git", "--git-dir", gitdir, "log", "--all", "--format=%H", "--",
+                          folder], check=True, capture_output=True, text=True).stdout.split()
+    paths = []
+    for c in log + [c + "^" for c in log]:  # the newest commit whose tree still has it
+        out = subprocess.run(["git", "--git-dir", gitdir, "ls-tree", "-r", "-z", "--name-only",
+                              c, "--", folder], capture_output=True).stdout
+        paths = [p.decode() for p in out.split(b"\0") if p]
+        if paths:
+            break
+    for p in sorted(paths):
+        sub, name = p.split("/")[-2], os.path.splitext(os.path.basename(p))[0]
+        if sub not in EASYPR_EXTREME or not p.lower().endswith(".jpg"):
+            continue
+        data = subprocess.run(["git", "--git-dir", gitdir, "cat-file", "blob", c + ":" + p],
+                              check=True, capture_output=True).stdout
+        yellow = hashlib.sha256(data).hexdigest()[:12] in EASYPR_EXTREME_YELLOW
+        cond, group = EASYPR_EXTREME[sub]
+        ts.add("extreme_" + os.path.basename(p), data, "yellow" if yellow else "blue", cond,
+               name, [group])
+
+
 def build_easypr(out, gitdir):
     """liuruoze/EasyPR resources/image/general_test (GDTS): photos named by their plate, with
     GroundTruth_others.xml (plate colour, box, rotation). Only photos with exactly one tagged
@@ -560,6 +591,7 @@ def build_easypr(out, gitdir):
         groups += ["easypr_" + k for k in eye]
         ts.add(os.path.basename(f), data, colour, "dusk" if eye else "clear_day", text, groups)
     print("easypr: left out %s" % dict(left_out), file=sys.stderr)
+    add_easypr_extreme(ts, gitdir)
     counts = ts.write()
     counts["all"] = len(ts.rows)
     return {"easypr": counts}
