@@ -156,6 +156,8 @@ StationConfig parse_station_config(const bj::value& doc, std::string_view source
           num(o, "follower_speed_diff_pct", ctx, w.follower_speed_diff_pct, 0.1, 100);
       w.light_axle_kg = num(o, "light_axle_kg", ctx, w.light_axle_kg, 0, 20000);
       w.light_tow_max_kg = num(o, "light_tow_max_kg", ctx, w.light_tow_max_kg, 0, 100000);
+      w.car_wheelbase_min_m =
+          num(o, "car_wheelbase_min_m", ctx, w.car_wheelbase_min_m, 0, w.certain_axle_spacing_m);
       w.min_speed_kmh = num(o, "min_speed_kmh", ctx, w.min_speed_kmh, 0, 300);
       w.max_speed_kmh = num(o, "max_speed_kmh", ctx, w.max_speed_kmh, w.min_speed_kmh, 300);
       w.max_accel_mps2 = num(o, "max_accel_mps2", ctx, w.max_accel_mps2, 0, 20);

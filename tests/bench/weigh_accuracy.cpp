@@ -9,6 +9,7 @@
 // Usage: weigh_accuracy [vehicles_per_seed=400] [seeds=5] [cell filter | full]
 //   env WEIGH_BENCH_FOLLOWER_PCT=x: the pipeline's follower_speed_diff_pct (default 3 %)
 //   env WEIGH_BENCH_TOW_KG=x: the pipeline's light_tow_max_kg (default 5 250 kg, 0: off)
+//   env WEIGH_BENCH_CAR_WB_M=x: the pipeline's car_wheelbase_min_m (default 1.8 m, 0: off)
 //   the default matrix: one knob at a time around 15 counts of noise, and the hard cells;
 //   "full": noise 2/15/40 x rows (4 @ 1 m, 4 @ 1.5 m, 2 @ 1.5 m) x strip/plate x dynamics
 //   1/2.5 x free flow/0.4 s gaps (72 cells).
@@ -308,6 +309,8 @@ void run(const Cell& cell, std::size_t per_seed, int seeds, Totals& tot) {
       cfg.weighing.follower_speed_diff_pct = std::atof(pct);
     if (const char* kg = std::getenv("WEIGH_BENCH_TOW_KG"))
       cfg.weighing.light_tow_max_kg = std::atof(kg);
+    if (const char* m = std::getenv("WEIGH_BENCH_CAR_WB_M"))
+      cfg.weighing.car_wheelbase_min_m = std::atof(m);
     std::vector<std::string> names;
     for (const auto& c : channels) names.push_back(c.name);
     wim::weigh::Pipeline p(cfg, site.sample_rate_hz, names);

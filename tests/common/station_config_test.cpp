@@ -37,18 +37,20 @@ TEST_CASE("A config with only the contract-2 fields is complete") {
   CHECK(c.channels[1].zero == -3);
   CHECK(c.lanes() == std::vector<int>{1});
   CHECK(c.weighing.vehicle_gap_s == WeighSettings{}.vehicle_gap_s);
+  CHECK(c.weighing.car_wheelbase_min_m == 1.8);  // [m] docs/station-config.md
   CHECK(c.legal.uncertainty_pct == wim::legal::LegalSettings{}.uncertainty_pct);
 }
 
 TEST_CASE("Weighing and legal settings override the defaults") {
   const StationConfig c = parse(channels(
-      R"("weighing":{"min_speed_kmh":20,"max_accel_mps2":0.5,"row_bias_vehicles":9,"light_tow_max_kg":3500},"legal":{"tolerance_kg":500,
+      R"("weighing":{"min_speed_kmh":20,"max_accel_mps2":0.5,"row_bias_vehicles":9,"light_tow_max_kg":3500,"car_wheelbase_min_m":2.0},"legal":{"tolerance_kg":500,
       "axle_limits":{"source":"DB-XX","rows":[{"axles":2,"min_spacing_m":1.3,"limit_kg":18000}]}},
       "calibration":{"id":"CAL-7","date":"2026-11-27"},)"));
   CHECK(c.weighing.min_speed_kmh == 20);
   CHECK(c.weighing.max_accel_mps2 == 0.5);
   CHECK(c.weighing.row_bias_vehicles == 9);
   CHECK(c.weighing.light_tow_max_kg == 3500);
+  CHECK(c.weighing.car_wheelbase_min_m == 2.0);
   CHECK(c.legal.tolerance_kg == 500);
   CHECK(c.legal.axle_limits.source == "DB-XX");
   CHECK(c.legal.axle_limits.rows.at(0).limit_kg == 18000);
@@ -71,6 +73,15 @@ TEST_CASE("Every config error names the file and the field") {
              Catch::Contains("weighing.row_bias_vehicles"));
   CHECK_THAT(error_of(channels(R"("weighing":{"light_tow_max_kg":-1},)")),
              Catch::Contains("station.json: weighing.light_tow_max_kg: must be in"));
+  // A car's wheelbase: not negative, not a word, and not beyond certain_axle_spacing_m
+  // (a longer "wheelbase" would be a spacing the rule treats as a gap to a follower).
+  CHECK_THAT(error_of(channels(R"("weighing":{"car_wheelbase_min_m":-0.5},)")),
+             Catch::Contains("station.json: weighing.car_wheelbase_min_m: must be in"));
+  CHECK_THAT(error_of(channels(R"("weighing":{"car_wheelbase_min_m":"1.8 m"},)")),
+             Catch::Contains("weighing.car_wheelbase_min_m"));
+  CHECK_THAT(
+      error_of(channels(R"("weighing":{"certain_axle_spacing_m":5,"car_wheelbase_min_m":5.5},)")),
+      Catch::Contains("station.json: weighing.car_wheelbase_min_m: must be in"));
   CHECK_THAT(error_of(channels(R"("legal":{"uncertainty_pct":"five"},)")),
              Catch::Contains("station.json: legal.uncertainty_pct"));
   const std::string lone = R"({"station_id":"G017","channels":[

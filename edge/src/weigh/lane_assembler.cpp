@@ -250,6 +250,13 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
   //   uncertainty) is two vehicles: no vehicle of at most 3.5 t may tow that much (§ 42 (1)
   //   StVZO; docs/weighing.md "Towing limit"). A legal limit, not a physical one, so flagged
   //   on both sides like the speed-only split.
+  // - behind a spacing above certain_axle_spacing_m, a part of exactly two axles, both below
+  //   light_axle_kg, at least car_wheelbase_min_m apart, with no axle within
+  //   certain_axle_spacing_m behind it, is a car (no car's wheelbase is shorter than ~1.8 m;
+  //   a caravan's or light trailer's tandem is ~1 m) rather than a trailer's axle group: two
+  //   vehicles. Trailers with 2 axles 1.8 m or more apart exist (Directive 96/53/EC Annex I
+  //   has a class for them; light drawbar trailers), so this is a likelihood, not a proof:
+  //   flagged on both sides too (docs/weighing.md "Car wheelbase").
   const double noise_pct = speed_noise_margin_pct();
   auto spacing_m = [&](std::size_t i) {
     return (fit[i].v_mps + fit[i + 1].v_mps) / 2 * (fit[i + 1].t0_us - fit[i].t0_us) * 1e-6;
@@ -313,6 +320,21 @@ std::vector<WeighedVehicle> LaneAssembler::assemble(std::vector<Pulse> pulses,
           << rough_kg(i) << " kg) " << sp << " m ahead of " << behind_kg
           << " kg, more than light_tow_max_kg " << w.light_tow_max_kg << " kg + "
           << cfg_.legal.axle_uncertainty_pct << " %";
+        why = s.str();
+      }
+    }
+    if (!split && w.car_wheelbase_min_m > 0 && sp > w.certain_axle_spacing_m && i + 2 < n &&
+        (i + 3 == n || spacing_m(i + 2) > w.certain_axle_spacing_m)) {
+      const double wheelbase_m = spacing_m(i + 1);
+      if (wheelbase_m >= w.car_wheelbase_min_m && wheelbase_m <= w.certain_axle_spacing_m &&
+          rough_kg(i + 1) < w.light_axle_kg && rough_kg(i + 2) < w.light_axle_kg) {
+        split = true;
+        std::ostringstream s;
+        s.precision(4);
+        s << "vehicle separation by car wheelbase: a light 2-axle part (" << rough_kg(i + 1)
+          << " + " << rough_kg(i + 2) << " kg, axles " << wheelbase_m
+          << " m apart, at least car_wheelbase_min_m " << w.car_wheelbase_min_m << " m) " << sp
+          << " m behind the axle ahead: a car, not a trailer's axle group";
         why = s.str();
       }
     }

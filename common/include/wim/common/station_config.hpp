@@ -64,6 +64,14 @@ struct WeighSettings {
   /// = 1.5 x 3 500 kg, the largest towed load of a vehicle of at most 3.5 t (§ 42 (1) StVZO;
   /// docs/weighing.md "Towing limit").
   double light_tow_max_kg = 5250;
+  /// [m] the shortest wheelbase of a car: behind a spacing above certain_axle_spacing_m, a
+  /// part of exactly two axles, both below light_axle_kg, at least this far apart (and at
+  /// most certain_axle_spacing_m), with no axle within certain_axle_spacing_m behind it, is
+  /// a car, not a trailer's axle group: another vehicle (split, flagged on both sides). 0:
+  /// off. Default 1.8 m: the shortest production car (Smart Fortwo W450, 1.812 m) and the
+  /// 1.8 m bound of the tandem classes of Directive 96/53/EC Annex I (docs/weighing.md
+  /// "Car wheelbase").
+  double car_wheelbase_min_m = 1.8;
   double max_segment_s = 60;    ///< [s] bound on buffered traffic per lane (dense flow)
   double min_speed_kmh = 10;    ///< [km/h] valid speed range for enforcement
   double max_speed_kmh = 130;   ///< [km/h]
