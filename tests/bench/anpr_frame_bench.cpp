@@ -13,6 +13,8 @@
 // (and right), accepted wrong, not found, ms per frame (thread CPU), and the OCR / baseline
 // ratio; the generated set also per condition and colour. Every accepted-wrong read is named.
 // ANPR_BENCH_DUMP=DIR writes every frame the OCR reader did not accept right, as PNG.
+// ANPR_BENCH_DECODE=greedy|grammar: the OCR reader's decoding (PlateReaderConfig::ocr_decode;
+// default PlateReaderConfig's, grammar; the classifier baseline does not use it).
 // Usage: anpr_frame_bench MODEL_DIR OCR_DIR CROPS_TRUTH|- PHOTOS_TRUTH|- [per_condition=10]
 //        [seed=20261207]   ("-": no such set)
 #include <algorithm>
@@ -197,12 +199,23 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const edge::anpr::PlateReaderConfig rc{argv[1]};
-  const edge::anpr::PlateReader baseline(rc), ocr(rc, argv[2]);
+  edge::anpr::PlateReaderConfig rc{argv[1]};
+  const edge::anpr::PlateReader baseline(rc);
+  const char* decode = std::getenv("ANPR_BENCH_DECODE");
+  if (decode && std::string(decode) == "grammar") {
+    rc.ocr_decode = edge::anpr::OcrDecode::grammar;
+  } else if (decode && std::string(decode) == "greedy") {
+    rc.ocr_decode = edge::anpr::OcrDecode::greedy;
+  } else if (decode) {
+    std::fprintf(stderr, "ANPR_BENCH_DECODE: want greedy or grammar, got %s\n", decode);
+    return 2;
+  }
+  const edge::anpr::PlateReader ocr(rc, argv[2]);
   const Readers rd{baseline, ocr};
   std::mt19937 rng(seed);
-  std::printf("seed %u, review_below %.2f, pasted widths %d-%d px\n", seed, rc.review_below, w_lo,
-              w_hi);
+  std::printf("seed %u, review_below %.2f, pasted widths %d-%d px, OCR decoding %s\n", seed,
+              rc.review_below, w_lo, w_hi,
+              rc.ocr_decode == edge::anpr::OcrDecode::grammar ? "grammar" : "greedy");
   if (std::string(argv[3]) != "-") score("pasted", load(argv[3], true, w_lo, w_hi, rng), rd, false);
   if (std::string(argv[4]) != "-") score("photos", load(argv[4], false, 0, 0, rng), rd, false);
   if (per > 0) {

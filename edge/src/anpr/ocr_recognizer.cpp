@@ -48,7 +48,7 @@ OcrRecognizer::OcrRecognizer(const std::string& model, const std::string& keys)
 
 OcrRecognizer::~OcrRecognizer() = default;
 
-OcrReading OcrRecognizer::read(const cv::Mat& line) const {
+cv::Mat OcrRecognizer::probabilities(const cv::Mat& line) const {
   if (line.empty() || line.depth() != CV_8U || (line.channels() != 3 && line.channels() != 1))
     throw InputError("OCR recognizer: image is empty or not an 8-bit grey/BGR image");
   cv::Mat bgr = line;
@@ -73,27 +73,15 @@ OcrReading OcrRecognizer::read(const cv::Mat& line) const {
     throw InputError("OCR recognizer: network gives " + std::to_string(out.size[out.dims - 1]) +
                      " classes, the alphabet has " + std::to_string(impl_->keys.size()) +
                      " + blank");
-  const int steps = out.size[1], classes = out.size[2];
-  const cv::Mat probs(steps, classes, CV_32F, out.ptr<float>());
-  OcrReading r;
-  int prev = 0;
-  for (int t = 0; t < steps; ++t) {
-    cv::Point best;
-    double p = 0;
-    cv::minMaxLoc(probs.row(t), nullptr, &p, nullptr, &best);
-    const int k = best.x;
-    if (k != 0 && k != prev) {
-      r.text += impl_->keys[static_cast<std::size_t>(k - 1)];
-      r.char_confidence.push_back(p);
-    } else if (k != 0 && k == prev && !r.char_confidence.empty()) {
-      r.char_confidence.back() = std::max(r.char_confidence.back(), p);
-    }
-    prev = k;
-  }
-  r.confidence = r.char_confidence.empty()
-                     ? 0
-                     : *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
-  return r;
+  return cv::Mat(out.size[1], out.size[2], CV_32F, out.ptr<float>()).clone();
+}
+
+OcrReading OcrRecognizer::read(const cv::Mat& line) const {
+  return ctc_greedy(probabilities(line), impl_->keys);
+}
+
+const std::vector<std::string>& OcrRecognizer::keys() const {
+  return impl_->keys;
 }
 
 std::uint64_t OcrRecognizer::runs() const {

@@ -74,4 +74,33 @@ std::string grammar_violation(std::string_view text, hw::PlateColour colour) {
   return {};
 }
 
+std::vector<PlatePattern> grammar_patterns(hw::PlateColour colour) {
+  PlatePosition province(hw::kProvinces.begin(), hw::kProvinces.end()), letter, digit, alnum;
+  for (std::size_t i = 0; i < hw::kAlnum.size(); ++i) {
+    const std::string c(1, hw::kAlnum[i]);
+    (i < static_cast<std::size_t>(hw::kLetterCount) ? letter : digit).push_back(c);
+    alnum.push_back(c);
+  }
+  const PlatePosition df = {"D", "F"};
+  const auto plate = [&](std::initializer_list<PlatePosition> serial) {
+    PlatePattern p = {province, letter};
+    p.insert(p.end(), serial);
+    return p;
+  };
+  switch (colour) {
+    case hw::PlateColour::blue:
+      return {plate({alnum, alnum, alnum, alnum, alnum})};
+    case hw::PlateColour::yellow:
+      return {plate({alnum, alnum, alnum, alnum, alnum}),
+              plate({alnum, alnum, alnum, alnum, {"学"}})};
+    case hw::PlateColour::yellow_double:
+      return {plate({alnum, alnum, alnum, alnum, alnum}),
+              plate({alnum, alnum, alnum, alnum, {"挂"}})};
+    case hw::PlateColour::green:  // small vehicle; large vehicle
+      return {plate({df, alnum, digit, digit, digit, digit}),
+              plate({digit, digit, digit, digit, digit, df})};
+  }
+  return {};
+}
+
 }  // namespace wim::edge::anpr

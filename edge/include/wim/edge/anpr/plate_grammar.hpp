@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wim/hw/plate_render.hpp"
 
@@ -21,5 +22,15 @@ namespace wim::edge::anpr {
 ///   large vehicle: 5 digits, then D or F;
 /// - 警 (white plates), 港/澳/领/使 (black plates) never appear on these colours.
 std::string grammar_violation(std::string_view text, hw::PlateColour colour);
+
+/// One position of a plate pattern: the characters (UTF-8) allowed there.
+using PlatePosition = std::vector<std::string>;
+/// A plate's characters position by position.
+using PlatePattern = std::vector<PlatePosition>;
+/// The patterns GA 36-2018 allows on a plate of `colour`, the rules of grammar_violation
+/// written as positions: a text is allowed exactly when it matches one of them character by
+/// character (blue: 1 pattern; yellow: plain and 学; yellow_double: plain and 挂; green: small
+/// and large vehicle). For a decoder that reads only what the grammar allows.
+std::vector<PlatePattern> grammar_patterns(hw::PlateColour colour);
 
 }  // namespace wim::edge::anpr

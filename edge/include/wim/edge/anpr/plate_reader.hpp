@@ -13,6 +13,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "wim/edge/anpr/ctc_decode.hpp"
 #include "wim/hw/plate_render.hpp"
 
 namespace wim::edge::anpr {
@@ -84,6 +85,14 @@ inline constexpr double kOcrSecondScale = 0.75;
 /// it to be read as a blue plate (else it goes to a human).
 inline constexpr double kOcrBluePaintShare = 0.2;
 
+/// How the OCR's per-step probabilities become a plate's characters (ctc_decode.hpp).
+enum class OcrDecode {
+  greedy,   ///< the network's best path; a reading GA 36 forbids goes to a human
+  grammar,  ///< the best path GA 36 allows in the layout read; a character where the decoder
+            ///< overrode the network keeps that step's probability as its confidence (a
+            ///< character beyond the layout's first or last is dropped at no cost)
+};
+
 struct PlateReaderConfig {
   std::string model_dir;       ///< holds anpr_province.yml.gz and anpr_alnum.yml.gz
   double review_below = 0.80;  ///< [0, 1] plate confidence under which a human reads
@@ -91,6 +100,8 @@ struct PlateReaderConfig {
   /// [-] the cross-check reading's plate borders are grown by this share of the plate's
   /// width / height on each side; a character it reads otherwise is not sure (0: off).
   double cross_check_grow = 0.01;
+  /// The OCR's first reading of a candidate (the second opinion is always greedy).
+  OcrDecode ocr_decode = OcrDecode::grammar;
 };
 
 /// Plate candidates in a frame: corners tl, tr, br, bl in frame pixels.
@@ -154,6 +165,7 @@ class PlateReader {
   PlateRead read_crop_ocr(const cv::Mat& bgr, hw::PlateColour layout) const;
   PlateRead read_frame_ocr(const cv::Mat& bgr, const std::vector<PlateCandidate>& candidates,
                            const ReadOptions& options) const;
+  OcrReading ocr_read(const cv::Mat& close_up, hw::PlateColour layout) const;
   PlateRead ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c,
                           hw::PlateColour layout) const;
   void ocr_second_opinion(const cv::Mat& bgr, const PlateCandidate& c, PlateRead& r) const;
