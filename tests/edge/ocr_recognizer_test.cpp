@@ -169,4 +169,45 @@ TEST_CASE("OCR in a grey frame: a plate with colour of its own is named by its p
   CHECK(r.text.empty());
   CHECK(r.colour != hw::PlateColour::yellow);
 }
+TEST_CASE("OCR in a colour frame: a yellow plate on a blue body is never accepted as blue") {
+  // EasyPR photo 皖A45277: a bus's blue bumper recess around a yellow plate is a plate-sized
+  // blue region; its close-up holds the yellow plate, whose bright paint made the dark
+  // characters the "light" minority, and it was accepted as a blue plate at 0.997. This
+  // drawn frame (the photo's geometry: a 253 x 85 px recess, a 155 px plate) is read right
+  // with or without the yellow-paint rule (the yellow candidate wins here, also with the
+  // plate's saturation cut to 35 %): it guards the rule against costing right reads, the
+  // blue plate on the same body above all; the photo itself is not ours to ship.
+  const PlateReader reader({WIM_ANPR_MODEL_DIR}, WIM_ANPR_OCR_DIR);
+  std::mt19937 rng(1725);
+  int yellow_accepted = 0;
+  for (int i = 0; i < 3; ++i) {
+    cv::Mat frame(1080, 1920, CV_8UC3, cv::Scalar(90, 90, 90));
+    cv::rectangle(frame, cv::Rect(700, 470, 253, 85), cv::Scalar(200, 110, 40), cv::FILLED);
+    const std::string text = paste_plate(frame, rng, 155, {749, 488}, hw::PlateColour::yellow);
+    const PlateRead r = reader.read(frame);
+    INFO(text << " read " << r.candidate << " " << hw::to_string(r.colour) << " " << r.confidence
+              << " " << r.review_reason);
+    CHECK(r.found);
+    CHECK(r.candidate == text);  // kept for the human when not accepted
+    if (!r.needs_review) {
+      CHECK(r.text == text);
+      CHECK(r.colour == hw::PlateColour::yellow);
+      ++yellow_accepted;
+    } else {
+      CHECK(r.text.empty());
+    }
+    CHECK_FALSE((r.colour == hw::PlateColour::blue && !r.needs_review));
+  }
+  // A blue plate on the same body is still accepted as blue: the rule needs yellow paint.
+  cv::Mat frame(1080, 1920, CV_8UC3, cv::Scalar(90, 90, 90));
+  cv::rectangle(frame, cv::Rect(700, 470, 253, 85), cv::Scalar(200, 110, 40), cv::FILLED);
+  const std::string text = paste_plate(frame, rng, 230, {750, 488}, hw::PlateColour::blue);
+  const PlateRead r = reader.read(frame);
+  INFO(text << " (blue plate) read " << r.candidate << " " << hw::to_string(r.colour) << " "
+            << r.confidence << " " << r.review_reason << "; yellow accepted " << yellow_accepted);
+  CHECK(r.candidate == text);
+  CHECK(r.colour == hw::PlateColour::blue);
+  CHECK_FALSE(r.needs_review);
+  CHECK(r.text == text);
+}
 #endif

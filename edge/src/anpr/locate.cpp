@@ -168,6 +168,16 @@ std::optional<hw::PlateColour> plate_paint(const cv::Mat& close_up) {
   return colour;
 }
 
+double paint_share(const cv::Mat& close_up, hw::PlateColour paint) {
+  if (close_up.empty()) return 0;
+  cv::Mat blue, yellow, green;
+  paint_masks(close_up, blue, yellow, green);
+  const cv::Mat& mask = paint == hw::PlateColour::blue    ? blue
+                        : paint == hw::PlateColour::green ? green
+                                                          : yellow;
+  return cv::countNonZero(mask) / static_cast<double>(mask.total());
+}
+
 std::vector<PlateCandidate> find_plate_candidates(const cv::Mat& bgr, int max_candidates) {
   cv::Mat small, hsv;
   cv::resize(bgr, small, {}, kScale, kScale, cv::INTER_AREA);

@@ -395,14 +395,15 @@ PlateRead PlateReader::ocr_candidate(const cv::Mat& bgr, const PlateCandidate& c
   // yellow layout are a blue plate's when the close-up holds blue paint, else not sure.
   if (!mono && !r.char_confidence.empty()) {
     const bool light = light_text(r.close_up);
-    if (colour == hw::PlateColour::blue && !light) {
+    if (colour == hw::PlateColour::blue &&
+        (!light || paint_share(r.close_up, hw::PlateColour::yellow) >= kOcrPaintShare)) {
+      // Dark characters, or yellow paint in a blue close-up: a yellow plate on a blue body
+      // (EasyPR photo 皖A45277: the blue mask found the bumper around the plate, whose
+      // bright yellow made the characters "light" against it; read blue at 0.997).
       r.confidence = std::min(r.confidence, kDisagreeConfidence);
     } else if (colour != hw::PlateColour::blue && light) {
-      cv::Mat hsv, blue;
-      cv::cvtColor(r.close_up, hsv, cv::COLOR_BGR2HSV);
-      cv::inRange(hsv, cv::Scalar(95, 40, 30), cv::Scalar(135, 255, 255), blue);
       if (colour == hw::PlateColour::yellow &&
-          cv::countNonZero(blue) >= kOcrBluePaintShare * static_cast<double>(blue.total()))
+          paint_share(r.close_up, hw::PlateColour::blue) >= kOcrPaintShare)
         r.colour = hw::PlateColour::blue;  // the same 7-character layout
       else
         r.confidence = std::min(r.confidence, kDisagreeConfidence);

@@ -81,9 +81,11 @@ inline constexpr int kOcrMinTransitions = 8;
 /// the canonical size; a character it reads otherwise gets kDisagreeConfidence.
 inline constexpr double kOcrSecondShift = 0.02;
 inline constexpr double kOcrSecondScale = 0.75;
-/// [-] share of a yellow-layout close-up with light characters that must be blue paint for
-/// it to be read as a blue plate (else it goes to a human).
-inline constexpr double kOcrBluePaintShare = 0.2;
+/// [-] paint share of a close-up that names another plate colour than its layout's: a
+/// yellow-layout close-up with light characters and this much blue paint is read as a blue
+/// plate (else it goes to a human); a blue-layout close-up with this much yellow paint is not
+/// sure (a yellow plate on a blue body: the blue mask found the body around it).
+inline constexpr double kOcrPaintShare = 0.2;
 
 /// How the OCR's per-step probabilities become a plate's characters (ctc_decode.hpp).
 enum class OcrDecode {
@@ -122,6 +124,9 @@ bool is_grey(const cv::Mat& bgr);
 /// The plate colour whose paint covers most of a close-up (at least a quarter of it, relaxed
 /// saturation as find_text_candidates), or none: grey (is_grey) or no plate paint.
 std::optional<hw::PlateColour> plate_paint(const cv::Mat& close_up);
+/// [0, 1] share of a close-up's pixels in the paint mask of `paint` (yellow_double: yellow),
+/// with plate_paint's relaxed saturation.
+double paint_share(const cv::Mat& close_up, hw::PlateColour paint);
 
 /// Thread-safe after construction (const reads only).
 class PlateReader {
