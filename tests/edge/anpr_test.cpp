@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 
@@ -15,6 +16,9 @@
 #include "wim/edge/anpr/evidence.hpp"
 #include "wim/edge/anpr/plate_reader.hpp"
 #include "wim/hw/camera_sim.hpp"
+#include "wim/hw/plate_set.hpp"
+
+#include "anpr_glare_set.hpp"
 
 using namespace wim;
 using namespace wim::edge::anpr;
@@ -173,6 +177,16 @@ namespace {
 struct HardReads {
   int found = 0, exact = 0;
 };
+// Counts one reading of plate `p` into `out`; an accepted text must be the truth.
+void count_read(const PlateRead& r, const hw::PlateSpec& p, HardReads& out) {
+  INFO(p.text << " read " << r.candidate << " at " << r.confidence);
+  if (!r.needs_review) {  // never a wrong accepted plate
+    CHECK(r.text == p.text);
+    CHECK(r.colour == p.colour);
+  }
+  out.found += r.found;
+  out.exact += r.text == p.text;
+}
 template <class Harden>
 HardReads read_hardened(Condition condition, unsigned seed, Harden harden) {
   std::mt19937 rng(seed);
@@ -183,33 +197,9 @@ HardReads read_hardened(Condition condition, unsigned seed, Harden harden) {
     harden(scene.image, scene.corners, rng);
     std::vector<uchar> jpeg;
     cv::imencode(".jpg", scene.image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
-    const auto r = reader().read(cv::imdecode(jpeg, cv::IMREAD_COLOR));
-    INFO(p.text << " read " << r.candidate << " at " << r.confidence);
-    if (!r.needs_review) {  // never a wrong accepted plate
-      CHECK(r.text == p.text);
-      CHECK(r.colour == p.colour);
-    }
-    out.found += r.found;
-    out.exact += r.text == p.text;
+    count_read(reader().read(cv::imdecode(jpeg, cv::IMREAD_COLOR)), p, out);
   }
   return out;
-}
-// A white light spot (glare: every channel raised alike) of `amplitude` on the plate.
-void glare_spot(cv::Mat& img, const std::array<cv::Point2f, 4>& corners, std::mt19937& rng,
-                double amplitude) {
-  const cv::Rect p = cv::boundingRect(std::vector<cv::Point2f>(corners.begin(), corners.end()));
-  const cv::Point centre(p.x + static_cast<int>(p.width * (0.1 + 0.8 * (rng() % 100) / 100.0)),
-                         p.y + p.height / 2);
-  cv::Mat spot(img.size(), CV_32F, cv::Scalar(0));
-  cv::circle(spot, centre, 1, cv::Scalar(1), -1);
-  cv::GaussianBlur(spot, spot, {0, 0}, p.width * 0.3);
-  double mx = 0;
-  cv::minMaxLoc(spot, nullptr, &mx);
-  cv::Mat f, add;
-  cv::merge(std::vector<cv::Mat>(3, spot * (amplitude / mx)), add);
-  img.convertTo(f, CV_32FC3);
-  f += add;
-  f.convertTo(img, CV_8UC3);
 }
 // A straight smear of `length` px at `angle_deg` (the vehicle moving during the exposure).
 void smear(cv::Mat& img, double length, double angle_deg) {
@@ -224,15 +214,81 @@ void smear(cv::Mat& img, double length, double angle_deg) {
 }
 }  // namespace
 
+namespace {
+const std::filesystem::path kGlareDir =
+    std::filesystem::path(WIM_SOURCE_DIR) / "tests/data/anpr-glare";
+// decoded.sha256: file -> SHA-256 of its decoded pixels where the set was made (x86-64).
+std::map<std::string, std::string> glare_pixel_sums() {
+  std::ifstream in(kGlareDir / "decoded.sha256");
+  std::map<std::string, std::string> out;
+  for (std::string sum, file; in >> sum >> file;) out[file] = sum;
+  return out;
+}
+}  // namespace
+
 TEST_CASE("Plates under a strong glare spot are found by hue and chroma and never misread") {
   // A second glare spot of +160 on top of the glare scene washes the plate's paint out below
   // the colour masks' saturation floor; hue and chroma (max - min) survive added white light.
-  const auto r = read_hardened(Condition::glare, 7101, [](cv::Mat& img, auto& c, auto& rng) {
-    glare_spot(img, c, rng, 160);
-  });
+  // The 16 frames are the camera's JPEGs in tests/data/anpr-glare/, rendered on x86-64
+  // (test::render_glare_set), so every architecture reads the same pixels (checked below).
+  const auto truth = hw::read_plate_truth(kGlareDir / "truth.tsv");
+  REQUIRE(truth.size() == test::kGlareSetFrames);
+  HardReads r;
+  std::set<hw::PlateColour> colours;
+  for (const auto& t : truth) {
+    const cv::Mat frame = cv::imread((kGlareDir / t.file).string(), cv::IMREAD_COLOR);
+    INFO(t.file << " " << t.text);
+    REQUIRE(frame.size() == cv::Size(1920, 1080));
+    CHECK(t.condition == Condition::glare);
+    colours.insert(t.colour);
+    count_read(reader().read(frame), {t.colour, t.text}, r);
+  }
+  CHECK(colours.size() == hw::kPlateColours.size());
+  // 13 found and 6 exact when the set was made (x86-64, 2026-12-08).
   CHECK(r.found >= 12);
   CHECK(r.exact >= 6);
 }
+
+TEST_CASE("The glare set decodes on this machine to the pixels it was made with") {
+  // The reading test above measures the reader only if this machine's JPEG decoder gives the
+  // x86-64 pixels (libjpeg-turbo's integer IDCT and upsampling: exact, SIMD or not).
+  const auto truth = hw::read_plate_truth(kGlareDir / "truth.tsv");
+  const auto sums = glare_pixel_sums();
+  REQUIRE(sums.size() == truth.size());
+  for (const auto& t : truth) {
+    INFO(t.file);
+    REQUIRE(sums.count(t.file) == 1);
+    CHECK(test::pixels_sha256(cv::imread((kGlareDir / t.file).string(), cv::IMREAD_COLOR)) ==
+          sums.at(t.file));
+  }
+}
+
+#if defined(__x86_64__)
+TEST_CASE("The glare set on disk is what the renderer makes on x86-64") {
+  // Guards tests/data/anpr-glare/ against silent drift: a change to the renderer, its fonts or
+  // the glare spot changes these frames. Then write the set again and look at the test above:
+  //   build/tests/bench/anpr_glare_testdata tests/data/anpr-glare
+  // Only on x86-64, where the set was made: other machines render with other roundings.
+  const auto truth = hw::read_plate_truth(kGlareDir / "truth.tsv");
+  const auto sums = glare_pixel_sums();
+  const auto frames = test::render_glare_set(renderer());
+  REQUIRE(truth.size() == frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    INFO(truth[i].file << ": regenerate with anpr_glare_testdata if the renderer changed");
+    CHECK(truth[i].file == frames[i].file);
+    CHECK(truth[i].text == frames[i].plate.text);
+    CHECK(truth[i].colour == frames[i].plate.colour);
+    const cv::Mat disk = cv::imread((kGlareDir / truth[i].file).string(), cv::IMREAD_COLOR);
+    REQUIRE(disk.size() == frames[i].image.size());
+    REQUIRE(disk.type() == frames[i].image.type());
+    cv::Mat diff;
+    cv::absdiff(disk, frames[i].image, diff);
+    CHECK(cv::countNonZero(diff.reshape(1)) == 0);  // channel values that differ
+    REQUIRE(sums.count(truth[i].file) == 1);
+    CHECK(test::pixels_sha256(frames[i].image) == sums.at(truth[i].file));
+  }
+}
+#endif
 
 TEST_CASE("Plates at deep dusk are found after the frame is brought up to day brightness") {
   // Dusk at half its light again: the plates' paint is darker than the colour masks' floor.
