@@ -207,7 +207,12 @@ try {
       `transport case page: plate/confirm/reject buttons only (${keys})`);
     check((await page.textContent('#view')).includes('a human must read it'), 'case page says a human must read the plate');
     check((await page.textContent('#deadline')) === rows.find((r) => r.id === human.case_id).deadline, 'case page shows the queue\'s deadline');
-    check(await page.$eval('img.photo', (i) => i.complete && i.naturalWidth > 0), 'plate photo shown');
+    // the photo loads after the page is drawn (slower under ASan): wait for it, up to 10 s
+    const photo = await page.waitForFunction(() => {
+      const i = document.querySelector('img.photo');
+      return i && i.complete && i.naturalWidth > 0;
+    }, null, { timeout: 10000 }).then(() => true, () => false);
+    check(photo, 'plate photo shown');
     check(await page.$$eval('#axles tr', (t) => t.length) === 6, 'axle table: 5 axles');
     const inked = await page.$eval('#waveform', (c) => {
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
