@@ -179,11 +179,16 @@ TEST_CASE("OCR in a colour frame: a yellow plate on a blue body is never accepte
   // blue plate on the same body above all; the photo itself is not ours to ship.
   const PlateReader reader({WIM_ANPR_MODEL_DIR}, WIM_ANPR_OCR_DIR);
   std::mt19937 rng(1725);
+  // a grey frame with the bus's blue recess, a plate of `colour` pasted in it
+  const auto bus_front = [&](cv::Mat& frame, hw::PlateColour colour) {
+    frame = cv::Mat(1080, 1920, CV_8UC3, cv::Scalar(90, 90, 90));
+    cv::rectangle(frame, cv::Rect(700, 470, 253, 85), cv::Scalar(200, 110, 40), cv::FILLED);
+    return paste_plate(frame, rng, 155, {749, 488}, colour);
+  };
   int yellow_accepted = 0;
   for (int i = 0; i < 3; ++i) {
-    cv::Mat frame(1080, 1920, CV_8UC3, cv::Scalar(90, 90, 90));
-    cv::rectangle(frame, cv::Rect(700, 470, 253, 85), cv::Scalar(200, 110, 40), cv::FILLED);
-    const std::string text = paste_plate(frame, rng, 155, {749, 488}, hw::PlateColour::yellow);
+    cv::Mat frame;
+    const std::string text = bus_front(frame, hw::PlateColour::yellow);
     const PlateRead r = reader.read(frame);
     INFO(text << " read " << r.candidate << " " << hw::to_string(r.colour) << " " << r.confidence
               << " " << r.review_reason);
@@ -199,9 +204,8 @@ TEST_CASE("OCR in a colour frame: a yellow plate on a blue body is never accepte
     CHECK_FALSE((r.colour == hw::PlateColour::blue && !r.needs_review));
   }
   // A blue plate on the same body is still accepted as blue: the rule needs yellow paint.
-  cv::Mat frame(1080, 1920, CV_8UC3, cv::Scalar(90, 90, 90));
-  cv::rectangle(frame, cv::Rect(700, 470, 253, 85), cv::Scalar(200, 110, 40), cv::FILLED);
-  const std::string text = paste_plate(frame, rng, 230, {750, 488}, hw::PlateColour::blue);
+  cv::Mat frame;
+  const std::string text = bus_front(frame, hw::PlateColour::blue);
   const PlateRead r = reader.read(frame);
   INFO(text << " (blue plate) read " << r.candidate << " " << hw::to_string(r.colour) << " "
             << r.confidence << " " << r.review_reason << "; yellow accepted " << yellow_accepted);

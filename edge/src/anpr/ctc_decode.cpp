@@ -22,12 +22,6 @@ int argmax(const float* row, int classes) {
   return static_cast<int>(std::max_element(row, row + classes) - row);
 }
 
-void finish(OcrReading& r) {
-  r.confidence = r.char_confidence.empty()
-                     ? 0
-                     : *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
-}
-
 constexpr double kNoPath = -std::numeric_limits<double>::infinity();
 
 double log_p(float p) {
@@ -145,6 +139,12 @@ Path best_path(const cv::Mat& probs, const PatternLattice& g) {
 
 }  // namespace
 
+void set_least_confidence(OcrReading& r) {
+  r.confidence = r.char_confidence.empty()
+                     ? 0
+                     : *std::min_element(r.char_confidence.begin(), r.char_confidence.end());
+}
+
 OcrReading ctc_greedy(const cv::Mat& probs, const std::vector<std::string>& keys) {
   check_shape(probs, keys);
   OcrReading r;
@@ -162,7 +162,7 @@ OcrReading ctc_greedy(const cv::Mat& probs, const std::vector<std::string>& keys
     }
     prev = k;
   }
-  finish(r);
+  set_least_confidence(r);
   return r;
 }
 
@@ -223,7 +223,7 @@ OcrReading ctc_constrained(const cv::Mat& probs, const std::vector<std::string>&
     }
   }
   for (int k : chosen) r.text += keys[static_cast<std::size_t>(k - 1)];
-  finish(r);
+  set_least_confidence(r);
   return r;
 }
 

@@ -356,9 +356,7 @@ OcrReading PlateReader::ocr_read(const cv::Mat& close_up, hw::PlateColour layout
   // found in a seven-character layout, is read again by the second cut: another length).
   for (std::size_t i = 0; i < o.char_confidence.size(); ++i)
     o.char_confidence[i] = std::min(o.char_confidence[i], o.char_forced[i]);
-  o.confidence = o.char_confidence.empty()
-                     ? 0
-                     : *std::min_element(o.char_confidence.begin(), o.char_confidence.end());
+  set_least_confidence(o);
   return o;
 }
 

@@ -28,6 +28,9 @@ struct OcrReading {
   double end_forced = 1;
 };
 
+/// Sets r.confidence to its least sure character's char_confidence (0 when none).
+void set_least_confidence(OcrReading& r);
+
 /// `probs`: steps x classes, CV_32F, each row a softmax; class 0 is the CTC blank, class i
 /// the character keys[i - 1]. Throws InputError when the class count is not keys + 1.
 OcrReading ctc_greedy(const cv::Mat& probs, const std::vector<std::string>& keys);
